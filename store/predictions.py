@@ -1,0 +1,113 @@
+"""Student predictions per run, iteration and split, and what they say across iterations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from store.connection import write
+from store.models import Prediction
+
+
+@dataclass
+class NewPrediction:
+    run_id: int
+    iteration: int
+    split: str
+    example_id: int
+    output: str
+    correct: bool
+    answer: str | None = None
+    answer_rule: str | None = None
+    has_answer_line: bool = False
+    new_tokens: int | None = None
+
+
+_COLUMNS = ("run_id", "iteration", "split", "example_id", "output", "correct", "answer",
+            "answer_rule", "has_answer_line", "new_tokens")
+
+
+def add_predictions(db: Database, predictions: Iterable[NewPrediction]) -> int:
+    """Insert predictions; one already stored for the same key is kept (resume-safe)."""
+    rows = [[getattr(p, c) for c in _COLUMNS] for p in predictions]
+    if not rows:
+        return 0
+    with write(db):
+        cursor = db.conn.executemany(
+            f"INSERT OR IGNORE INTO predictions ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_COLUMNS))})", rows)
+        return max(cursor.rowcount, 0)
+
+
+def predicted_example_ids(db: Database, run_id: int, iteration: int, split: str) -> set[int]:
+    """Examples already evaluated, so a resumed evaluation only runs the missing ones."""
+    rows = db.execute("SELECT example_id FROM predictions WHERE run_id = ? AND iteration = ? "
+                      "AND split = ?", [run_id, iteration, split]).fetchall()
+    return {r[0] for r in rows}
+
+
+def predictions_for(db: Database, run_id: int, iteration: int, split: str) -> list[Prediction]:
+    return [Prediction.from_row(row) for row in db.query(
+        "SELECT * FROM predictions WHERE run_id = ? AND iteration = ? AND split = ? "
+        "ORDER BY example_id", [run_id, iteration, split])]
+
+
+def predictions_for_example(db: Database, example_id: int, run_id: int) -> list[Prediction]:
+    return [Prediction.from_row(row) for row in db.query(
+        "SELECT * FROM predictions WHERE example_id = ? AND run_id = ? ORDER BY iteration, split",
+        [example_id, run_id])]
+
+
+@dataclass(frozen=True)
+class SplitScore:
+    correct: int
+    total: int
+    with_answer_line: int
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.total if self.total else None
+
+    @property
+    def format_rate(self) -> float | None:
+        return self.with_answer_line / self.total if self.total else None
+
+
+def score(db: Database, run_id: int, iteration: int, split: str) -> SplitScore:
+    row = db.execute(
+        "SELECT coalesce(sum(correct), 0), count(*), coalesce(sum(has_answer_line), 0) "
+        "FROM predictions WHERE run_id = ? AND iteration = ? AND split = ?",
+        [run_id, iteration, split]).fetchone()
+    return SplitScore(*row)
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """Per-example change between two iterations on one split."""
+
+    fixed: int
+    regressed: int
+    still_wrong: int
+    still_right: int
+
+
+def transitions(db: Database, run_id: int, split: str, before: int, after: int) -> Transitions:
+    row = db.execute(
+        "SELECT coalesce(sum(a.correct = 0 AND b.correct = 1), 0),"
+        " coalesce(sum(a.correct = 1 AND b.correct = 0), 0),"
+        " coalesce(sum(a.correct = 0 AND b.correct = 0), 0),"
+        " coalesce(sum(a.correct = 1 AND b.correct = 1), 0)"
+        " FROM predictions a JOIN predictions b ON b.run_id = a.run_id AND b.split = a.split"
+        "  AND b.example_id = a.example_id AND b.iteration = ?"
+        " WHERE a.run_id = ? AND a.split = ? AND a.iteration = ?",
+        [after, run_id, split, before]).fetchone()
+    return Transitions(*row)
+
+
+def wrong_example_ids(db: Database, run_id: int, iteration: int, split: str) -> list[int]:
+    rows = db.execute("SELECT example_id FROM predictions WHERE run_id = ? AND iteration = ? AND "
+                      "split = ? AND correct = 0 ORDER BY example_id",
+                      [run_id, iteration, split]).fetchall()
+    return [r[0] for r in rows]

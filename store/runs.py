@@ -1,0 +1,136 @@
+"""Runs and their iterations: status, stop requests, metrics, the best iteration."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlite_utils import Database
+
+from store.connection import write
+from store.errors import NotFound
+from store.models import Iteration, Run, RunSummary
+
+RUN_STATUSES = ("created", "running", "stopping", "stopped", "finished", "failed")
+ACTIVE_STATUSES = ("running", "stopping")
+
+
+def create_run(db: Database, name: str, config: Mapping, *, kind: str = "undo",
+               dataset_id: int | None = None, teacher: str | None = None,
+               student: str | None = None, source_run_id: int | None = None,
+               source_export_id: int | None = None, log_path: str | None = None) -> int:
+    with write(db):
+        return db.execute(
+            "INSERT INTO runs (name, kind, dataset_id, config_json, teacher, student, "
+            "source_run_id, source_export_id, log_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [name, kind, dataset_id, json.dumps(dict(config)), teacher, student, source_run_id,
+             source_export_id, log_path]).lastrowid
+
+
+def get_run(db: Database, run_id: int) -> Run:
+    rows = list(db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+    if not rows:
+        raise NotFound(f"no run {run_id} in this store")
+    return Run.from_row(rows[0])
+
+
+def list_runs(db: Database) -> list[RunSummary]:
+    """Every run, newest first, with its dataset, iteration count and best validation accuracy."""
+    rows = db.query(
+        "SELECT r.*, d.name AS dataset_name, "
+        " (SELECT count(*) FROM iterations i WHERE i.run_id = r.id AND i.k > 0) AS n_iterations,"
+        " (SELECT max(val_accuracy) FROM iterations i WHERE i.run_id = r.id AND i.k > 0) AS best"
+        " FROM runs r LEFT JOIN datasets d ON d.id = r.dataset_id ORDER BY r.id DESC")
+    out = []
+    for row in rows:
+        dataset_name = row.pop("dataset_name")
+        n = row.pop("n_iterations")
+        best = row.pop("best")
+        out.append(RunSummary(Run.from_row(row), dataset_name, n, best))
+    return out
+
+
+def update_run(db: Database, run_id: int, **fields: Any) -> None:
+    """Set columns of a run (status, stage, pid, error, stop_reason, best_iteration, times...)."""
+    if "status" in fields and fields["status"] not in RUN_STATUSES:
+        raise ValueError(f"unknown run status {fields['status']!r}")
+    if "config" in fields:
+        fields["config_json"] = json.dumps(fields.pop("config"))
+    if not fields:
+        return
+    assignments = ", ".join(f"{column} = ?" for column in fields)
+    with write(db):
+        db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*fields.values(), run_id])
+
+
+def request_stop(db: Database, run_id: int) -> None:
+    """Ask the engine to stop this run cleanly; it polls `stop_requested` between steps."""
+    get_run(db, run_id)
+    with write(db):
+        db.execute("UPDATE runs SET stop_requested = 1, status = CASE WHEN status = 'running' "
+                   "THEN 'stopping' ELSE status END WHERE id = ?", [run_id])
+
+
+def clear_stop_request(db: Database, run_id: int) -> None:
+    with write(db):
+        db.execute("UPDATE runs SET stop_requested = 0 WHERE id = ?", [run_id])
+
+
+def stop_requested(db: Database, run_id: int) -> bool:
+    row = db.execute("SELECT stop_requested FROM runs WHERE id = ?", [run_id]).fetchone()
+    return bool(row and row[0])
+
+
+def delete_run(db: Database, run_id: int) -> None:
+    """Delete a run with its iterations, rationales, predictions and events (cache rows stay)."""
+    get_run(db, run_id)
+    with write(db):
+        db.execute("DELETE FROM runs WHERE id = ?", [run_id])
+
+
+# -- iterations ---------------------------------------------------------------------------------
+
+def upsert_iteration(db: Database, run_id: int, k: int, **fields: Any) -> Iteration:
+    """Create iteration k of a run if missing, then set the given columns."""
+    if "metrics" in fields:
+        fields["metrics_json"] = json.dumps(fields.pop("metrics"))
+    with write(db):
+        db.execute("INSERT OR IGNORE INTO iterations (run_id, k) VALUES (?, ?)", [run_id, k])
+        if fields:
+            assignments = ", ".join(f"{column} = ?" for column in fields)
+            db.execute(f"UPDATE iterations SET {assignments} WHERE run_id = ? AND k = ?",
+                       [*fields.values(), run_id, k])
+    return get_iteration(db, run_id, k)
+
+
+def add_teacher_usage(db: Database, run_id: int, k: int, *, calls: int = 0,
+                      prompt_tokens: int = 0, completion_tokens: int = 0,
+                      cost: float = 0.0) -> None:
+    """Add paid teacher calls to an iteration's totals (cache hits are not added)."""
+    with write(db):
+        db.execute("INSERT OR IGNORE INTO iterations (run_id, k) VALUES (?, ?)", [run_id, k])
+        db.execute(
+            "UPDATE iterations SET teacher_calls = teacher_calls + ?, "
+            "teacher_prompt_tokens = teacher_prompt_tokens + ?, "
+            "teacher_completion_tokens = teacher_completion_tokens + ?, "
+            "teacher_cost = teacher_cost + ? WHERE run_id = ? AND k = ?",
+            [calls, prompt_tokens, completion_tokens, cost, run_id, k])
+
+
+def get_iteration(db: Database, run_id: int, k: int) -> Iteration:
+    rows = list(db.query("SELECT * FROM iterations WHERE run_id = ? AND k = ?", [run_id, k]))
+    if not rows:
+        raise NotFound(f"run {run_id} has no iteration {k}")
+    return Iteration.from_row(rows[0])
+
+
+def list_iterations(db: Database, run_id: int) -> list[Iteration]:
+    return [Iteration.from_row(row)
+            for row in db.query("SELECT * FROM iterations WHERE run_id = ? ORDER BY k", [run_id])]
+
+
+def mark_best_iteration(db: Database, run_id: int, k: int | None) -> None:
+    with write(db):
+        db.execute("UPDATE iterations SET is_best = (k = ?) WHERE run_id = ?", [k, run_id])
+        db.execute("UPDATE runs SET best_iteration = ? WHERE id = ?", [k, run_id])

@@ -1,0 +1,250 @@
+"""The store's schema, as versioned migrations (sqlite-utils' built-in migration sets).
+
+Each migration is append-only: never edit one that has shipped; add `m00N_...` instead. The names
+applied to a file are recorded in `_sqlite_migrations`, which is how a newer store is recognised.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "undo_tui"
+migrations = Migrations(MIGRATION_SET)
+
+INITIAL_SCHEMA = """
+CREATE TABLE datasets (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    answer_type TEXT NOT NULL DEFAULT 'number'
+        CHECK (answer_type IN ('number', 'choice', 'math', 'string')),
+    source TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE examples (
+    id INTEGER PRIMARY KEY,
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+    ext_id TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    answer_raw TEXT,
+    rationale TEXT,
+    choices_json TEXT,
+    category TEXT,
+    position INTEGER,
+    UNIQUE (dataset_id, ext_id)
+);
+CREATE INDEX examples_by_split ON examples (dataset_id, split, id);
+
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'undo' CHECK (kind IN ('undo', 'baseline', 'transfer')),
+    dataset_id INTEGER REFERENCES datasets(id),
+    source_run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    source_export_id INTEGER,
+    config_json TEXT NOT NULL,
+    teacher TEXT,
+    student TEXT,
+    status TEXT NOT NULL DEFAULT 'created'
+        CHECK (status IN ('created', 'running', 'stopping', 'stopped', 'finished', 'failed')),
+    stage TEXT,
+    pid INTEGER,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    best_iteration INTEGER,
+    stop_reason TEXT,
+    error TEXT,
+    log_path TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    started_at TEXT,
+    finished_at TEXT
+);
+
+CREATE TABLE iterations (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    k INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'running', 'done', 'failed', 'stopped')),
+    stage TEXT,
+    train_size INTEGER,
+    teacher_attempted INTEGER,
+    teacher_kept INTEGER,
+    val_accuracy REAL,
+    test_accuracy REAL,
+    train_loss REAL,
+    epochs_total REAL,
+    teacher_prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    teacher_completion_tokens INTEGER NOT NULL DEFAULT 0,
+    teacher_cost REAL NOT NULL DEFAULT 0,
+    teacher_calls INTEGER NOT NULL DEFAULT 0,
+    metrics_json TEXT,
+    checkpoint_path TEXT,
+    is_best INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT,
+    finished_at TEXT,
+    wall_seconds REAL,
+    UNIQUE (run_id, k)
+);
+
+CREATE TABLE rationales (
+    id INTEGER PRIMARY KEY,
+    example_id INTEGER NOT NULL REFERENCES examples(id) ON DELETE CASCADE,
+    run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+    iteration INTEGER NOT NULL DEFAULT 0,
+    parent_id INTEGER REFERENCES rationales(id) ON DELETE SET NULL,
+    source TEXT NOT NULL
+        CHECK (source IN ('gold', 'teacher_initial', 'teacher_refined', 'teacher_hinted', 'human')),
+    attempt INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'truncated', 'failed')),
+    text TEXT NOT NULL,
+    error TEXT,
+    template TEXT,
+    prompt_hash TEXT,
+    cache_key TEXT,
+    answer TEXT,
+    answer_rule TEXT,
+    correct INTEGER,
+    hinted INTEGER NOT NULL DEFAULT 0,
+    kept INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    CHECK (status = 'failed' OR length(text) > 0)
+);
+CREATE UNIQUE INDEX rationales_unique
+    ON rationales (run_id, iteration, example_id, source, attempt);
+CREATE INDEX rationales_by_example ON rationales (example_id, run_id, iteration);
+CREATE INDEX rationales_by_run ON rationales (run_id, iteration, kept);
+
+CREATE TABLE predictions (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    iteration INTEGER NOT NULL,
+    split TEXT NOT NULL,
+    example_id INTEGER NOT NULL REFERENCES examples(id) ON DELETE CASCADE,
+    output TEXT NOT NULL,
+    answer TEXT,
+    answer_rule TEXT,
+    correct INTEGER NOT NULL,
+    has_answer_line INTEGER NOT NULL DEFAULT 0,
+    new_tokens INTEGER,
+    UNIQUE (run_id, iteration, split, example_id)
+);
+CREATE INDEX predictions_by_status ON predictions (run_id, split, iteration, correct, example_id);
+CREATE INDEX predictions_by_example ON predictions (example_id, run_id, split, iteration);
+
+CREATE TABLE teacher_cache (
+    key TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    prompt_hash TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    sample_index INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'truncated')),
+    response TEXT NOT NULL,
+    finish_reason TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    latency_s REAL,
+    cost REAL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+    ts REAL NOT NULL,
+    kind TEXT NOT NULL,
+    stage TEXT,
+    iteration INTEGER,
+    done INTEGER,
+    total INTEGER,
+    message TEXT,
+    data_json TEXT
+);
+CREATE INDEX events_by_run ON events (run_id, id);
+CREATE INDEX events_by_kind ON events (run_id, kind, stage, id);
+
+CREATE TABLE annotations (
+    example_id INTEGER PRIMARY KEY REFERENCES examples(id) ON DELETE CASCADE,
+    excluded INTEGER NOT NULL DEFAULT 0,
+    note TEXT,
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE example_tags (
+    example_id INTEGER NOT NULL REFERENCES examples(id) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (example_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX example_tags_by_tag ON example_tags (tag, example_id);
+
+CREATE TABLE exports (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    iteration INTEGER,
+    format TEXT NOT NULL,
+    path TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    manifest_json TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+-- Full-text search over questions and rationale text, kept in sync by triggers.
+CREATE VIRTUAL TABLE examples_fts USING fts5 (
+    question, content='examples', content_rowid='id', tokenize='porter unicode61'
+);
+CREATE TRIGGER examples_fts_insert AFTER INSERT ON examples BEGIN
+    INSERT INTO examples_fts (rowid, question) VALUES (new.id, new.question);
+END;
+CREATE TRIGGER examples_fts_delete AFTER DELETE ON examples BEGIN
+    INSERT INTO examples_fts (examples_fts, rowid, question) VALUES ('delete', old.id, old.question);
+END;
+CREATE TRIGGER examples_fts_update AFTER UPDATE OF question ON examples BEGIN
+    INSERT INTO examples_fts (examples_fts, rowid, question) VALUES ('delete', old.id, old.question);
+    INSERT INTO examples_fts (rowid, question) VALUES (new.id, new.question);
+END;
+
+CREATE VIRTUAL TABLE rationales_fts USING fts5 (
+    text, content='rationales', content_rowid='id', tokenize='porter unicode61'
+);
+CREATE TRIGGER rationales_fts_insert AFTER INSERT ON rationales BEGIN
+    INSERT INTO rationales_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER rationales_fts_delete AFTER DELETE ON rationales BEGIN
+    INSERT INTO rationales_fts (rationales_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER rationales_fts_update AFTER UPDATE OF text ON rationales BEGIN
+    INSERT INTO rationales_fts (rationales_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO rationales_fts (rowid, text) VALUES (new.id, new.text);
+END;
+"""
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Every table the brief lists, their indexes, and FTS5 kept in sync by triggers."""
+    for statement in _statements(INITIAL_SCHEMA):
+        db.execute(statement)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements; executescript() would COMMIT the migration's transaction."""
+    import sqlite3
+
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in schema: {buffer[:80]!r}")
+    return statements
+
+
+def known_migrations() -> list[str]:
+    """Names of every migration this version of undo-tui knows, oldest first."""
+    return [m.name for m in migrations.pending(Database(memory=True))]

@@ -1,0 +1,54 @@
+"""The layers stay apart: store imports neither engine nor textual; engine never imports the UI."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = {
+    "store": {"engine", "undo_tui", "textual"},
+    "engine": {"undo_tui", "textual"},
+}
+
+
+def imported_top_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_never_imports_a_higher_layer(package):
+    offenders = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        bad = imported_top_modules(path) & FORBIDDEN[package]
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} imports {', '.join(sorted(bad))}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_checker_catches_an_offender(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from textual.app import App\n    import engine.loop\n")
+    assert imported_top_modules(bad) == {"textual", "engine"}
+
+
+@pytest.mark.parametrize("package", ["store", "engine"])
+def test_importing_a_lower_layer_loads_no_ui(package):
+    code = (f"import sys, importlib, pkgutil; import {package}; "
+            f"[importlib.import_module(m.name) for m in pkgutil.walk_packages({package}.__path__, '{package}.')]; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'undo_tui')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
