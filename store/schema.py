@@ -41,7 +41,8 @@ CREATE INDEX examples_by_split ON examples (dataset_id, split, id);
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'undo' CHECK (kind IN ('undo', 'baseline', 'transfer')),
+    kind TEXT NOT NULL DEFAULT 'undo'
+        CHECK (kind IN ('undo', 'baseline', 'transfer', 'generate')),
     dataset_id INTEGER REFERENCES datasets(id),
     source_run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
     source_export_id INTEGER,
