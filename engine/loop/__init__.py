@@ -1,0 +1,1 @@
+"""The UNDO loop: a supervisor process that runs each heavy stage in its own child process."""

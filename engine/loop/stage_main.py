@@ -1,0 +1,56 @@
+"""Entry point of a stage child process: `python -m engine.loop.stage_main STAGE --store ...`.
+
+Exit codes: 0 done, 3 stopped on request (what finished is stored), 1 failed (traceback in the log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+EXIT_STOPPED = 3
+
+
+def die_with_parent() -> None:
+    """Linux: get SIGKILL when the supervisor dies, so a killed run leaves no orphan writing."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="engine.loop.stage_main")
+    parser.add_argument("stage", choices=["teacher", "train", "evaluate"])
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--run", type=int, required=True)
+    parser.add_argument("--iteration", type=int, required=True)
+    args = parser.parse_args(argv)
+    die_with_parent()
+
+    from engine.loop.context_data import StageContext
+    from engine.loop.stages import StageStopped, stage_evaluate, stage_train
+    from engine.loop.teacher_stage import stage_teacher
+
+    ctx = StageContext.load(args.store, args.run, args.iteration)
+    handler = {"teacher": stage_teacher, "train": stage_train, "evaluate": stage_evaluate}
+    try:
+        handler[args.stage](ctx)
+    except StageStopped:
+        return EXIT_STOPPED
+    except Exception as exc:  # reported by the supervisor with this log's tail
+        traceback.print_exc()
+        print(f"stage {args.stage} failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        ctx.db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

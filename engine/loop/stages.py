@@ -1,0 +1,134 @@
+"""The student's stages of one iteration: train on the kept rationales, evaluate every split.
+
+Both are idempotent so that a resumed run repeats only what is missing: training writes its
+checkpoint atomically and is skipped when a complete one is recorded; evaluation runs only the
+examples that have no stored prediction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import store
+from engine.answers import grade
+from engine.config import train_config
+from engine.loop.context_data import StageContext
+from engine.packaged import resolve_model_path
+from store.errors import UndoError
+
+
+class StageStopped(Exception):
+    """A stop request ended the stage early; what it finished is stored."""
+
+
+def training_pairs(ctx: StageContext) -> list[tuple[str, str]]:
+    """(question, rationale) pairs for iteration k, excluded examples left out.
+
+    replace: per example the newest kept version up to k (a refined or human-edited rationale
+    replaces the older one; an example whose refinement failed keeps its earlier version).
+    accumulate: every kept version so far. A baseline run trains on iteration 1's data only.
+    """
+    up_to = 1 if ctx.config.run.kind == "baseline" else ctx.k
+    examples = {e.id: e for e in ctx.examples("train", include_excluded=False)}
+    if ctx.config.loop.train_set == "accumulate":
+        rows = [r for i in range(1, up_to + 1)
+                for r in store.rationales_for_iteration(ctx.db, ctx.run.id, i, kept_only=True)]
+    else:
+        rows = list(store.latest_kept_rationales(ctx.db, ctx.run.id, up_to).values())
+    rows.sort(key=lambda r: (r.example_id, r.id))
+    return [(examples[r.example_id].question, r.text) for r in rows if r.example_id in examples]
+
+
+def stage_train(ctx: StageContext) -> None:
+    from engine.student.training import is_complete_checkpoint, train_student
+
+    iteration = store.get_iteration(ctx.db, ctx.run.id, ctx.k)
+    out_dir = ctx.checkpoint_dir(ctx.k)
+    if iteration.checkpoint_path and is_complete_checkpoint(Path(iteration.checkpoint_path)):
+        return
+    pairs = training_pairs(ctx)
+    if not pairs:
+        kept, attempted = store.teacher_yield(ctx.db, ctx.run.id, ctx.k)
+        raise UndoError(
+            f"iteration {ctx.k}: nothing to train on: the teacher kept {kept} of {attempted} "
+            "rationales. Use a stronger teacher, or loop.keep = \"all\", \"retry\" or \"hinted\".")
+    config = train_config(ctx.config)
+    init_adapter = None
+    continues = ctx.config.loop.init == "continue" or ctx.config.run.kind == "baseline"
+    if continues and ctx.k > 1:
+        init_adapter = Path(store.get_iteration(ctx.db, ctx.run.id, ctx.k - 1).checkpoint_path)
+    store.add_event(ctx.db, ctx.run.id, "log", stage="train", iteration=ctx.k,
+                    message=f"training on {len(pairs)} rationales "
+                            f"({'continuing' if init_adapter else 'from the base model'})")
+    result = train_student(resolve_model_path(ctx.config.student.model), pairs, out_dir, config,
+                           progress=ctx.progress_reporter("train"),
+                           should_stop=ctx.stop_checker(), init_adapter=init_adapter)
+    if result.stopped:
+        store.add_event(ctx.db, ctx.run.id, "log", stage="train", iteration=ctx.k,
+                        message=f"training stopped at step {result.steps}; partial checkpoint at "
+                                f"{out_dir} (a resume retrains this iteration)")
+        raise StageStopped
+    previous_epochs = 0.0
+    if init_adapter is not None:
+        previous_epochs = store.get_iteration(ctx.db, ctx.run.id, ctx.k - 1).epochs_total or 0.0
+    store.upsert_iteration(ctx.db, ctx.run.id, ctx.k, checkpoint_path=str(out_dir),
+                           train_loss=result.mean_loss, train_size=len(pairs),
+                           epochs_total=previous_epochs + config.epochs)
+    it = store.get_iteration(ctx.db, ctx.run.id, ctx.k)
+    metrics = dict(it.metrics, train_steps=result.steps, train_tokens=result.tokens,
+                   train_final_loss=result.final_loss, train_skipped=result.skipped,
+                   train_tokens_per_s=result.tokens / result.seconds if result.seconds else None)
+    store.upsert_iteration(ctx.db, ctx.run.id, ctx.k, metrics=metrics)
+
+
+def eval_splits(ctx: StageContext) -> list[str]:
+    splits = ["val"]
+    if ctx.config.dataset.test_split:
+        splits.append("test")
+    last = ctx.k >= ctx.config.loop.max_iterations
+    if (ctx.k >= 1 and ctx.config.evaluation.evaluate_train and not last
+            and ctx.config.run.kind == "undo"):
+        splits.append("train")  # the next refinement step shows the teacher these answers
+    return splits
+
+
+def stage_evaluate(ctx: StageContext) -> None:
+    from engine.student.generation import GenerationStopped, generate_with_model, load_student
+
+    adapter = None
+    if ctx.k >= 1:
+        adapter = Path(store.get_iteration(ctx.db, ctx.run.id, ctx.k).checkpoint_path)
+    todo = []
+    for split in eval_splits(ctx):
+        done = store.predicted_example_ids(ctx.db, ctx.run.id, ctx.k, split)
+        todo.extend((split, e) for e in ctx.examples(split) if e.id not in done)
+    if not todo:
+        return
+    evaluation = ctx.config.evaluation
+    model, tokenizer = load_student(resolve_model_path(ctx.config.student.model), adapter)
+    system = ctx.config.student.system_prompt or None
+    progress = ctx.progress_reporter("evaluate")
+    should_stop = ctx.stop_checker()
+    chunk = evaluation.batch_size * 4  # store results often, so a kill loses little
+    for start in range(0, len(todo), chunk):
+        part = todo[start:start + chunk]
+        try:
+            outputs = generate_with_model(model, tokenizer, [e.question for _, e in part],
+                                          evaluation.max_new_tokens, evaluation.batch_size,
+                                          None, should_stop, system)
+        except GenerationStopped as stopped:
+            _store_predictions(ctx, [(part[i], out) for i, out in stopped.partial.items()])
+            raise StageStopped from None
+        _store_predictions(ctx, list(zip(part, outputs)))
+        progress({"stage": "evaluate", "done": start + len(part), "total": len(todo)})
+
+
+def _store_predictions(ctx: StageContext, pairs) -> None:
+    rows = []
+    for (split, example), output in pairs:
+        graded = grade(output.text, example.answer, ctx.dataset.answer_type,
+                       choices=example.choices)
+        rows.append(store.NewPrediction(ctx.run.id, ctx.k, split, example.id, output.text,
+                                        graded.correct, graded.answer, graded.rule,
+                                        graded.has_answer_line, output.new_tokens))
+    store.add_predictions(ctx.db, rows)

@@ -1,0 +1,214 @@
+"""The supervisor: walks a run through its iterations, one child process per heavy stage.
+
+Each stage (teacher generation, training, evaluation) runs in its own child process so that GPU
+memory is returned between stages and a crash in one is reported with its log tail instead of
+taking the run down silently. Every step's state lives in the store, so the supervisor can be
+killed at any moment and `resume` continues from the last completed stage: stages are idempotent
+(the teacher cache, INSERT OR IGNORE rows, evaluations that only run missing examples).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import store
+from engine.config import RunConfig, config_from_dict
+from engine.errors import StageFailed
+from engine.loop.convergence import Decision, decide
+from engine.loop.metrics import finalize_iteration
+from store.errors import UndoError
+
+STAGES = ("teacher", "train", "evaluate")
+EXIT_STOPPED = 3
+Echo = Callable[[str], None]
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def log_path_for(store_path: Path, run_id: int) -> Path:
+    return Path(store_path).resolve().parent / "logs" / f"run-{run_id}.log"
+
+
+def create_run(db, store_path: Path, config: RunConfig, *, kind: str | None = None,
+               source_run_id: int | None = None, source_export_id: int | None = None) -> int:
+    """Record a new run with its validated config; nothing runs yet."""
+    dataset = store.get_dataset(db, config.dataset.name)
+    teacher = f"{config.teacher.get('backend', 'llamacpp')}:{config.teacher.get('model', 'smollm2')}"
+    run_id = store.create_run(db, config.run.name, config.to_dict(), kind=kind or config.run.kind,
+                              dataset_id=dataset.id, teacher=teacher, student=config.student.model,
+                              source_run_id=source_run_id, source_export_id=source_export_id)
+    store.update_run(db, run_id, log_path=str(log_path_for(store_path, run_id)))
+    return run_id
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is not alive
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def stages_for(config: RunConfig, k: int) -> tuple[str, ...]:
+    if k == 0:
+        return ("evaluate",)
+    if config.run.kind == "baseline" and k > 1:
+        return ("train", "evaluate")  # same iteration-1 data, trained further (equal budget)
+    return STAGES
+
+
+def drive(store_path: Path, run_id: int, echo: Echo | None = None) -> store.Run:
+    """Run (or resume) a run to its end in this process; returns the final run row."""
+    echo = echo or (lambda _line: None)
+    db = store.open_store(store_path)
+    try:
+        run = store.get_run(db, run_id)
+        if run.status in store.runs.ACTIVE_STATUSES and run.pid != os.getpid() and pid_alive(run.pid):
+            raise UndoError(f"run {run_id} is already running (pid {run.pid}); "
+                            f"stop it with `undo-tui stop {run_id}` first")
+        if run.status == "finished":
+            echo(f"run {run_id} already finished: {run.stop_reason}")
+            return run
+        config = config_from_dict(run.config, source=f"run {run_id} config")
+        store.clear_stop_request(db, run_id)
+        store.update_run(db, run_id, status="running", pid=os.getpid(), error=None,
+                         started_at=run.started_at or now_iso(), finished_at=None)
+        store.add_event(db, run_id, "stage", message=f"supervisor started (pid {os.getpid()})")
+        try:
+            _walk(db, Path(store_path), run_id, config, echo)
+        except _Stopped:
+            store.update_run(db, run_id, status="stopped", stage=None, pid=None,
+                             stop_reason="stopped on request", finished_at=now_iso())
+            store.add_event(db, run_id, "stage", message="stopped on request; resume continues here")
+            echo("stopped on request")
+        except StageFailed as exc:
+            store.update_run(db, run_id, status="failed", stage=None, pid=None, error=str(exc),
+                             finished_at=now_iso())
+            store.add_event(db, run_id, "error", message=str(exc))
+            raise
+        return store.get_run(db, run_id)
+    finally:
+        db.close()
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _walk(db, store_path: Path, run_id: int, config: RunConfig, echo: Echo) -> None:
+    cap = config.loop.max_iterations
+    if config.evaluation.evaluate_base:
+        _ensure_iteration(db, store_path, run_id, config, 0, echo)
+    k = 1
+    while True:
+        _ensure_iteration(db, store_path, run_id, config, k, echo)
+        history = {it.k: it.val_accuracy for it in store.list_iterations(db, run_id)}
+        decision = decide(history, config.loop.delta, cap)
+        if config.run.kind == "baseline":  # equal budget: every iteration runs, no early stop
+            reason = f"equal budget reached ({cap} iterations)" if k >= cap else None
+            decision = Decision(k >= cap, reason, decision.best_k)
+        if decision.best_k is not None:
+            store.mark_best_iteration(db, run_id, decision.best_k)
+        if decision.stop:
+            store.update_run(db, run_id, status="finished", stage=None, pid=None,
+                             stop_reason=decision.reason, finished_at=now_iso())
+            store.add_event(db, run_id, "stage", message=f"finished: {decision.reason}; "
+                                                         f"best iteration {decision.best_k}")
+            echo(f"finished: {decision.reason}; best iteration {decision.best_k}")
+            return
+        k += 1
+
+
+def _ensure_iteration(db, store_path: Path, run_id: int, config: RunConfig, k: int,
+                      echo: Echo) -> None:
+    iteration = store.upsert_iteration(db, run_id, k)
+    if iteration.status == "done":
+        return
+    store.upsert_iteration(db, run_id, k, status="running",
+                           started_at=iteration.started_at or now_iso())
+    stages = stages_for(config, k)
+    done = iteration.stage
+    for stage in stages:
+        if done is not None and done in STAGES and STAGES.index(stage) <= STAGES.index(done):
+            continue
+        if store.stop_requested(db, run_id):
+            store.upsert_iteration(db, run_id, k, status="stopped")
+            raise _Stopped
+        store.update_run(db, run_id, stage=f"{stage} (iteration {k})")
+        store.add_event(db, run_id, "stage", stage=stage, iteration=k,
+                        message=f"iteration {k}: {stage} started")
+        echo(f"iteration {k}: {stage}")
+        seconds = run_stage_process(db, store_path, run_id, k, stage)
+        store.upsert_iteration(db, run_id, k, stage=stage)
+        _add_stage_seconds(db, run_id, k, stage, seconds)
+    finalize_iteration(db, run_id, k)
+    store.upsert_iteration(db, run_id, k, status="done", finished_at=now_iso())
+    it = store.get_iteration(db, run_id, k)
+    echo(f"iteration {k}: val accuracy {_pct(it.val_accuracy)}"
+         + (f", test {_pct(it.test_accuracy)}" if it.test_accuracy is not None else ""))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _add_stage_seconds(db, run_id: int, k: int, stage: str, seconds: float) -> None:
+    it = store.get_iteration(db, run_id, k)
+    metrics = dict(it.metrics)
+    stage_seconds = dict(metrics.get("stage_seconds", {}))
+    stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
+    metrics["stage_seconds"] = stage_seconds
+    store.upsert_iteration(db, run_id, k, metrics=metrics,
+                           wall_seconds=round(sum(stage_seconds.values()), 3))
+
+
+def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str) -> float:
+    """Run one stage in a child process; returns its wall time. Raises on failure or stop."""
+    run = store.get_run(db, run_id)
+    log_path = Path(run.log_path or log_path_for(store_path, run_id))
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "engine.loop.stage_main", stage, "--store", str(store_path),
+               "--run", str(run_id), "--iteration", str(k)]
+    started = time.perf_counter()
+    with open(log_path, "ab") as log:
+        log.write(f"\n=== {now_iso()} iteration {k} stage {stage}\n".encode())
+        log.flush()
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        store.add_event(db, run_id, "stage", stage=stage, iteration=k,
+                        message=f"{stage} child pid {child.pid}", data={"pid": child.pid})
+        code = child.wait()
+    seconds = time.perf_counter() - started
+    store.add_event(db, run_id, "stage", stage=stage, iteration=k,
+                    message=f"{stage} exited with code {code} after {seconds:.1f}s",
+                    data={"exit_code": code, "seconds": seconds})
+    if code == EXIT_STOPPED or (code != 0 and store.stop_requested(db, run_id)):
+        store.upsert_iteration(db, run_id, k, status="stopped")
+        raise _Stopped
+    if code != 0:
+        raise StageFailed(f"iteration {k} stage {stage} failed with exit code {code}; "
+                          f"log tail ({log_path}):\n{log_tail(log_path)}")
+    return seconds
+
+
+def log_tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
