@@ -27,6 +27,7 @@ from store.errors import UndoError
 STAGES = ("teacher", "train", "evaluate")
 EXIT_STOPPED = 3
 Echo = Callable[[str], None]
+Tick = Callable[[], None]  # called about twice a second while a stage runs (live progress)
 
 
 def now_iso() -> str:
@@ -73,7 +74,8 @@ def stages_for(config: RunConfig, k: int) -> tuple[str, ...]:
     return STAGES
 
 
-def drive(store_path: Path, run_id: int, echo: Echo | None = None) -> store.Run:
+def drive(store_path: Path, run_id: int, echo: Echo | None = None,
+          tick: Tick | None = None) -> store.Run:
     """Run (or resume) a run to its end in this process; returns the final run row."""
     echo = echo or (lambda _line: None)
     db = store.open_store(store_path)
@@ -91,7 +93,7 @@ def drive(store_path: Path, run_id: int, echo: Echo | None = None) -> store.Run:
                          started_at=run.started_at or now_iso(), finished_at=None)
         store.add_event(db, run_id, "stage", message=f"supervisor started (pid {os.getpid()})")
         try:
-            _walk(db, Path(store_path), run_id, config, echo)
+            _walk(db, Path(store_path), run_id, config, echo, tick)
         except _Stopped:
             store.update_run(db, run_id, status="stopped", stage=None, pid=None,
                              stop_reason="stopped on request", finished_at=now_iso())
@@ -111,13 +113,14 @@ class _Stopped(Exception):
     pass
 
 
-def _walk(db, store_path: Path, run_id: int, config: RunConfig, echo: Echo) -> None:
+def _walk(db, store_path: Path, run_id: int, config: RunConfig, echo: Echo,
+          tick: Tick | None) -> None:
     cap = config.loop.max_iterations
     if config.evaluation.evaluate_base:
-        _ensure_iteration(db, store_path, run_id, config, 0, echo)
+        _ensure_iteration(db, store_path, run_id, config, 0, echo, tick)
     k = 1
     while True:
-        _ensure_iteration(db, store_path, run_id, config, k, echo)
+        _ensure_iteration(db, store_path, run_id, config, k, echo, tick)
         history = {it.k: it.val_accuracy for it in store.list_iterations(db, run_id)}
         decision = decide(history, config.loop.delta, cap)
         if config.run.kind == "baseline":  # equal budget: every iteration runs, no early stop
@@ -136,7 +139,7 @@ def _walk(db, store_path: Path, run_id: int, config: RunConfig, echo: Echo) -> N
 
 
 def _ensure_iteration(db, store_path: Path, run_id: int, config: RunConfig, k: int,
-                      echo: Echo) -> None:
+                      echo: Echo, tick: Tick | None) -> None:
     iteration = store.upsert_iteration(db, run_id, k)
     if iteration.status == "done":
         return
@@ -154,7 +157,7 @@ def _ensure_iteration(db, store_path: Path, run_id: int, config: RunConfig, k: i
         store.add_event(db, run_id, "stage", stage=stage, iteration=k,
                         message=f"iteration {k}: {stage} started")
         echo(f"iteration {k}: {stage}")
-        seconds = run_stage_process(db, store_path, run_id, k, stage)
+        seconds = run_stage_process(db, store_path, run_id, k, stage, tick)
         store.upsert_iteration(db, run_id, k, stage=stage)
         _add_stage_seconds(db, run_id, k, stage, seconds)
     finalize_iteration(db, run_id, k)
@@ -178,7 +181,8 @@ def _add_stage_seconds(db, run_id: int, k: int, stage: str, seconds: float) -> N
                            wall_seconds=round(sum(stage_seconds.values()), 3))
 
 
-def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str) -> float:
+def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str,
+                      tick: Tick | None = None) -> float:
     """Run one stage in a child process; returns its wall time. Raises on failure or stop."""
     run = store.get_run(db, run_id)
     log_path = Path(run.log_path or log_path_for(store_path, run_id))
@@ -192,7 +196,7 @@ def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str) -> 
         child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         store.add_event(db, run_id, "stage", stage=stage, iteration=k,
                         message=f"{stage} child pid {child.pid}", data={"pid": child.pid})
-        code = child.wait()
+        code = _wait(child, tick)
     seconds = time.perf_counter() - started
     store.add_event(db, run_id, "stage", stage=stage, iteration=k,
                     message=f"{stage} exited with code {code} after {seconds:.1f}s",
@@ -204,6 +208,15 @@ def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str) -> 
         raise StageFailed(f"iteration {k} stage {stage} failed with exit code {code}; "
                           f"log tail ({log_path}):\n{log_tail(log_path)}")
     return seconds
+
+
+def _wait(child: subprocess.Popen, tick: Tick | None) -> int:
+    while True:
+        try:
+            return child.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            if tick is not None:
+                tick()
 
 
 def log_tail(path: Path, lines: int = 25) -> str:

@@ -1,0 +1,67 @@
+"""`undo-tui run CONFIG`: start the UNDO loop headless, with live progress in the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "run", help="run the UNDO loop from a TOML config (headless)",
+        description="Create a run from CONFIG and drive it to the end in this terminal. "
+                    "Each stage runs in its own child process; stop it with `undo-tui stop RUN` "
+                    "(or Ctrl-C) and continue with `undo-tui resume RUN`.")
+    parser.add_argument("config", type=Path, nargs="?", help="run configuration (TOML)")
+    parser.add_argument("--baseline-for", type=int, metavar="RUN",
+                        help="instead: an equal-budget standard-distillation baseline of RUN")
+    parser.add_argument("--create-only", action="store_true",
+                        help="record the run and print its id without running it")
+    return parser
+
+
+def run(args) -> int:
+    import store
+    from engine.config import load_config
+    from engine.loop.baseline import baseline_config
+    from engine.loop.supervisor import create_run
+    from store.errors import UndoError
+
+    db = store.open_store(args.store)
+    try:
+        if args.baseline_for is not None:
+            config, source = baseline_config(db, args.baseline_for), args.baseline_for
+        elif args.config is not None:
+            config, source = load_config(args.config), None
+        else:
+            raise UndoError("give a CONFIG file, or --baseline-for RUN")
+        run_id = create_run(db, args.store, config, source_run_id=source)
+        print(f"run {run_id} created: {config.run.name} (kind {config.run.kind})", flush=True)
+    finally:
+        db.close()
+    if args.create_only:
+        return 0
+    return drive_in_terminal(args.store, run_id)
+
+
+def drive_in_terminal(store_path: Path, run_id: int) -> int:
+    import store
+    from engine.errors import StageFailed
+    from engine.loop.supervisor import drive
+    from undo_tui.commands.progress_line import ProgressLine
+
+    db = store.open_store(store_path)
+    line = ProgressLine(db, run_id)
+    try:
+        final = drive(store_path, run_id, echo=line.echo, tick=line.tick)
+    except StageFailed as exc:
+        line.echo(f"run {run_id} failed: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        store.request_stop(db, run_id)
+        line.echo(f"interrupted: run {run_id} will stop; continue with `undo-tui resume {run_id}`")
+        return 130
+    finally:
+        db.close()
+    line.echo(f"run {run_id}: {final.status}" + (f" ({final.stop_reason})" if final.stop_reason else ""))
+    return 0 if final.status in ("finished", "stopped") else 1
+
