@@ -41,7 +41,7 @@ def test_ext_ids_are_stable_and_unique():
     problems = generate_problems(6, [1, 3], seed=4)
     assert [e.ext_id for e in problems] == [
         "arith-L1-4-0", "arith-L3-4-1", "arith-L1-4-2", "arith-L3-4-3", "arith-L1-4-4", "arith-L3-4-5",
-    ]  # fmt: skip
+    ]
     assert all(e.split == "train" for e in problems)
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from store.errors import UndoError
 
-SPLITS = ("train", "val", "test")
 MAX_LISTED_BAD_ROWS = 50
 
 
@@ -38,6 +37,7 @@ class BadRow:
 class ParseResult:
     examples: list[ParsedExample]
     skipped: list[BadRow] = field(default_factory=list)
+    duplicates: int = 0  # exact repeats (same question and answer, no id column) dropped
 
 
 @dataclass

@@ -1,0 +1,63 @@
+"""Split names, and carving a validation split out of train deterministically."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from engine.importing.model import ParsedExample
+
+SPLITS = ("train", "val", "test")
+SPLIT_CHOICES = SPLITS + ("auto",)  # "auto": from the source's split names, else the file name
+_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "dev": "val",
+    "test": "test",
+    "testing": "test",
+}
+
+
+def split_name(name: str) -> str | None:
+    """"validation", "dev", "Train" ... as one of train/val/test; None if it is none of them."""
+    return _ALIASES.get(str(name).strip().lower())
+
+
+def split_from_filename(path: Path) -> str:
+    """The split a file name suggests (`test.jsonl`, `gsm8k_dev.csv`); train when it suggests none."""
+    words = path.stem.lower().replace("-", "_").replace(".", "_").split("_")
+    for word in reversed(words):
+        if split_name(word):
+            return split_name(word)
+    return "train"
+
+
+def carve_validation(
+    examples: Iterable[ParsedExample], val_size: int, seed: int
+) -> list[ParsedExample]:
+    """Mark `val_size` train examples as "val": those with the smallest sha256(f"{seed}:{ext_id}").
+
+    Depends only on the ids and the seed, so the same file with the same seed always gives the
+    same validation split, and re-importing it keeps every example where it was.
+    """
+    examples = list(examples)
+    train = [e for e in examples if e.split == "train"]
+    chosen = {e.ext_id for e in sorted(train, key=lambda e: _rank(seed, e.ext_id))[: max(val_size, 0)]}
+    return [
+        dataclasses.replace(e, split="val") if e.split == "train" and e.ext_id in chosen else e
+        for e in examples
+    ]
+
+
+def default_val_size(train_count: int, fraction: float = 0.1, cap: int = 500) -> int:
+    """10% of train, at most 500: enough to measure, small enough to evaluate every iteration."""
+    return min(cap, round(train_count * fraction))
+
+
+def _rank(seed: int, ext_id: str) -> str:
+    return hashlib.sha256(f"{seed}:{ext_id}".encode()).hexdigest()
