@@ -45,11 +45,22 @@ def carve_validation(
     Depends only on the ids and the seed, so the same file with the same seed always gives the
     same validation split, and re-importing it keeps every example where it was.
     """
+    return carve_split(examples, val_size, seed, "val")
+
+
+def carve_split(
+    examples: Iterable[ParsedExample], size: int, seed: int, target: str
+) -> list[ParsedExample]:
+    """Move `size` train examples to split `target`, chosen by a hash of seed and ext_id.
+
+    Each target ranks by its own hash, so carving test and then val picks unrelated examples.
+    """
     examples = list(examples)
-    train = [e for e in examples if e.split == "train"]
-    chosen = {e.ext_id for e in sorted(train, key=lambda e: _rank(seed, e.ext_id))[: max(val_size, 0)]}
+    salt = f"{seed}" if target == "val" else f"{target}:{seed}"
+    train = sorted((e for e in examples if e.split == "train"), key=lambda e: _rank(salt, e.ext_id))
+    chosen = {e.ext_id for e in train[: max(size, 0)]}
     return [
-        dataclasses.replace(e, split="val") if e.split == "train" and e.ext_id in chosen else e
+        dataclasses.replace(e, split=target) if e.split == "train" and e.ext_id in chosen else e
         for e in examples
     ]
 
@@ -59,5 +70,5 @@ def default_val_size(train_count: int, fraction: float = 0.1, cap: int = 500) ->
     return min(cap, round(train_count * fraction))
 
 
-def _rank(seed: int, ext_id: str) -> str:
-    return hashlib.sha256(f"{seed}:{ext_id}".encode()).hexdigest()
+def _rank(salt: str, ext_id: str) -> str:
+    return hashlib.sha256(f"{salt}:{ext_id}".encode()).hexdigest()
