@@ -234,3 +234,18 @@ def test_answer_type_defaults_to_the_existing_datasets(cli, read_store, tmp_path
     code, _, err = cli("import", second, "--dataset", "s")
     assert code == 0, err
     assert counts(read_store, "s") == {"train": 2}
+
+
+def test_an_id_reused_for_another_question_is_refused(cli, read_store, tmp_path):
+    train = write_jsonl(tmp_path / "train.jsonl", [{"id": i, "question": f"train q{i}", "answer": "1"}
+                                                   for i in range(3)])
+    test = write_jsonl(tmp_path / "test.jsonl", [{"id": 2, "question": "test q", "answer": "1"},
+                                                 {"id": 9, "question": "test r", "answer": "1"}])
+    assert cli("import", train, "--dataset", "ids", "--id", "id")[0] == 0
+    code, _, err = cli("import", test, "--dataset", "ids", "--id", "id")
+    assert code != 0
+    assert "test.jsonl, line 1: id '2' is already used in dataset 'ids' by another question" in err
+    assert counts(read_store, "ids") == {"train": 3}
+    code, out, _ = cli("import", test, "--dataset", "ids", "--id", "id", "--skip-bad")
+    assert code == 0 and "1 added" in out and "line 1: id '2'" in out
+    assert counts(read_store, "ids") == {"train": 3, "test": 1}

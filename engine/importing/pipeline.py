@@ -17,7 +17,7 @@ from sqlite_utils import Database
 import store
 from engine.importing.model import BadRow, ColumnMapping, ImportFailed, ParsedExample
 from engine.importing.parse import detect_format, parse_source
-from engine.importing.splits import carve_split, default_val_size
+from engine.importing.splits import SPLITS, carve_split, default_val_size
 
 
 @dataclass
@@ -56,12 +56,14 @@ def import_dataset(
     path = Path(path)
     fmt = detect_format(path) if fmt == "auto" else fmt
     parsed = parse_source(path, fmt, mapping, answer_type, split, skip_bad)
-    examples = parsed.examples
+    examples, clashes = _without_id_clashes(db, dataset, parsed.examples, fmt)
+    if clashes and not skip_bad:
+        raise ImportFailed.for_rows(path.name, clashes)
     carved = {}
     if not _has_val(db, dataset, examples):
         examples, carved = _carve(examples, "val", _val_size(examples, val_size, val_fraction), seed)
     summary = store_examples(db, dataset, answer_type, f"{fmt}:{path.resolve()}", examples)
-    return dataclasses.replace(summary, source=path.name, fmt=fmt, skipped=parsed.skipped,
+    return dataclasses.replace(summary, source=path.name, fmt=fmt, skipped=parsed.skipped + clashes,
                                duplicates=parsed.duplicates, carved=carved)
 
 
@@ -147,3 +149,32 @@ def _has_val(db: Database, dataset: str, examples: list[ParsedExample]) -> bool:
     except store.NotFound:
         return False
     return existing.counts.get("val", 0) > 0
+
+
+def _without_id_clashes(
+    db: Database, dataset: str, examples: list[ParsedExample], fmt: str
+) -> tuple[list[ParsedExample], list[BadRow]]:
+    """Examples whose id the dataset already holds for a different question are bad rows.
+
+    Without this check the store would silently keep the old example (ids are unique per dataset),
+    e.g. when a test file numbers its ids 0..n just like the train file did.
+    """
+    try:
+        dataset_id = store.get_dataset(db, dataset).id
+    except store.NotFound:
+        return examples, []
+    stored = {
+        e.ext_id: e
+        for split in SPLITS
+        for e in store.load_examples(db, dataset_id, split)
+    }
+    where = "line" if fmt in ("gsm8k", "jsonl", "csv") else "row"
+    kept, clashes = [], []
+    for example in examples:
+        old = stored.get(example.ext_id)
+        if old is not None and old.question != example.question:
+            clashes.append(BadRow(example.position, f"id {example.ext_id!r} is already used in dataset "
+                                  f"'{dataset}' by another question ({old.split} split)", where))
+        else:
+            kept.append(example)
+    return kept, clashes

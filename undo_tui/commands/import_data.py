@@ -40,8 +40,10 @@ def add_parser(subparsers):
     parser.add_argument("--answer-type", choices=ANSWER_TYPES,
                         help="default: the existing dataset's type, else choice with --choices, else number")
     val = parser.add_mutually_exclusive_group()
-    val.add_argument("--val-size", type=int, metavar="N", help="validation examples to carve (0: none)")
-    val.add_argument("--val-fraction", type=float, metavar="X", help="fraction of train to carve")
+    val.add_argument("--val-size", type=int, metavar="N",
+                     help="validation examples to carve from train (0: none); only when neither the "
+                     "source nor the dataset has a validation split yet")
+    val.add_argument("--val-fraction", type=float, metavar="X", help="fraction of train to carve instead")
     parser.add_argument("--seed", type=int, default=0, help="seed for carving splits and built-in tasks")
     parser.add_argument("--skip-bad", action="store_true", help="import the good rows, list the bad")
     builtin = parser.add_argument_group("built-in task")
