@@ -204,10 +204,7 @@ def validate_components(config: RunConfig) -> None:
 def teacher_config(config: RunConfig):
     from engine.teachers import TeacherConfig  # the teacher layer owns its knobs
 
-    try:
-        return TeacherConfig.from_dict(config.teacher)
-    except ConfigError as exc:
-        raise ConfigError(f"{config.source}: teacher: {exc}") from None
+    return TeacherConfig.from_dict(config.teacher, where=f"{config.source}: teacher")
 
 
 def train_config(config: RunConfig):
