@@ -38,7 +38,7 @@ class Graded:
 
 
 _ANSWER_LINE = re.compile(
-    r"\banswer\b\s*(?:\*\*|__)?\s*(?::|\bis\b\s*:?|=)\s*(?:\*\*|__)?[ \t]*(?P<value>[^\n]*)",
+    r"\banswer\b\s*(?:\*\*|__)?\s*(?::|\bis\b[ \t]*:?|=)[ \t]*(?:\*\*|__)?[ \t]*\n?[ \t]*(?P<value>[^\n]*)",
     re.IGNORECASE,
 )
 _HASHES = re.compile(r"####[ \t]*(?P<value>[^\n]*)")
@@ -220,7 +220,7 @@ def _read_value(
             value = _letter_of_choice_text(raw, choices)
         return value if value is not None and _letter_allowed(value, choices) else None
     if value is None and lenient and answer_type == "number":
-        tokens = numbers_in(_strip_markup(raw))
+        tokens = numbers_in(_after_equals(_strip_markup(raw)))
         value = normalize_answer(tokens[0]) if tokens else None
     if value is None and answer_type == "math":
         value = normalize_answer(raw.rstrip(". "), "math")
