@@ -59,6 +59,10 @@ class ColumnMapping:
 class ImportFailed(UndoError):
     """A source could not be imported; nothing was written."""
 
+    def __init__(self, message: str, bad_rows: list[BadRow] | None = None):
+        super().__init__(message)
+        self.bad_rows = bad_rows or []  # every bad row, also those left out of the message
+
     @classmethod
     def for_rows(cls, source: str, bad: list[BadRow]) -> "ImportFailed":
         """One message naming every bad row (the first 50, then how many more)."""
@@ -67,9 +71,7 @@ class ImportFailed(UndoError):
         if len(bad) > MAX_LISTED_BAD_ROWS:
             lines.append(f"  ... and {len(bad) - MAX_LISTED_BAD_ROWS} more")
         lines.append("Fix them, or pass --skip-bad to import the good rows only.")
-        error = cls("\n".join(lines))
-        error.bad_rows = bad
-        return error
+        return cls("\n".join(lines), bad)
 
 
 def content_id(question: str, answer: str) -> str:
