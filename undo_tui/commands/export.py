@@ -1,0 +1,99 @@
+"""`undo-tui export RUN`: write a run's refined rationales in a trainer's format, with a manifest.
+
+Prints the row count after every filter, so a user can see which filter removed what, and the paths
+written. The engine's export package is imported inside `run` (it pulls in `datasets` when writing).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    from engine.export.formats import FORMAT_NAMES  # names only: datasets is not imported
+
+    parser = subparsers.add_parser(
+        "export",
+        help="export a run's training rationales (TRL, HF datasets, Parquet, LLaMA-Factory)",
+        description="Export the rationales one iteration of a run trained on, with provenance "
+                    "columns and a manifest beside the data. Excluded examples are always left "
+                    "out.")
+    parser.add_argument("run_ref", metavar="RUN", help="run id or name")
+    parser.add_argument("--iteration", default="best", type=_iteration, metavar="K|best",
+                        help="iteration whose training set to export (default: best)")
+    parser.add_argument("--format", dest="fmt", required=True, choices=FORMAT_NAMES)
+    parser.add_argument("--out", required=True, type=Path, metavar="PATH",
+                        help="output file (a directory for --format hf)")
+    parser.add_argument("--correct-only", action="store_true",
+                        help="only rationales whose graded answer matched the gold answer")
+    parser.add_argument("--refined-only", action="store_true",
+                        help="only teacher-refined rationales (and human edits of them)")
+    parser.add_argument("--no-prefer-human", dest="prefer_human", action="store_false",
+                        help="use the teacher's version where a human edited a rationale")
+    parser.add_argument("--tag", dest="tags", action="append", default=[], metavar="T",
+                        help="only examples with this tag (repeat: any of them)")
+    parser.add_argument("--exclude-tag", dest="exclude_tags", action="append", default=[],
+                        metavar="T", help="leave out examples with this tag (repeatable)")
+    parser.add_argument("--split", default="train", choices=("train", "val", "test"))
+    parser.add_argument("--force", action="store_true", help="replace an existing output")
+    return parser
+
+
+def _iteration(text: str) -> int | str:
+    if text == "best":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'best', not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("an iteration number is >= 0")
+    return value
+
+
+def run(args) -> int:
+    import store
+    from engine.export import ExportFilters, export_run
+
+    db = store.open_store(args.store)
+    try:
+        run_id = resolve_run(db, args.run_ref)
+        filters = ExportFilters(split=args.split, correct_only=args.correct_only,
+                                refined_only=args.refined_only, prefer_human=args.prefer_human,
+                                tags=tuple(args.tags), exclude_tags=tuple(args.exclude_tags))
+        result = export_run(db, run_id, iteration=args.iteration, fmt=args.fmt, out=args.out,
+                            filters=filters, force=args.force)
+    finally:
+        db.close()
+    print_result(result)
+    return 0
+
+
+def resolve_run(db, ref: str) -> int:
+    """A run id, or a run name that names exactly one run."""
+    import store
+
+    if ref.isdigit():
+        return store.get_run(db, int(ref)).id
+    matches = [summary.run.id for summary in store.list_runs(db) if summary.run.name == ref]
+    if not matches:
+        raise store.NotFound(f"no run named {ref!r} in this store")
+    if len(matches) > 1:
+        ids = ", ".join(map(str, sorted(matches)))
+        raise store.UndoError(f"{len(matches)} runs are named {ref!r} (ids {ids}); pass an id")
+    return matches[0]
+
+
+def print_result(result) -> None:
+    from engine.export import STAGES
+
+    manifest = result.manifest
+    print(f"Exported run {result.run_id} ({manifest['run']['name']}) iteration {result.iteration} "
+          f"as {result.format}: {result.rows} rows")
+    for stage in STAGES:
+        print(f"  {stage.replace('_', ' '):<20} {result.counts[stage]:>8}")
+    print(f"data:         {result.path}")
+    print(f"manifest:     {result.manifest_path}")
+    if result.dataset_info_path is not None:
+        print(f"dataset_info: {result.dataset_info_path} (dataset {result.dataset_info_entry!r})")
