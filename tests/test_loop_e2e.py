@@ -1,0 +1,191 @@
+"""The UNDO loop end to end on CPU: the real llama.cpp teacher (packaged SmolLM2 GGUF) and a tiny
+random Llama student with the SmolLM2 tokenizer, trained with real transformers + peft.
+
+Also: kill -9 during each heavy stage, then `undo-tui resume`: no teacher call repeated, no row
+lost or duplicated, and the same final metrics as the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import store
+from engine.arith import generate_problems
+from undo_tui.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_config(path: Path, student_dir: Path, **loop) -> Path:
+    loop_lines = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in loop.items())
+    path.write_text(f"""
+[run]
+name = "e2e"
+seed = 0
+[dataset]
+name = "arith"
+[teacher]
+backend = "llamacpp"
+model = "smollm2"
+max_tokens = 80
+n_ctx = 1024
+[student]
+model = "{student_dir}"
+[training]
+epochs = 2
+batch_size = 4
+lr = 5e-3
+dtype = "float32"
+max_length = 256
+[evaluation]
+max_new_tokens = 12
+batch_size = 8
+[loop]
+max_iterations = 2
+delta = 0.0
+keep = "all"
+{loop_lines}
+""")
+    return path
+
+
+def build_store(path: Path, n_train: int = 6, n_val: int = 6) -> None:
+    db = store.open_store(path)
+    dataset_id = store.get_or_create_dataset(db, "arith", "number", "builtin:arith")
+    problems = generate_problems(n_train + n_val, 1, seed=3)
+    rows = []
+    for i, p in enumerate(problems):
+        row = dataclasses.asdict(p)
+        row["split"] = "train" if i < n_train else "val"
+        rows.append(row)
+    store.add_examples(db, dataset_id, rows)
+    db.close()
+
+
+def snapshot(path: Path, run_id: int) -> dict:
+    """Everything a resumed run must reproduce exactly."""
+    db = store.open_store(path)
+    try:
+        iterations = {it.k: (it.status, it.val_accuracy, it.train_size, it.teacher_kept,
+                             it.teacher_attempted) for it in store.list_iterations(db, run_id)}
+        predictions = sorted(
+            (r["iteration"], r["split"], r["example_id"], r["output"], r["correct"])
+            for r in db.query("SELECT * FROM predictions WHERE run_id = ?", [run_id]))
+        rationales = sorted(
+            (r["iteration"], r["example_id"], r["source"], r["attempt"], r["text"], r["kept"])
+            for r in db.query("SELECT * FROM rationales WHERE run_id = ?", [run_id]))
+        run = store.get_run(db, run_id)
+        return dict(iterations=iterations, predictions=predictions, rationales=rationales,
+                    status=run.status, best=run.best_iteration,
+                    cache=db.execute("SELECT count(*) FROM teacher_cache").fetchone()[0])
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, tiny_llama_dir, smollm2_gguf):
+    """One uninterrupted run, shared by the assertions below and the kill -9 comparisons."""
+    base = tmp_path_factory.mktemp("e2e")
+    store_path = base / "store.db"
+    build_store(store_path)
+    config = write_config(base / "run.toml", tiny_llama_dir)
+    assert main(["--store", str(store_path), "run", str(config)]) == 0
+    return store_path, config, snapshot(store_path, 1)
+
+
+def test_loop_stores_the_whole_structure(reference):
+    store_path, _, snap = reference
+    db = store.open_store(store_path)
+    run = store.get_run(db, 1)
+    assert snap["status"] == "finished" and run.stop_reason
+    assert set(snap["iterations"]) == {0, 1, 2}
+    assert all(status == "done" for status, *_ in snap["iterations"].values())
+    assert snap["best"] in (1, 2)
+    initial = store.rationales_for_iteration(db, 1, 1)
+    refined = store.rationales_for_iteration(db, 1, 2)
+    assert {r.source for r in initial} == {"teacher_initial"} and len(initial) == 6
+    assert {r.source for r in refined} == {"teacher_refined"} and len(refined) == 6
+    by_id = {r.id: r for r in initial}
+    assert all(r.parent_id in by_id and by_id[r.parent_id].example_id == r.example_id
+               for r in refined)
+    assert all(r.prompt_hash and r.cache_key and r.template for r in initial + refined)
+    for k in (0, 1, 2):
+        assert store.score(db, 1, k, "val").total == 6
+    assert store.score(db, 1, 1, "train").total == 6  # fed to the refinement prompts
+    iteration = store.get_iteration(db, 1, 2)
+    assert iteration.train_size == 6 and iteration.checkpoint_path
+    assert Path(iteration.checkpoint_path, "undo_train.json").is_file()
+    assert "val_format" in iteration.metrics and "val_fixed" in iteration.metrics
+    assert snap["cache"] == 12  # one paid call per question per iteration
+    assert store.get_iteration(db, 1, 1).teacher_calls == 6
+    db.close()
+
+
+def test_rerunning_the_same_config_pays_no_teacher_call(reference, tmp_path):
+    store_path, config, _ = reference
+    assert main(["--store", str(store_path), "run", str(config)]) == 0
+    db = store.open_store(store_path)
+    second = max(r.run.id for r in store.list_runs(db))
+    assert sum(it.teacher_calls for it in store.list_iterations(db, second)) == 0
+    assert db.execute("SELECT count(*) FROM teacher_cache").fetchone()[0] == 12
+    db.close()
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+STAGE_REACHED = {
+    # teacher: a few iteration-2 rationales stored, not all
+    "teacher": "SELECT count(*) FROM rationales WHERE iteration = 2",
+    "train": "SELECT count(*) FROM events WHERE kind = 'progress' AND stage = 'train' AND iteration = 2",
+    "evaluate": "SELECT count(*) FROM predictions WHERE iteration = 2",
+}
+
+
+@pytest.mark.parametrize("stage", ["teacher", "train", "evaluate"])
+def test_kill_9_then_resume_matches_the_uninterrupted_run(reference, tmp_path, stage,
+                                                          tiny_llama_dir):
+    _, _, expected = reference
+    store_path = tmp_path / "store.db"
+    build_store(store_path)
+    # A fresh store has its own cache, so every teacher call here is a real llama.cpp call.
+    config = write_config(tmp_path / "run.toml", tiny_llama_dir)
+    proc = subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store", str(store_path),
+                             "run", str(config)], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    db = store.open_store(store_path)
+    _wait_for(lambda: db.execute(STAGE_REACHED[stage]).fetchone()[0] > 0
+              or proc.poll() is not None, 300, f"iteration 2 {stage}")
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    calls_before = db.execute("SELECT count(*) FROM teacher_cache").fetchone()[0]
+    db.close()
+
+    assert main(["--store", str(store_path), "resume", "1"]) == 0
+    got = snapshot(store_path, 1)
+    assert got["iterations"] == expected["iterations"]
+    assert got["predictions"] == expected["predictions"]
+    assert got["rationales"] == expected["rationales"]
+    assert got["best"] == expected["best"] and got["status"] == "finished"
+    # every question was paid for exactly once across the kill: no call repeated
+    assert got["cache"] == expected["cache"] >= calls_before
+    db = store.open_store(store_path)
+    paid = sum(it.teacher_calls for it in store.list_iterations(db, 1))
+    db.close()
+    assert paid == got["cache"]
+
