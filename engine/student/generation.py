@@ -1,0 +1,168 @@
+"""Batched greedy generation for evaluating the student, token-identical to one-at-a-time decoding.
+
+Prompts are sorted by length so a batch carries little left padding, decoded together with the
+attention mask (transformers derives position ids from it, so a padded row sees the same positions
+as it would alone), and returned in input order.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
+
+from engine.student.loading import default_device, load_model, resolve_model_dir
+from engine.student.prompting import Question, prompt_token_ids
+
+Progress = Callable[[dict], None]
+ShouldStop = Callable[[], bool]
+
+
+@dataclass
+class GenerationOutput:
+    text: str  # decoded answer, without the prompt and without special tokens
+    new_tokens: int  # tokens generated, the EOS included
+    finished: bool  # True: ended with EOS; False: cut at max_new_tokens
+
+
+class GenerationStopped(Exception):
+    """A stop request arrived; `partial` maps input index -> output for the prompts finished."""
+
+    def __init__(self, partial: dict[int, GenerationOutput]):
+        super().__init__(f"generation stopped after {len(partial)} prompts")
+        self.partial = partial
+
+
+def load_student(model_path: Path, adapter_path: Path | None = None, dtype: str = "auto",
+                 device: str | None = None):
+    """(model, tokenizer) ready for inference; a LoRA adapter is merged in, which makes each
+    decode step as cheap as the base model's."""
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    device = device or default_device()
+    model = load_model(model_path, dtype=dtype, device=device)
+    if adapter_path is not None:
+        model = PeftModel.from_pretrained(model, Path(adapter_path)).merge_and_unload()
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_dir(Path(model_path)))
+    model.eval()
+    return model, tokenizer
+
+
+def generate_answers(model_path: Path, adapter_path: Path | None, prompts: Sequence[Question],
+                     max_new_tokens: int = 512, batch_size: int = 16, progress: Progress | None = None,
+                     should_stop: ShouldStop | None = None, system: str | None = None,
+                     dtype: str = "auto", device: str | None = None) -> list[GenerationOutput]:
+    """Greedy answers for `prompts`, in input order. Raises GenerationStopped on a stop request."""
+    model, tokenizer = load_student(model_path, adapter_path, dtype, device)
+    return generate_with_model(model, tokenizer, prompts, max_new_tokens, batch_size, progress,
+                               should_stop, system)
+
+
+def generate_with_model(model, tokenizer, prompts: Sequence[Question], max_new_tokens: int = 512,
+                        batch_size: int = 16, progress: Progress | None = None,
+                        should_stop: ShouldStop | None = None,
+                        system: str | None = None) -> list[GenerationOutput]:
+    """Like generate_answers, with a model already loaded (evaluating several splits reuses it)."""
+    if batch_size < 1 or max_new_tokens < 1:
+        raise ValueError("batch_size and max_new_tokens must be >= 1")
+    encoded = [prompt_token_ids(prompt, tokenizer, system) for prompt in prompts]
+    order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))  # longest first: peak memory early
+    config = greedy_config(model, tokenizer, max_new_tokens)
+    stopper = StopRequested(should_stop)
+    results: dict[int, GenerationOutput] = {}
+    meter = _Meter(len(encoded), progress)
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        outputs = _generate_batch(model, tokenizer, [encoded[i] for i in batch], config, stopper)
+        if stopper.requested:
+            raise GenerationStopped(results)
+        results.update(zip(batch, outputs))
+        meter.update(len(batch), sum(o.new_tokens for o in outputs))
+    return [results[i] for i in range(len(encoded))]
+
+
+def greedy_config(model, tokenizer, max_new_tokens: int) -> GenerationConfig:
+    """Plain greedy decoding; the model's own sampling defaults are deliberately not inherited."""
+    eos = eos_ids(model, tokenizer)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0]
+    return GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                            eos_token_id=eos, pad_token_id=pad, use_cache=True)
+
+
+def eos_ids(model, tokenizer) -> list[int]:
+    """Every token that ends an answer: the tokenizer's EOS (what training appends) plus the
+    model's generation EOS list (e.g. Llama 3's end-of-turn)."""
+    ids = [tokenizer.eos_token_id]
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    ids += configured if isinstance(configured, list) else [configured]
+    return list(dict.fromkeys(i for i in ids if i is not None))
+
+
+def _generate_batch(model, tokenizer, prompts: list[list[int]], config: GenerationConfig,
+                    stopper: "StopRequested") -> list[GenerationOutput]:
+    input_ids, mask = left_pad(prompts, config.pad_token_id, model.device)
+    with torch.inference_mode():
+        out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=config,
+                             stopping_criteria=StoppingCriteriaList([stopper]))
+    new = out[:, input_ids.shape[1]:].tolist()
+    return [_decode(row, tokenizer, set(config.eos_token_id)) for row in new]
+
+
+def left_pad(prompts: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, prompt in enumerate(prompts):
+        ids[row, width - len(prompt):] = torch.tensor(prompt, dtype=torch.long)
+        mask[row, width - len(prompt):] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _decode(row: list[int], tokenizer, eos: set[int]) -> GenerationOutput:
+    """Cut at the first EOS; tokens after it are padding of a batch that kept going."""
+    end = next((i for i, token in enumerate(row) if token in eos), None)
+    kept = row if end is None else row[:end]
+    text = tokenizer.decode(kept, skip_special_tokens=True)
+    return GenerationOutput(text=text, new_tokens=len(kept) + (end is not None), finished=end is not None)
+
+
+class StopRequested(StoppingCriteria):
+    """Ends a generate() call early when should_stop() says so (polled at most 4 times a second)."""
+
+    def __init__(self, should_stop: ShouldStop | None, every_s: float = 0.25):
+        self.should_stop = should_stop
+        self.every_s = every_s
+        self.last = 0.0
+        self.requested = False
+
+    def __call__(self, input_ids, scores, **kwargs) -> torch.Tensor:
+        now = time.monotonic()
+        if self.should_stop is not None and now - self.last >= self.every_s:
+            self.last = now
+            self.requested = self.requested or bool(self.should_stop())
+        return torch.full((input_ids.shape[0],), self.requested, dtype=torch.bool, device=input_ids.device)
+
+
+class _Meter:
+    """Progress events after each batch: done/total, generated tokens per second, ETA."""
+
+    def __init__(self, total: int, progress: Progress | None):
+        self.total, self.progress = total, progress
+        self.done, self.tokens = 0, 0
+        self.started = time.perf_counter()
+
+    def update(self, prompts: int, tokens: int) -> None:
+        self.done += prompts
+        self.tokens += tokens
+        if self.progress is None:
+            return
+        elapsed = time.perf_counter() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        self.progress({"stage": "evaluate", "done": self.done, "total": self.total,
+                       "tokens_per_s": self.tokens / elapsed if elapsed > 0 else 0.0,
+                       "eta_s": (self.total - self.done) / rate if rate else None})
