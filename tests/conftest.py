@@ -11,4 +11,5 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 pytest_plugins = [
     "tests.fixtures.store_fixtures",
     "tests.fixtures.model_fixtures",
+    "tests.fixtures.tui_fixtures",
 ]
