@@ -1,0 +1,141 @@
+"""Starting, resuming and stopping runs from the TUI, through the engine's process interface.
+
+The TUI never runs teacher, training or evaluation code in its own process. It starts the same
+command a user would type (`undo-tui --store STORE run CONFIG`, `... resume RUN`) as a detached
+background process: its own session (so closing the terminal or quitting the TUI does not signal
+it), stdin from /dev/null, stdout and stderr appended to `<store dir>/logs/tui-launch-<time>.log`.
+Stopping is a request written to the store, which the engine polls between steps.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import store
+from store.errors import UndoError
+
+CLI_MODULE = "undo_tui.cli"
+
+
+@dataclass(frozen=True)
+class Launched:
+    pid: int
+    argv: list[str]
+    log_path: Path
+
+
+def run_command(store_path: str | Path, config_path: str | Path,
+                python: str | None = None) -> list[str]:
+    """The exact command line that starts a new run from a config file."""
+    return [python or sys.executable, "-m", CLI_MODULE, "--store", _abs(store_path), "run",
+            _abs(config_path)]
+
+
+def resume_command(store_path: str | Path, run_id: int, python: str | None = None) -> list[str]:
+    """The exact command line that resumes a run."""
+    return [python or sys.executable, "-m", CLI_MODULE, "--store", _abs(store_path), "resume",
+            str(int(run_id))]
+
+
+def _abs(path: str | Path) -> str:
+    return str(Path(path).expanduser().resolve())
+
+
+def launch_log_path(store_path: str | Path) -> Path:
+    """A new log file next to the store: `<store dir>/logs/tui-launch-<time>.log`."""
+    logs = Path(_abs(store_path)).parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate = logs / f"tui-launch-{stamp}.log"
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = logs / f"tui-launch-{stamp}-{n}.log"
+    return candidate
+
+
+def spawn(argv: list[str], store_path: str | Path) -> Launched:
+    """Start argv detached from this process; returns at once with its pid and log file."""
+    log_path = launch_log_path(store_path)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with open(log_path, "ab") as log:
+        log.write(f"$ {' '.join(argv)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   close_fds=True, env=env)
+    _children.append(process)
+    return Launched(process.pid, list(argv), log_path)
+
+
+_children: list[subprocess.Popen] = []
+
+
+def reap() -> None:
+    """Collect exited children so they do not linger as zombies while the TUI runs."""
+    for process in list(_children):
+        if process.poll() is not None:
+            _children.remove(process)
+
+
+def validate_config(config_path: str | Path) -> Path:
+    """The config file as an absolute path, or an UndoError naming what is wrong with it."""
+    text = str(config_path).strip()
+    if not text:
+        raise UndoError("give the path of a run configuration file (TOML)")
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise UndoError(f"{path}: no such file")
+    if not path.is_file():
+        raise UndoError(f"{path}: not a file")
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise UndoError(f"{path}: cannot be read ({exc.strerror})") from exc
+    return path.resolve()
+
+
+def start_run(store_path: str | Path, config_path: str | Path,
+              python: str | None = None) -> Launched:
+    config = validate_config(config_path)
+    return spawn(run_command(store_path, config, python), store_path)
+
+
+def resume_run(store_path: str | Path, run_id: int, python: str | None = None) -> Launched:
+    return spawn(resume_command(store_path, run_id, python), store_path)
+
+
+def stop_run(db, run_id: int) -> None:
+    """Ask the engine to stop the run at its next check (between batches and steps)."""
+    store.request_stop(db, run_id)
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this pid exists and is not a zombie (on this machine)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def can_resume(run: store.Run, alive: bool) -> tuple[bool, str]:
+    """Whether resuming makes sense, and why not."""
+    if run.status == "finished":
+        return False, f"run {run.id} already finished"
+    if run.status in ("running", "stopping") and alive:
+        return False, f"run {run.id} is still running (pid {run.pid})"
+    return True, ""

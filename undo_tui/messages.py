@@ -1,0 +1,138 @@
+"""Typed messages that workers post back to the UI thread, and the data bundles they carry.
+
+Every store read runs in a thread worker; the worker never touches a widget. It builds one of
+these and posts it (Textual's post_message is thread-safe); the screen's handler updates widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.message import Message
+
+from store.browse import BrowseRow
+from store.models import (Annotation, Event, Example, Iteration, Prediction, Rationale, Run,
+                          RunSummary)
+
+
+# -- data bundles -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunsData:
+    runs: list[RunSummary]
+    progress: dict[int, dict[str, Event]]
+    alive: dict[int, bool]
+    datasets: int
+
+
+@dataclass(frozen=True)
+class TransitionCounts:
+    fixed: int
+    regressed: int
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    run: Run
+    dataset_name: str | None
+    iterations: list[Iteration]
+    transitions: dict[int, TransitionCounts]
+    format_rates: dict[int, float]
+    baseline: RunSummary | None
+    baseline_iterations: list[Iteration]
+    progress: dict[str, Event]
+    log: list[Event]
+    alive: bool
+
+
+@dataclass(frozen=True)
+class BrowseOptions:
+    splits: list[str]
+    iterations: dict[str, list[int]]
+    tags: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class ExampleDetail:
+    example: Example
+    annotation: Annotation
+    rationales: list[Rationale]
+    predictions: list[Prediction]
+    iterations: list[int] = field(default_factory=list)
+
+
+# -- messages -----------------------------------------------------------------------------------
+
+class StoreOpened(Message):
+    def __init__(self, path: Path, empty: bool) -> None:
+        super().__init__()
+        self.path, self.empty = path, empty
+
+
+class StoreFailed(Message):
+    def __init__(self, path: Path, error: str) -> None:
+        super().__init__()
+        self.path, self.error = path, error
+
+
+class RunsLoaded(Message):
+    def __init__(self, data: RunsData) -> None:
+        super().__init__()
+        self.data = data
+
+
+class DashboardLoaded(Message):
+    def __init__(self, data: DashboardData) -> None:
+        super().__init__()
+        self.data = data
+
+
+class BrowseOptionsLoaded(Message):
+    def __init__(self, options: BrowseOptions) -> None:
+        super().__init__()
+        self.options = options
+
+
+class BrowsePageLoaded(Message):
+    """mode: 'replace' (new filter or a jump), 'append' (next page), 'prepend' (previous page)."""
+
+    def __init__(self, token: int, rows: list[BrowseRow], mode: str, elapsed_ms: float,
+                 anchor: str = "start", select: int | None = None) -> None:
+        super().__init__()
+        self.token, self.rows, self.mode, self.elapsed_ms = token, rows, mode, elapsed_ms
+        self.anchor, self.select = anchor, select
+
+
+class BrowseCountLoaded(Message):
+    def __init__(self, token: int, count: int, elapsed_ms: float) -> None:
+        super().__init__()
+        self.token, self.count, self.elapsed_ms = token, count, elapsed_ms
+
+
+class ExampleLoaded(Message):
+    def __init__(self, detail: ExampleDetail) -> None:
+        super().__init__()
+        self.detail = detail
+
+
+class Saved(Message):
+    """A small write (tag, note, exclude, edit, stop, delete) went through."""
+
+    def __init__(self, what: str, text: str, subject: int | None = None) -> None:
+        super().__init__()
+        self.what, self.text, self.subject = what, text, subject
+
+
+class EngineLaunched(Message):
+    def __init__(self, pid: int, log_path: Path, argv: list[str]) -> None:
+        super().__init__()
+        self.pid, self.log_path, self.argv = pid, log_path, argv
+
+
+class WorkFailed(Message):
+    """A worker failed: shown as a notification, never a crash."""
+
+    def __init__(self, what: str, error: str) -> None:
+        super().__init__()
+        self.what, self.error = what, error

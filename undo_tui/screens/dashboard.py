@@ -1,0 +1,332 @@
+"""Run dashboard: iterations table, accuracy plot (with the equal-budget baseline), the current
+stage's progress bars, a teacher-quality note and a tail of the run's log; live while it runs."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, RichLog, Static
+
+import store
+from store.models import Event, Iteration
+from undo_tui import engine_control
+from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
+                               TransitionCounts)
+from undo_tui.screens.base import BaseScreen
+from undo_tui.widgets.render import count, delta_points, duration, one_line, pct
+from undo_tui.widgets.stage_progress import StageProgress
+from undo_tui.widgets.vim_table import VimDataTable
+
+LOW_YIELD = 0.20
+LOG_KINDS = ("log", "error", "stage")
+LOG_LINES = 200
+
+
+def teacher_quality_note(iterations: list[Iteration]) -> Text:
+    """What the teacher's yield (kept / attempted) means for this run, in a sentence or two."""
+    tried = [it for it in iterations if it.k > 0 and it.teacher_attempted]
+    if not tried:
+        return Text("Teacher quality: no teacher pass recorded yet.", style="dim")
+    kept = sum(it.teacher_kept or 0 for it in tried)
+    attempted = sum(it.teacher_attempted for it in tried)
+    latest = tried[-1]
+    overall = kept / attempted
+    text = Text("Teacher yield: ", style="bold")
+    text.append(f"{pct(overall, 0)} of {attempted} attempts kept "
+                f"(iteration {latest.k}: {pct(latest.teacher_yield, 0)}). ")
+    refined = [it for it in tried if it.k >= 2]
+    low = (refined[-1].teacher_yield if refined else latest.teacher_yield) or 0.0
+    if low < LOW_YIELD:
+        text.append("Low: ", style="bold yellow")
+        text.append("few refined rationales reach the gold answer, so refinement has little to "
+                    "train on. A stronger teacher (an OpenAI-compatible URL or a larger GGUF) "
+                    "will matter more than more iterations.", style="yellow")
+    else:
+        text.append("The teacher corrects enough of its rationales for refinement to have "
+                    "material to train on.", style="dim")
+    return text
+
+
+def format_note(iterations: list[Iteration], format_rates: dict[int, float]) -> Text | None:
+    """Warn when answer-format compliance rose much more than accuracy (format, not skill)."""
+    scored = [it for it in iterations if it.val_accuracy is not None and it.k in format_rates]
+    if len(scored) < 2:
+        return None
+    first, last = scored[0], scored[-1]
+    format_gain = format_rates[last.k] - format_rates[first.k]
+    accuracy_gain = last.val_accuracy - first.val_accuracy
+    if format_gain > 0.2 and accuracy_gain < format_gain / 2:
+        return Text(f"Format: answer-line compliance rose {format_gain * 100:+.0f} points but "
+                    f"accuracy only {accuracy_gain * 100:+.1f}: much of the change is output "
+                    "format, not reasoning. Check fixed/regressed counts.", style="yellow")
+    return None
+
+
+class IterationsTable(VimDataTable):
+    BINDINGS = [Binding("enter", "select_cursor", "Errors at k", id="dash_open_iteration")]
+
+
+class DashboardScreen(BaseScreen):
+    HELP_SCOPE = "Run dashboard"
+    BINDINGS = [
+        Binding("e", "errors", "Errors", id="dash_errors"),
+        Binding("s", "stop", "Stop", id="dash_stop"),
+        Binding("r", "resume", "Resume", id="dash_resume"),
+        Binding("x", "export", "Export", id="dash_export"),
+        Binding("l", "focus_log", "Log", id="dash_log"),
+        Binding("escape", "back", "Back", id="dash_back"),
+        Binding("ctrl+r", "refresh", "Refresh", id="dash_refresh", show=False),
+    ]
+
+    COLUMNS = (("k", "k"), ("status", "status"), ("train n", "train"), ("kept", "kept"),
+               ("val", "val"), ("Δ val", "delta"), ("test", "test"), ("format", "format"),
+               ("fixed/regr", "transitions"), ("loss", "loss"), ("wall", "wall"),
+               ("tokens", "tokens"), ("cost", "cost"))
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.data: DashboardData | None = None
+        self.last_event_id = 0
+        self.last_load = 0.0
+        self.loads = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="dash-summary", classes="screen-title")
+        yield IterationsTable(id="iterations")
+        with Horizontal(id="dash-middle"):
+            from undo_tui.widgets.accuracy_plot import AccuracyPlot
+
+            yield AccuracyPlot(id="accuracy-plot")
+            with Vertical(id="dash-stage"):
+                yield Static("", id="stage-title")
+                yield StageProgress("teacher", id="stage-teacher", classes="stage")
+                yield StageProgress("train", id="stage-train", classes="stage")
+                yield StageProgress("evaluate", id="stage-evaluate", classes="stage")
+                yield Static("", id="quality-note")
+                yield Static("", id="format-note")
+        yield RichLog(id="log-tail", wrap=True, markup=False, highlight=False, max_lines=LOG_LINES)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Run {self.run_id}"
+        table = self.query_one(IterationsTable)
+        for label, key in self.COLUMNS:
+            table.add_column(label, key=key)
+        table.focus()
+        self.query_one("#log-tail", RichLog).border_title = "log"
+        self.load()
+        self.set_interval(self.app.poll_interval, self._poll)
+
+    def _poll(self) -> None:
+        if not self.is_current or self.data is None:
+            return
+        if self.data.run.status in ("running", "stopping", "created") or \
+                time.monotonic() - self.last_load >= 5.0:
+            self.load()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        self.last_load = time.monotonic()
+        self._load()
+
+    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False,
+          name="loading the run")
+    def _load(self) -> None:
+        db = self.db()
+        run = store.get_run(db, self.run_id)
+        iterations = store.list_iterations(db, self.run_id)
+        transitions: dict[int, TransitionCounts] = {}
+        format_rates: dict[int, float] = {}
+        done = [it.k for it in iterations if it.val_accuracy is not None]
+        for it in iterations:
+            val_format = it.metrics.get("val_format") if it.metrics else None
+            if val_format is not None:
+                format_rates[it.k] = float(val_format)
+            elif it.val_accuracy is not None:
+                rate = store.score(db, self.run_id, it.k, "val").format_rate
+                if rate is not None:
+                    format_rates[it.k] = rate
+            earlier = [k for k in done if k < it.k]
+            if earlier and it.val_accuracy is not None:
+                t = store.transitions(db, self.run_id, "val", max(earlier), it.k)
+                transitions[it.k] = TransitionCounts(t.fixed, t.regressed)
+        summaries = store.list_runs(db)
+        dataset_name = next((s.dataset_name for s in summaries if s.run.id == self.run_id), None)
+        baselines = [s for s in summaries
+                     if s.run.kind == "baseline" and s.run.source_run_id == self.run_id]
+        baseline = baselines[0] if baselines else None
+        baseline_iterations = store.list_iterations(db, baseline.run.id) if baseline else []
+        progress = store.latest_progress(db, self.run_id)
+        log = store.recent_events(db, self.run_id, limit=LOG_LINES, kinds=LOG_KINDS)
+        alive = engine_control.pid_alive(run.pid) if run.pid else False
+        self.post_message(DashboardLoaded(DashboardData(
+            run, dataset_name, iterations, transitions, format_rates, baseline,
+            baseline_iterations, progress, log, alive)))
+
+    def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
+        data = message.data
+        first = self.data is None
+        self.data = data
+        self.loads += 1
+        run = data.run
+        self.sub_title = f"Run {run.id} — {run.name}"
+        self._summary(data)
+        self._iterations(data)
+        plot_key = [(it.k, it.val_accuracy, it.test_accuracy) for it in data.iterations]
+        plot_key.append(tuple((b.k, b.val_accuracy) for b in data.baseline_iterations))
+        if first or plot_key != getattr(self, "_plot_key", None):
+            self._plot_key = plot_key
+            self.query_one("#accuracy-plot").show(
+                data.iterations, data.baseline_iterations,
+                data.baseline.run.name if data.baseline else None)
+        self._stages(data)
+        self.query_one("#quality-note", Static).update(teacher_quality_note(data.iterations))
+        note = format_note(data.iterations, data.format_rates)
+        self.query_one("#format-note", Static).update(note or "")
+        self._log(data.log)
+
+    def _summary(self, data: DashboardData) -> None:
+        run = data.run
+        text = Text()
+        text.append(f"{run.name}", style="bold")
+        text.append(f"  ·  {run.kind}  ·  ")
+        style = {"running": "bold green", "failed": "bold red", "stopping": "bold yellow"}
+        text.append(run.status, style=style.get(run.status, "bold"))
+        if run.status in ("running", "stopping") and run.pid and not data.alive:
+            text.append(" (engine process gone: r resumes)", style="yellow")
+        if run.stop_reason:
+            text.append(f" ({run.stop_reason})", style="dim")
+        text.append("\n")
+        text.append(f"teacher {run.teacher or '—'}  ·  student {run.student or '—'}  ·  "
+                    f"dataset {data.dataset_name or '—'}")
+        if run.best_iteration is not None:
+            text.append(f"  ·  best iteration {run.best_iteration}", style="bold")
+        if data.baseline:
+            best = data.baseline.best_val_accuracy
+            text.append(f"  ·  baseline {data.baseline.run.name}: {pct(best)}")
+        if run.error:
+            text.append(f"\nerror: {one_line(run.error, 200)}", style="red")
+        self.query_one("#dash-summary", Static).update(text)
+
+    def _iterations(self, data: DashboardData) -> None:
+        table = self.query_one(IterationsTable)
+        cursor = table.cursor_row
+        table.clear()
+        previous: Iteration | None = None
+        for it in data.iterations:
+            kept = "—"
+            if it.teacher_attempted:
+                kept = f"{it.teacher_kept or 0}/{it.teacher_attempted} {pct(it.teacher_yield, 0)}"
+            trans = data.transitions.get(it.k)
+            moved = Text("—", style="dim")
+            if trans is not None:
+                moved = Text()
+                moved.append(f"+{trans.fixed}", style="green")
+                moved.append(" / ")
+                moved.append(f"−{trans.regressed}", style="red")
+            tokens = it.teacher_prompt_tokens + it.teacher_completion_tokens
+            k_cell = Text(f"{it.k}{' ★' if it.is_best else ''}",
+                          style="bold" if it.is_best else "")
+            status_style = {"running": "green", "failed": "red", "stopped": "yellow"}
+            table.add_row(
+                k_cell, Text(it.status, style=status_style.get(it.status, "")),
+                count(it.train_size), kept, pct(it.val_accuracy),
+                delta_points(it.val_accuracy, previous.val_accuracy if previous else None),
+                pct(it.test_accuracy), pct(data.format_rates.get(it.k), 0), moved,
+                "—" if it.train_loss is None else f"{it.train_loss:.3f}",
+                duration(it.wall_seconds), count(tokens) if tokens else "—",
+                f"${it.teacher_cost:.2f}" if it.teacher_cost else "—",
+                key=str(it.k))
+            if it.val_accuracy is not None:
+                previous = it
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+
+    def _stages(self, data: DashboardData) -> None:
+        run = data.run
+        current = run.stage.split(" ", 1)[0] if run.stage else None
+        title = Text("Current stage: ", style="bold")
+        if run.status in ("running", "stopping") and run.stage:
+            title.append(run.stage, style="green")
+        else:
+            title.append(f"none ({run.status})", style="dim")
+        self.query_one("#stage-title", Static).update(title)
+        for stage in ("teacher", "train", "evaluate"):
+            widget = self.query_one(f"#stage-{stage}", StageProgress)
+            widget.show(data.progress.get(stage), current == stage)
+
+    def _log(self, events: list[Event]) -> None:
+        log = self.query_one("#log-tail", RichLog)
+        for event in events:
+            if event.id <= self.last_event_id:
+                continue
+            self.last_event_id = event.id
+            line = Text(time.strftime("%H:%M:%S ", time.localtime(event.ts)), style="dim")
+            if event.iteration is not None:
+                line.append(f"[it {event.iteration}] ", style="cyan")
+            style = {"error": "bold red", "stage": "bold"}.get(event.kind, "")
+            line.append(event.message or "", style=style)
+            log.write(line)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event) -> None:
+        self.app.open_errors(self.run_id, iteration=int(event.row_key.value))
+
+    def action_errors(self) -> None:
+        self.app.open_errors(self.run_id)
+
+    def action_export(self) -> None:
+        self.app.open_export(self.run_id)
+
+    def action_focus_log(self) -> None:
+        log = self.query_one("#log-tail", RichLog)
+        (self.query_one(IterationsTable) if log.has_focus else log).focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_stop(self) -> None:
+        if self.data and self.data.run.status not in ("running", "stopping", "created"):
+            self.notify(f"run {self.run_id} is {self.data.run.status}: nothing to stop",
+                        severity="warning")
+            return
+        self.stop_run()
+
+    @work(thread=True, exit_on_error=False, name="requesting a stop")
+    def stop_run(self) -> None:
+        engine_control.stop_run(self.db(), self.run_id)
+        self.post_message(Saved("stop", f"Stop requested for run {self.run_id}.", self.run_id))
+
+    def action_resume(self) -> None:
+        if self.data is None:
+            return
+        ok, why = engine_control.can_resume(self.data.run, self.data.alive)
+        if not ok:
+            self.notify(why, severity="warning")
+            return
+        self.resume_run()
+
+    @work(thread=True, exit_on_error=False, name="resuming a run")
+    def resume_run(self) -> None:
+        launched = engine_control.resume_run(self.store_path, self.run_id,
+                                             python=self.app.engine_python)
+        self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
+
+    def on_engine_launched(self, message: EngineLaunched) -> None:
+        self.notify(f"Engine resumed in the background (pid {message.pid}). "
+                    f"Log: {message.log_path}", title="Run resumed", timeout=10)
+        self.load()
+
+    def on_saved(self, message: Saved) -> None:
+        self.notify(message.text)
+        self.load()

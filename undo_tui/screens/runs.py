@@ -1,0 +1,329 @@
+"""Runs: every run in the store with its status and live progress; start, resume, stop, delete."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+import store
+from store.models import Event, RunSummary
+from undo_tui import engine_control
+from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved
+from undo_tui.screens.base import BaseScreen
+from undo_tui.screens.dialogs import ConfirmDialog, InputDialog
+from undo_tui.widgets.render import one_line, pct
+from undo_tui.widgets.stage_progress import progress_detail, progress_numbers
+from undo_tui.widgets.vim_table import VimDataTable
+
+STATUS_STYLES = {"running": "bold green", "stopping": "bold yellow", "failed": "bold red",
+                 "stopped": "yellow", "created": "dim", "finished": ""}
+IDLE_POLL_S = 5.0
+
+
+class RunsTable(VimDataTable):
+    BINDINGS = [Binding("enter", "select_cursor", "Open", id="runs_open")]
+
+
+def current_stage(summary: RunSummary) -> str | None:
+    stage = summary.run.stage
+    return stage.split(" ", 1)[0] if stage else None
+
+
+def mini_bar(done: int | None, total: int | None, width: int = 10) -> str:
+    if not total:
+        return ""
+    filled = round(width * min(done or 0, total) / total)
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def progress_cell(summary: RunSummary, progress: dict[str, Event], alive: bool | None) -> Text:
+    """A compact cell: 'train 25%' for an active run, the stop reason or error otherwise."""
+    run = summary.run
+    if run.status not in ("running", "stopping"):
+        if run.status == "failed" and run.error:
+            return Text(one_line(run.error, 20), style="red")
+        return Text(one_line(run.stop_reason or "", 20), style="dim")
+    if alive is False:
+        return Text("process gone", style="yellow")
+    stage = current_stage(summary)
+    event = progress.get(stage) if stage else None
+    if event is None:
+        return Text(stage or "starting", style="green")
+    done, total = progress_numbers(event)
+    if not total:
+        return Text(stage, style="green")
+    return Text(f"{stage} {100 * min(done or 0, total) // total}%", style="green")
+
+
+def progress_line(summary: RunSummary, progress: dict[str, Event], alive: bool | None) -> Text:
+    """One full line per active run under the table: stage, bar, counts, loss, ETA."""
+    run = summary.run
+    text = Text(f"run {run.id} {one_line(run.name, 24)}: ", style="bold")
+    if alive is False:
+        text.append(f"marked {run.status} but its engine process (pid {run.pid}) is gone; "
+                    "press r to resume it", style="yellow")
+        return text
+    stage = current_stage(summary)
+    event = progress.get(stage) if stage else None
+    text.append(run.stage or "starting", style="green")
+    if run.status == "stopping":
+        text.append(" (stopping)", style="yellow")
+    if event is not None:
+        done, total = progress_numbers(event)
+        if total:
+            text.append(f"  {mini_bar(done, total, 20)} ")
+        text.append(progress_detail(event), style="dim")
+    return text
+
+
+class RunsScreen(BaseScreen):
+    HELP_SCOPE = "Runs"
+    BINDINGS = [
+        Binding("e", "errors", "Errors", id="runs_errors"),
+        Binding("n", "new_run", "New run", id="runs_new"),
+        Binding("r", "resume", "Resume", id="runs_resume"),
+        Binding("s", "stop", "Stop", id="runs_stop"),
+        Binding("d", "delete", "Delete", id="runs_delete"),
+        Binding("x", "export", "Export", id="runs_export"),
+        Binding("ctrl+r", "refresh", "Refresh", id="runs_refresh", show=False),
+    ]
+
+    COLUMNS = (("#", "id", 3), ("name", "name", 20), ("status", "status", 9),
+               ("teacher", "teacher", 15), ("student", "student", 15), ("dataset", "dataset", 10),
+               ("iters", "iters", 5), ("best val", "best", 8), ("progress", "progress", 20))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: RunsData | None = None
+        self.summaries: dict[str, RunSummary] = {}
+        self.last_load = 0.0
+        self.loads = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="runs-title", classes="screen-title")
+        yield RunsTable(id="runs-table")
+        yield Static("", id="runs-live")
+        yield Static("", id="runs-hint", classes="hint")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Runs — {self.store_path.name}"
+        table = self.query_one(RunsTable)
+        for label, key, width in self.COLUMNS:
+            table.add_column(label, key=key, width=width)
+        table.focus()
+        self.load()
+        self.set_interval(self.app.poll_interval, self._poll)
+
+    def on_screen_resume(self) -> None:
+        if self.data is not None:
+            self.load()
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def _poll(self) -> None:
+        if not self.is_current:
+            return
+        busy = self.data is not None and any(
+            s.run.status in ("running", "stopping") for s in self.data.runs)
+        if busy or time.monotonic() - self.last_load >= IDLE_POLL_S:
+            self.load()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        self.last_load = time.monotonic()
+        self._load()
+
+    @work(thread=True, exclusive=True, group="runs", exit_on_error=False, name="loading runs")
+    def _load(self) -> None:
+        db = self.db()
+        engine_control.reap()
+        runs = store.list_runs(db)
+        progress, alive = {}, {}
+        for summary in runs:
+            run = summary.run
+            if run.status in ("running", "stopping"):
+                progress[run.id] = store.latest_progress(db, run.id)
+                alive[run.id] = engine_control.pid_alive(run.pid) if run.pid else None
+        datasets = len(store.list_datasets(db)) if not runs else -1
+        self.post_message(RunsLoaded(RunsData(runs, progress, alive, datasets)))
+
+    def on_runs_loaded(self, message: RunsLoaded) -> None:
+        data = message.data
+        self.data = data
+        self.loads += 1
+        table = self.query_one(RunsTable)
+        selected = self._cursor_key()
+        rows = []
+        self.summaries = {}
+        for summary in data.runs:
+            run = summary.run
+            key = str(run.id)
+            self.summaries[key] = summary
+            status = Text(run.status, style=STATUS_STYLES.get(run.status, ""))
+            if run.stop_requested and run.status == "running":
+                status.append(" (stop asked)", style="yellow")
+            name = Text(one_line(run.name, 20 if run.kind == "undo" else 19 - len(run.kind)))
+            if run.kind != "undo":
+                name.append(f" {run.kind}", style="dim italic")
+            rows.append((key, [
+                str(run.id), name, status,
+                one_line(run.teacher or "—", 15), one_line(run.student or "—", 15),
+                one_line(summary.dataset_name or "—", 10), str(summary.iterations),
+                pct(summary.best_val_accuracy),
+                progress_cell(summary, data.progress.get(run.id, {}), data.alive.get(run.id)),
+            ]))
+        signature = [(k, [str(c) for c in cells]) for k, cells in rows]
+        if signature != getattr(self, "_signature", None):
+            self._signature = signature
+            table.clear()
+            for key, cells in rows:
+                table.add_row(*cells, key=key)
+            if selected in self.summaries:
+                table.move_cursor(row=table.get_row_index(selected), animate=False)
+        count = len(data.runs)
+        active = sum(1 for s in data.runs if s.run.status in ("running", "stopping"))
+        self.query_one("#runs-title", Static).update(
+            f"{count} run{'s' if count != 1 else ''}" + (f" · {active} active" if active else ""))
+        live = [progress_line(s, data.progress.get(s.run.id, {}), data.alive.get(s.run.id))
+                for s in data.runs if s.run.status in ("running", "stopping")]
+        live_widget = self.query_one("#runs-live", Static)
+        live_widget.display = bool(live)
+        live_widget.update(Text("\n").join(live) if live else "")
+        hint = self.query_one("#runs-hint", Static)
+        if not data.runs:
+            hint.update("No runs yet. Press n to start one from a config file (TOML), or run "
+                        "`undo-tui run CONFIG` in a terminal; it appears here as it starts.")
+        else:
+            hint.update("enter: dashboard · e: errors browser · n: new run · r: resume · "
+                        "s: stop · d: delete · ?: all keys")
+
+    def _cursor_key(self) -> str | None:
+        table = self.query_one(RunsTable)
+        if not table.row_count:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    def selected(self) -> RunSummary | None:
+        key = self._cursor_key()
+        summary = self.summaries.get(key) if key else None
+        if summary is None:
+            self.notify("No run selected", severity="warning")
+        return summary
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        summary = self.summaries.get(event.row_key.value)
+        if summary is not None:
+            self.app.open_dashboard(summary.run.id)
+
+    def action_errors(self) -> None:
+        summary = self.selected()
+        if summary:
+            self.app.open_errors(summary.run.id)
+
+    def action_export(self) -> None:
+        summary = self.selected()
+        if summary:
+            self.app.open_export(summary.run.id)
+
+    def action_new_run(self) -> None:
+        def check(value: str) -> str | None:
+            try:
+                engine_control.validate_config(value)
+            except store.UndoError as exc:
+                return str(exc)
+            return None
+
+        def submitted(value: str | None) -> None:
+            if value:
+                self.start_run(value)
+
+        self.app.push_screen(InputDialog(
+            "Start a new run", "Run configuration file (TOML). The engine runs in the "
+            "background and keeps running when you quit.", placeholder="path/to/run.toml",
+            check=check), submitted)
+
+    @work(thread=True, exit_on_error=False, name="starting a run")
+    def start_run(self, config_path: str) -> None:
+        launched = engine_control.start_run(self.store_path, config_path,
+                                            python=self.app.engine_python)
+        self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
+
+    def action_resume(self) -> None:
+        summary = self.selected()
+        if not summary:
+            return
+        alive = engine_control.pid_alive(summary.run.pid)
+        ok, why = engine_control.can_resume(summary.run, alive)
+        if not ok:
+            self.notify(why, severity="warning")
+            return
+        self.resume_run(summary.run.id)
+
+    @work(thread=True, exit_on_error=False, name="resuming a run")
+    def resume_run(self, run_id: int) -> None:
+        launched = engine_control.resume_run(self.store_path, run_id, python=self.app.engine_python)
+        self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
+
+    def on_engine_launched(self, message: EngineLaunched) -> None:
+        self.notify(f"Engine started in the background (pid {message.pid}); it keeps running "
+                    f"if you quit. Log: {message.log_path}", title="Run launched", timeout=10)
+        self.load()
+
+    def action_stop(self) -> None:
+        summary = self.selected()
+        if not summary:
+            return
+        if summary.run.status not in ("running", "stopping", "created"):
+            self.notify(f"run {summary.run.id} is {summary.run.status}: nothing to stop",
+                        severity="warning")
+            return
+        self.stop_run(summary.run.id)
+
+    @work(thread=True, exit_on_error=False, name="requesting a stop")
+    def stop_run(self, run_id: int) -> None:
+        engine_control.stop_run(self.db(), run_id)
+        self.post_message(Saved("stop", f"Stop requested for run {run_id}: the engine stops at "
+                                        "its next check and can be resumed later.", run_id))
+
+    def action_delete(self) -> None:
+        summary = self.selected()
+        if not summary:
+            return
+        run = summary.run
+        if run.status in ("running", "stopping") and engine_control.pid_alive(run.pid):
+            self.notify(f"run {run.id} is running: stop it (s) before deleting it",
+                        severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.delete_run(run.id)
+
+        self.app.push_screen(ConfirmDialog(
+            "Delete run?",
+            f"Delete run {run.id} “{run.name}” with its {summary.iterations} iteration(s), "
+            "rationales, predictions and events? Teacher cache entries stay. This cannot be "
+            "undone.", confirm_label="Delete", danger=True), answered)
+
+    @work(thread=True, exit_on_error=False, name="deleting a run")
+    def delete_run(self, run_id: int) -> None:
+        store.delete_run(self.db(), run_id)
+        self.post_message(Saved("delete", f"Run {run_id} deleted.", run_id))
+
+    def on_saved(self, message: Saved) -> None:
+        self.notify(message.text)
+        self.load()

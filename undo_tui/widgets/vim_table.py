@@ -1,0 +1,81 @@
+"""A DataTable with vim movement: j/k, g/G, ctrl+d/ctrl+u (half a screen), as remappable bindings."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable
+
+
+class VimDataTable(DataTable):
+    """Row cursor, zebra stripes and vim keys; arrows, PgUp/PgDn, Home/End and the mouse still work."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="nav_down"),
+        Binding("k", "cursor_up", "Up", show=False, id="nav_up"),
+        Binding("g", "nav_top", "First row", show=False, id="nav_top"),
+        Binding("G", "nav_bottom", "Last row", show=False, id="nav_bottom"),
+        Binding("ctrl+d", "half_page_down", "Half page down", show=False, id="nav_half_down"),
+        Binding("ctrl+u", "half_page_up", "Half page up", show=False, id="nav_half_up"),
+    ]
+
+    class EdgeRequested(Message):
+        """g/G pressed: a paged table asks its screen for the first or last page."""
+
+        def __init__(self, table: VimDataTable, edge: str) -> None:
+            super().__init__()
+            self.table, self.edge = table, edge
+
+        @property
+        def control(self) -> VimDataTable:
+            return self.table
+
+    def __init__(self, *args, paged: bool = False, **kwargs) -> None:
+        kwargs.setdefault("cursor_type", "row")
+        kwargs.setdefault("zebra_stripes", True)
+        super().__init__(*args, **kwargs)
+        self.paged = paged
+
+    def _half(self) -> int:
+        return max(1, (self.scrollable_content_region.height - 1) // 2)
+
+    def action_nav_top(self) -> None:
+        if self.paged:
+            self.post_message(self.EdgeRequested(self, "top"))
+        elif self.row_count:
+            self.move_cursor(row=0, animate=False)
+
+    def action_nav_bottom(self) -> None:
+        if self.paged:
+            self.post_message(self.EdgeRequested(self, "bottom"))
+        elif self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
+
+    def action_half_page_down(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=min(self.row_count - 1, self.cursor_row + self._half()),
+                             animate=False)
+
+    def action_half_page_up(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=max(0, self.cursor_row - self._half()), animate=False)
+
+
+class VimScroll(VerticalScroll):
+    """A focusable scrolling pane with the same vim keys (j/k, g/G, ctrl+d/ctrl+u)."""
+
+    BINDINGS = [
+        Binding("j", "scroll_down", "Scroll down", show=False, id="scroll_down"),
+        Binding("k", "scroll_up", "Scroll up", show=False, id="scroll_up"),
+        Binding("g", "scroll_home", "Top", show=False, id="scroll_top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="scroll_bottom"),
+        Binding("ctrl+d", "half_down", "Half page down", show=False, id="scroll_half_down"),
+        Binding("ctrl+u", "half_up", "Half page up", show=False, id="scroll_half_up"),
+    ]
+
+    def action_half_down(self) -> None:
+        self.scroll_relative(y=max(1, self.scrollable_content_region.height // 2), animate=False)
+
+    def action_half_up(self) -> None:
+        self.scroll_relative(y=-max(1, self.scrollable_content_region.height // 2), animate=False)
