@@ -7,6 +7,7 @@ name the row. `datasets` is imported only here and only when needed: the CLI sta
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -27,9 +28,11 @@ def write_rows(storage: str, records: Iterable[dict], to_row: ToRow, path: Path)
     elif storage == "json":
         _write_json([to_row(r) for r in records], path)
     elif storage == "parquet":
-        _dataset([to_row(r) for r in records]).to_parquet(str(path))
+        with _quiet():
+            _dataset([to_row(r) for r in records]).to_parquet(str(path))
     elif storage == "hf":
-        _dataset([to_row(r) for r in records]).save_to_disk(str(path))
+        with _quiet():
+            _dataset([to_row(r) for r in records]).save_to_disk(str(path))
     else:
         raise ValueError(f"unknown storage {storage!r}")
 
@@ -52,6 +55,20 @@ def _dataset(rows: list[dict]):
     return Dataset.from_list(rows)
 
 
+@contextlib.contextmanager
+def _quiet():
+    """No datasets progress bars on the command line's output while we write."""
+    import datasets
+
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()
+
+
 def read_rows(storage: str, path: Path) -> Iterator[tuple[int, dict]]:
     """(1-based row or line number, row) for every row of an export's data."""
     if storage == "jsonl":
@@ -65,7 +82,7 @@ def read_rows(storage: str, path: Path) -> Iterator[tuple[int, dict]]:
     elif storage == "hf":
         from datasets import load_from_disk
 
-        yield from enumerate(load_from_disk(str(path)), start=1)
+        yield from enumerate(load_from_disk(str(path)).to_list(), start=1)
     else:
         raise ValueError(f"unknown storage {storage!r}")
 
