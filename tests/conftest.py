@@ -11,5 +11,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 pytest_plugins = [
     "tests.fixtures.store_fixtures",
     "tests.fixtures.model_fixtures",
+    "tests.fixtures.teacher_fixtures",
     "tests.fixtures.tui_fixtures",
 ]

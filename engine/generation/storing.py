@@ -1,0 +1,46 @@
+"""Store writes the teacher pass needs beyond the store's API (built on `store.write` / `db.execute`).
+
+- A failed rationale row must give way to a later success in the same slot (run, iteration,
+  example, source, attempt); `store.add_rationales` ignores a row whose slot is taken, so the
+  failed one is deleted first, in the same transaction.
+- Per-variant teacher yield goes into the iteration's metrics without clobbering other metrics.
+"""
+
+from __future__ import annotations
+
+import json
+
+import store
+from store.rationales import NewRationale
+
+
+def put_rationale(db, row: NewRationale) -> None:
+    """Insert one rationale; an earlier failed row in its slot is replaced, an ok one is kept."""
+    with store.write(db):
+        if row.status != "failed":
+            db.execute("DELETE FROM rationales WHERE run_id IS ? AND iteration = ? AND "
+                       "example_id = ? AND source = ? AND attempt = ? AND status = 'failed'",
+                       [row.run_id, row.iteration, row.example_id, row.source, row.attempt])
+        store.add_rationales(db, [row])
+
+
+def stored_status(db, run_id: int | None, iteration: int, example_id: int, source: str,
+                  attempt: int) -> str | None:
+    row = db.execute("SELECT status FROM rationales WHERE run_id IS ? AND iteration = ? AND "
+                     "example_id = ? AND source = ? AND attempt = ?",
+                     [run_id, iteration, example_id, source, attempt]).fetchone()
+    return None if row is None else row[0]
+
+
+def record_yield(db, run_id: int, iteration: int, variant: str, kept: int, attempted: int) -> None:
+    """Set the iteration's teacher yield (all teacher rows) and this variant's in its metrics."""
+    total_kept, total_attempted = store.teacher_yield(db, run_id, iteration)
+    with store.write(db):
+        store.upsert_iteration(db, run_id, iteration)
+        row = db.execute("SELECT metrics_json FROM iterations WHERE run_id = ? AND k = ?",
+                         [run_id, iteration]).fetchone()
+        metrics = json.loads(row[0]) if row and row[0] else {}
+        metrics.setdefault("teacher_yield", {})[variant] = {"kept": kept, "attempted": attempted}
+        db.execute("UPDATE iterations SET metrics_json = ?, teacher_attempted = ?, "
+                   "teacher_kept = ? WHERE run_id = ? AND k = ?",
+                   [json.dumps(metrics), total_attempted, total_kept, run_id, iteration])
