@@ -1,0 +1,102 @@
+"""`undo-tui generate`: the headless teacher pass as a user runs it."""
+
+from __future__ import annotations
+
+import pytest
+
+import store
+from engine.generation import KEEP_POLICIES
+from engine.generation.progress import Progress
+from engine.teachers.config import BACKENDS
+from tests.fixtures.teacher_fixtures import add_dataset, fault_rows, gsm8k_rows
+from undo_tui.cli import main
+from undo_tui.commands import generate
+
+
+@pytest.mark.slow
+def test_generate_with_the_llama_teacher_then_rerun_makes_zero_calls(db, store_path, capfd):
+    add_dataset(db, "gsm8k", gsm8k_rows(4))
+    args = ["--store", str(store_path), "generate", "--dataset", "gsm8k", "--split", "train",
+            "--limit", "2", "--max-tokens", "24"]
+    assert main(args) == 0
+    first = capfd.readouterr()
+    assert "teacher 2/2" in first.out and "tok/s" in first.out
+    assert "calls made: 2, served from cache: 0" in first.out
+    assert first.err == ""  # llama.cpp's stderr went to the run log
+    run = store.list_runs(db)[0].run
+    assert (run.name, run.kind, run.status) == ("generate-gsm8k-train", "generate", "finished")
+    assert run.teacher.startswith("gguf:") and run.config["teacher"]["max_tokens"] == 24
+    assert "teacher pass initial@v1" in open(run.log_path).read()
+    assert len(store.rationales_for_iteration(db, run.id, 1)) == 2
+
+    assert main(args) == 0
+    assert "calls made: 0, served from cache: 2" in capfd.readouterr().out
+    assert len(store.list_runs(db)) == 1
+
+    assert main(args[:-1] + ["32"]) == 2  # same run name, other settings: refused
+    err = capfd.readouterr().err
+    assert "teacher.max_tokens: 24 -> 32" in err and "--run-name" in err
+
+
+def test_teacher_toml_and_flags(db, store_path, tmp_path, fault_server, capsys):
+    add_dataset(db, "faults", fault_rows(["[ok] a", "[ans=9] b"]))
+    config = tmp_path / "teacher.toml"
+    config.write_text(f'[teacher]\nbackend = "openai"\nmodel = "m"\nbase_url = "{fault_server.url}"'
+                      f'\nconcurrency = 3\nmax_tokens = 99\n')
+    assert main(["--store", str(store_path), "generate", "--dataset", "faults", "--teacher",
+                 str(config), "--max-tokens", "50", "--keep", "all"]) == 0
+    out = capsys.readouterr().out
+    assert "kept 2/2" in out and "calls made: 2, served from cache: 0" in out
+    assert {b["max_tokens"] for b in fault_server.bodies} == {50}  # the flag wins
+    run = store.list_runs(db)[0].run
+    assert run.config["teacher"]["concurrency"] == 3
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[teacher]\nmodle = "x"\n', r"teacher.toml \[teacher\]: unknown key 'modle'; allowed keys"),
+    ('[teachers]\nmodel = "x"\n', r"teacher.toml: no \[teacher\] table"),
+    ('[teacher]\nmodel = \n', r"teacher.toml: not valid TOML \(.*line 2"),
+    ('[teacher]\nbackend = "openai"\nmodel = "m"\n', "base_url: required"),
+])
+def test_bad_teacher_configs_name_the_file_and_key(db, store_path, tmp_path, capsys, text,
+                                                   message):
+    add_dataset(db, "faults", fault_rows(["[ok]"]))
+    config = tmp_path / "teacher.toml"
+    config.write_text(text)
+    assert main(["--store", str(store_path), "generate", "--dataset", "faults",
+                 "--teacher", str(config)]) == 2
+    assert capsys.readouterr().err.startswith("undo-tui: error: ")
+    with pytest.raises(Exception, match=message):
+        generate.teacher_config(_args(teacher=config))
+    assert store.list_runs(db) == []
+
+
+def test_unknown_dataset_or_empty_split_is_a_clear_error(db, store_path, capsys):
+    add_dataset(db, "faults", fault_rows(["[ok]"]))
+    base = ["--store", str(store_path), "generate", "--teacher-backend", "openai", "--model",
+            "m", "--base-url", "http://127.0.0.1:9/v1"]
+    assert main(base + ["--dataset", "nope"]) == 2
+    assert "no dataset 'nope'" in capsys.readouterr().err
+    assert main(base + ["--dataset", "faults", "--split", "test"]) == 2
+    assert "has no 'test' examples (splits stored: train (1))" in capsys.readouterr().err
+
+
+def test_cli_choices_mirror_the_engine():
+    assert generate.KEEP_CHOICES == KEEP_POLICIES
+    assert generate.BACKEND_CHOICES == BACKENDS
+
+
+def test_progress_line_shows_counts_speed_and_eta():
+    p = Progress(done=7, total=20, kept=3, attempted=7, failed=1, cache_hits=2, calls_made=5,
+                 completion_tokens=900, elapsed_s=10, tokens_per_s=85.04, eta_s=125)
+    assert generate.format_progress(p) == ("teacher 7/20  kept 3/7  failed 1  cached 2  "
+                                           "85.0 tok/s  ETA 0:02:05")
+
+
+def _args(**values):
+    import argparse
+
+    defaults = dict(teacher=None, teacher_backend=None, model=None, base_url=None,
+                    api_key_env=None, concurrency=None, max_tokens=None)
+    defaults.update(values)
+    return argparse.Namespace(**defaults)
