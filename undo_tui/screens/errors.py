@@ -320,6 +320,8 @@ class ErrorsScreen(BaseScreen):
         if self.flt is None or not self.rows:
             return
         index = event.cursor_row
+        if index != event.data_table.cursor_row:
+            return  # stale: the table was rebuilt (and its cursor moved) since this was posted
         if not self.loading and self.more_after and index >= len(self.rows) - PREFETCH:
             self.loading = True
             self.fetch_page(self.token, self.flt, "append", after=self.rows[-1].example_id)

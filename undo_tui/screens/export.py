@@ -31,11 +31,18 @@ SUFFIXES = {"trl-messages": ".jsonl", "trl-prompt-completion": ".jsonl", "hf": "
 
 
 def exporter_available() -> bool:
+    """Whether the exporter and its command are installed, found without importing them."""
     try:
-        return (importlib.util.find_spec("engine.export") is not None
-                and importlib.util.find_spec("undo_tui.commands.export") is not None)
+        engine = importlib.util.find_spec("engine")
     except (ImportError, ValueError):
         return False
+    if engine is None or not engine.submodule_search_locations:
+        return False
+    roots = [Path(p) for p in engine.submodule_search_locations]
+    has_engine = any((r / "export" / "__init__.py").exists() or (r / "export.py").exists()
+                     for r in roots)
+    command = Path(__file__).resolve().parents[1] / "commands" / "export.py"
+    return has_engine and command.exists()
 
 
 def export_command(python: str, store_path: Path, run_id: int, fmt: str, out: str,

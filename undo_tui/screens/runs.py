@@ -171,8 +171,9 @@ class RunsScreen(BaseScreen):
             status = Text(run.status, style=STATUS_STYLES.get(run.status, ""))
             if run.stop_requested and run.status == "running":
                 status.append(" (stop asked)", style="yellow")
-            name = Text(one_line(run.name, 20 if run.kind == "undo" else 19 - len(run.kind)))
-            if run.kind != "undo":
+            tagged = run.kind != "undo" and run.kind not in run.name
+            name = Text(one_line(run.name, 19 - len(run.kind) if tagged else 20))
+            if tagged:
                 name.append(f" {run.kind}", style="dim italic")
             rows.append((key, [
                 str(run.id), name, status,

@@ -49,7 +49,8 @@ class StageProgress(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(STAGE_TITLES.get(self.stage, self.stage), classes="stage-name")
-        yield ProgressBar(total=None, show_eta=False, show_percentage=True, classes="stage-bar")
+        # never indeterminate: that state animates (and repaints) continuously
+        yield ProgressBar(total=100, show_eta=False, show_percentage=True, classes="stage-bar")
         yield Label("—", classes="stage-detail")
 
     def show(self, event: Event | None, current: bool) -> None:
@@ -64,5 +65,5 @@ class StageProgress(Horizontal):
         if total:
             bar.update(total=total, progress=min(done or 0, total))
         else:
-            bar.update(total=None)
+            bar.update(total=100, progress=0)
         detail.update(progress_detail(event))

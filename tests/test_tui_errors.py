@@ -1,0 +1,242 @@
+"""Errors browser: filters by status across iterations, split, tag and FTS search; paging; exclude."""
+
+from __future__ import annotations
+
+import pytest
+
+import store
+from store.predictions import NewPrediction
+from tests.fixtures.tui_fixtures import (TRAIN_PATTERNS, VAL_PATTERNS, screen_named, settle,
+                                         wait_for)
+from undo_tui.app import UndoApp
+from undo_tui.screens import errors as errors_screen
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tui_env")]
+
+
+async def open_errors(app, pilot, run_id, **wanted):
+    await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data)
+    app.open_errors(run_id, **wanted)
+    screen = await wait_for(pilot, lambda: screen_named(app, "ErrorsScreen"))
+    await wait_for(pilot, lambda: screen.flt is not None and not screen.loading and
+                   screen.total is not None, what="first page and count")
+    return screen
+
+
+def ids_shown(screen):
+    table = screen.query_one("#errors-table")
+    return [int(str(table.get_row_at(i)[0])) for i in range(table.row_count)]
+
+
+def where(patterns, ids, predicate):
+    return [i for i, p in zip(ids, patterns) if predicate(p)]
+
+
+async def until_loaded(pilot, screen, token=None):
+    await wait_for(pilot, lambda: not screen.loading and screen.total is not None and
+                   (token is None or screen.token != token), what="filter applied")
+    await settle(pilot)
+
+
+async def test_default_is_wrong_at_the_latest_iteration_on_val(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        assert (screen.flt.split, screen.flt.iteration, screen.flt.status) == ("val", 3, "wrong")
+        assert ids_shown(screen) == where(VAL_PATTERNS, ids["val_ids"], lambda p: p[3] == "0")
+        status = str(screen.query_one("#browse-status").render())
+        assert "val · iteration 3 · wrong at k" in status and "row 1 of 4" in status
+        table = screen.query_one("#errors-table")
+        first = [str(c) for c in table.get_row_at(0)]
+        assert first[5] == "✗ ✗ ✓ ✗"  # history across iterations 0..3 (VAL_PATTERNS[4])
+
+
+async def test_status_iteration_and_split_keys(tui_store):
+    path, ids = tui_store
+    val, train = ids["val_ids"], ids["train_ids"]
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        await pilot.press("f")
+        await until_loaded(pilot, screen)
+        assert screen.flt.status == "fixed"
+        assert ids_shown(screen) == where(VAL_PATTERNS, val, lambda p: p[2:4] == "01")
+        assert "vs 2" in str(screen.query_one("#browse-status").render())
+        await pilot.press("f")
+        await until_loaded(pilot, screen)
+        assert ids_shown(screen) == where(VAL_PATTERNS, val, lambda p: p[2:4] == "10")
+        await pilot.press("f")
+        await until_loaded(pilot, screen)
+        assert screen.flt.status == "still_wrong"
+        assert ids_shown(screen) == where(VAL_PATTERNS, val, lambda p: p[2:4] == "00")
+        await pilot.press("F", "F")
+        await until_loaded(pilot, screen)
+        assert screen.flt.status == "fixed"
+        await pilot.press("left_square_bracket")  # iteration 2, compared with 1
+        await until_loaded(pilot, screen)
+        assert screen.flt.iteration == 2 and screen.flt.previous == 1
+        assert ids_shown(screen) == where(VAL_PATTERNS, val, lambda p: p[1:3] == "01")
+        await pilot.press("s")  # train split, same iteration and status
+        await until_loaded(pilot, screen)
+        assert screen.flt.split == "train" and screen.flt.iteration == 2
+        assert ids_shown(screen) == where(TRAIN_PATTERNS, train, lambda p: p[1:3] == "01")
+        # the filter bar follows the keys
+        assert screen.query_one("#split-select").value == "train"
+        assert screen.query_one("#iteration-select").value == 2
+        assert screen.query_one("#status-select").value == "fixed"
+
+
+async def test_choosing_in_the_filter_bar_applies_the_filter(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        token = screen.token
+        screen.query_one("#status-select").value = "always_right"  # as a mouse choice would
+        await until_loaded(pilot, screen, token)
+        assert screen.flt.status == "always_right"
+        assert ids_shown(screen) == where(VAL_PATTERNS, ids["val_ids"], lambda p: p == "1111")
+        await pilot.click("#iteration-select")
+        await pilot.pause(0.2)
+
+
+async def test_first_iteration_has_nothing_to_compare_with(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"], iteration=0, status="fixed")
+        assert ids_shown(screen) == []
+        assert "nothing to compare" in str(screen.query_one("#browse-status").render())
+
+
+async def test_tag_filter_and_clear(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"], split="train", status="all")
+        await pilot.press("t")
+        dialog = await wait_for(pilot, lambda: screen_named(app, "InputDialog"))
+        assert "carry (2)" in str(dialog.query(".dialog-body").first().render())
+        await pilot.press(*"carry", "enter")
+        await until_loaded(pilot, screen)
+        assert screen.flt.tag == "carry"
+        assert ids_shown(screen) == [ids["train_ids"][0], ids["train_ids"][3]]
+        await pilot.press("c")
+        await until_loaded(pilot, screen)
+        assert screen.flt.tag is None and screen.flt.status == "wrong"
+
+
+async def test_search_filters_by_question_and_rationale_text_and_n_moves(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"], split="train", status="all")
+        await pilot.press("n")  # no search yet
+        await pilot.pause(0.05)
+        assert any("No search" in n.message for n in app._notifications)
+        await pilot.press("slash")
+        assert screen.query_one("#search").has_focus
+        await pilot.press(*"Raj", "enter")
+        await until_loaded(pilot, screen)
+        assert screen.flt.search == "Raj"
+        assert ids_shown(screen) == [ids["train_ids"][2]]
+        assert screen.query_one("#errors-table").has_focus
+        # a word that only the teacher's refined rationales contain
+        await pilot.press("slash")
+        screen.query_one("#search").value = ""
+        await pilot.press(*"Buying", "enter")
+        await until_loaded(pilot, screen)
+        assert ids_shown(screen) == ids["train_ids"]
+        table = screen.query_one("#errors-table")
+        await pilot.press("n", "n")
+        assert table.cursor_row == 2
+        await pilot.press("N")
+        assert table.cursor_row == 1
+        # escape leaves the search box, then the screen
+        await pilot.press("slash", "escape")
+        assert table.has_focus and app.screen is screen
+        await pilot.press("escape")
+        assert app.screen is not screen
+
+
+async def test_x_excludes_the_highlighted_example(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        example = ids_shown(screen)[1]
+        await pilot.press("j", "x")
+        await wait_for(pilot, lambda: screen.rows[1].excluded, what="exclusion shown")
+        assert str(screen.query_one("#errors-table").get_row_at(1)[7]) == "excl"
+        db = store.open_store(path)
+        try:
+            assert store.get_annotation(db, example).excluded
+        finally:
+            db.close()
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not screen.rows[1].excluded, what="inclusion shown")
+
+
+# -- paging on a store larger than a page ---------------------------------------------------------
+
+WRONG_EVERY = 3  # example i is right at iteration 1 when i % 3 == 0
+
+
+@pytest.fixture
+def paged_store(tmp_path):
+    path = tmp_path / "paged.db"
+    db = store.open_store(path)
+    dataset = store.get_or_create_dataset(db, "paged", "number")
+    store.add_examples(db, dataset, [dict(ext_id=str(i), split="val", question=f"question {i}",
+                                          answer=str(i)) for i in range(2400)])
+    examples = store.load_examples(db, dataset, "val")
+    run = store.create_run(db, "paged", {}, dataset_id=dataset)
+    store.add_predictions(db, [NewPrediction(run, k, "val", e.id, "out", correct=(
+        k == 1 and i % WRONG_EVERY == 0)) for k in (0, 1) for i, e in enumerate(examples)])
+    store.upsert_iteration(db, run, 1, status="done")
+    db.close()
+    wrong = [e.id for i, e in enumerate(examples) if i % WRONG_EVERY != 0]
+    return path, run, wrong
+
+
+async def test_pages_load_as_the_cursor_moves_and_g_G_jump(paged_store, monkeypatch):
+    monkeypatch.setattr(errors_screen, "MAX_WINDOW", 600)
+    path, run, wrong = paged_store
+    assert len(wrong) == 1600
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, run)
+        table = screen.query_one("#errors-table")
+        assert screen.total == 1600 and ids_shown(screen) == wrong[:200]
+        # walking down fetches the next pages; the window is capped and slides
+        for _ in range(5):
+            loads = screen.page_loads
+            table.move_cursor(row=table.row_count - 1)
+            await wait_for(pilot, lambda: screen.page_loads > loads and not screen.loading)
+        shown = ids_shown(screen)
+        assert len(shown) == 600 and screen.before == 600
+        assert shown == wrong[600:1200]  # contiguous, in order, nothing skipped or doubled
+        assert "row " in str(screen.query_one("#browse-status").render())
+        # G: the last page, without reading what lies between
+        await pilot.press("G")
+        await wait_for(pilot, lambda: ids_shown(screen) == wrong[-200:], what="last page")
+        assert table.cursor_row == 199
+        await wait_for(pilot, lambda: "row 1,600 of 1,600" in
+                       str(screen.query_one("#browse-status").render()))
+        # moving up near the top of the window fetches the page before
+        loads = screen.page_loads
+        table.move_cursor(row=5)
+        await wait_for(pilot, lambda: screen.page_loads > loads and not screen.loading)
+        assert ids_shown(screen) == wrong[-400:]
+        assert screen.rows[table.cursor_row].example_id == wrong[-400 + 205]
+        # g: back to the first page
+        await pilot.press("g")
+        await wait_for(pilot, lambda: ids_shown(screen) == wrong[:200], what="first page")
+        assert table.cursor_row == 0
+        # ctrl+d / ctrl+u move by half a screen
+        await pilot.press("ctrl+d")
+        half = table.cursor_row
+        assert 5 <= half <= 30
+        await pilot.press("ctrl+u")
+        assert table.cursor_row == 0
