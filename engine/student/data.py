@@ -107,7 +107,8 @@ class EpochBatchSampler(Sampler):
 
 
 class PadCollator:
-    """Right-pads a batch to its longest example, or to `pad_to` (the pad_max baseline)."""
+    """Right-pads a batch to its longest example, or to `pad_to` (the pad_max baseline).
+    Training builds no KV cache (use_cache=False): it would only cost memory."""
 
     def __init__(self, pad_id: int, pad_to: int | None = None):
         self.pad_id = pad_id
@@ -123,15 +124,16 @@ class PadCollator:
             ids[row, :n] = torch.tensor(feature["input_ids"])
             labels[row, :n] = torch.tensor(feature["labels"])
             mask[row, :n] = 1
-        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask, "use_cache": False}
 
 
 class PackCollator:
     """Concatenates a batch into one row; restarting position ids mark the example boundaries.
 
     No attention_mask on purpose: transformers detects packing from position_ids only when the
-    mask is None, and then keeps the examples from attending to each other. Each example starts
-    with a prompt token (label -100), so no loss crosses a boundary.
+    mask is None and no KV cache is built (use_cache=False; with a cache the examples silently
+    attend to each other). Each example starts with a prompt token (label -100), so no loss
+    crosses a boundary.
     """
 
     def __call__(self, features: list[dict]) -> dict:
@@ -141,7 +143,8 @@ class PackCollator:
             labels += feature["labels"]
             positions += range(len(feature["input_ids"]))
         as_row = lambda values: torch.tensor([values], dtype=torch.long)  # noqa: E731
-        return {"input_ids": as_row(ids), "labels": as_row(labels), "position_ids": as_row(positions)}
+        return {"input_ids": as_row(ids), "labels": as_row(labels), "position_ids": as_row(positions),
+                "use_cache": False}
 
 
 def make_batching(mode: str, lengths: Sequence[int], batch_size: int, seed: int, pad_id: int,

@@ -27,6 +27,7 @@ class GenerationOutput:
     text: str  # decoded answer, without the prompt and without special tokens
     new_tokens: int  # tokens generated, the EOS included
     finished: bool  # True: ended with EOS; False: cut at max_new_tokens
+    token_ids: tuple[int, ...] = ()  # the generated ids before the EOS (exact, unlike re-encoding text)
 
 
 class GenerationStopped(Exception):
@@ -128,7 +129,8 @@ def _decode(row: list[int], tokenizer, eos: set[int]) -> GenerationOutput:
     end = next((i for i, token in enumerate(row) if token in eos), None)
     kept = row if end is None else row[:end]
     text = tokenizer.decode(kept, skip_special_tokens=True)
-    return GenerationOutput(text=text, new_tokens=len(kept) + (end is not None), finished=end is not None)
+    return GenerationOutput(text=text, new_tokens=len(kept) + (end is not None), finished=end is not None,
+                            token_ids=tuple(kept))
 
 
 class StopRequested(StoppingCriteria):
