@@ -1,0 +1,124 @@
+"""Training the tiny student: determinism, progress, stop, atomic checkpoints, continue, full FT."""
+
+import json
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from engine.student.config import TrainConfig
+from engine.student.training import is_complete_checkpoint, train_student
+
+
+def test_same_seed_same_losses_and_adapter(tiny_student, tmp_path):
+    first = tiny_student.train(tmp_path / "a", epochs=2, batch_size=4, lora_dropout=0.1)
+    second = tiny_student.train(tmp_path / "b", epochs=2, batch_size=4, lora_dropout=0.1)
+    assert first.losses == second.losses and len(first.losses) == 4
+    a = load_file(tmp_path / "a" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "b" / "adapter_model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    other = tiny_student.train(tmp_path / "c", epochs=2, batch_size=4, lora_dropout=0.1, seed=1)
+    assert other.losses != first.losses
+
+
+def test_result_and_progress_events(tiny_student, tmp_path):
+    events = []
+    config = tiny_student.config(epochs=2, batch_size=4)
+    result = train_student(tiny_student.model_dir, tiny_student.examples, tmp_path / "ckpt", config,
+                           progress=events.append)
+    assert result.steps == 4 and not result.stopped and result.examples == 8
+    assert [e["step"] for e in events] == [1, 2, 3, 4]
+    assert all(e["stage"] == "train" and e["total_steps"] == 4 for e in events)
+    assert events[-1]["eta_s"] == 0 and events[-1]["epoch"] == pytest.approx(2.0)
+    assert all(e["tokens_per_s"] > 0 and math.isfinite(e["loss"]) for e in events)
+    assert result.final_loss == events[-1]["loss"]
+    assert result.mean_loss == pytest.approx(sum(e["loss"] for e in events) / 4)
+    assert 2 * 8 * 40 < result.tokens < 2 * 8 * 120  # real tokens only: ~60-90 per example
+    assert result.checkpoint == tmp_path / "ckpt" and is_complete_checkpoint(result.checkpoint)
+    info = json.loads((result.checkpoint / "undo_train.json").read_text())
+    assert info["steps"] == 4 and info["base_model"].startswith("dir-sha256:")
+    assert (result.checkpoint / "adapter_config.json").is_file()
+    assert (result.checkpoint / "tokenizer.json").is_file()
+
+
+def test_loss_is_on_completion_tokens_only(tiny_student, tmp_path):
+    """Same completions after very different prompts: prompt tokens must not enter the loss."""
+    short = [("q", c) for _, c in tiny_student.examples]
+    long = [("a much longer question " * 20, c) for _, c in tiny_student.examples]
+    a = tiny_student.train(tmp_path / "s", examples=short, lr=1e-9)
+    b = tiny_student.train(tmp_path / "l", examples=long, lr=1e-9)
+    assert a.losses[0] == pytest.approx(b.losses[0], rel=0.02)  # random model: loss ~ ln(vocab) either way
+    assert b.tokens > a.tokens + 8 * 40  # ...but many more tokens were processed
+
+
+def test_stop_request_ends_after_the_current_step_and_saves(tiny_student, tmp_path):
+    calls = []
+    config = tiny_student.config(epochs=3, batch_size=2)
+    result = train_student(tiny_student.model_dir, tiny_student.examples, tmp_path / "ckpt", config,
+                           should_stop=lambda: calls.append(1) or len(calls) >= 2)
+    assert result.stopped and result.steps == 2
+    assert is_complete_checkpoint(tmp_path / "ckpt")
+    assert json.loads((tmp_path / "ckpt" / "undo_train.json").read_text())["stopped"] is True
+
+
+def test_a_failed_save_keeps_the_previous_checkpoint(tiny_student, tmp_path, monkeypatch):
+    out = tmp_path / "ckpt"
+    tiny_student.train(out)
+    before = (out / "adapter_model.safetensors").read_bytes()
+    from peft import PeftModel
+
+    def crash(self, path, *args, **kwargs):
+        (path / "adapter_model.safetensors").write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(PeftModel, "save_pretrained", crash)
+    with pytest.raises(OSError, match="disk full"):
+        tiny_student.train(out, seed=5)
+    assert (out / "adapter_model.safetensors").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def test_continue_from_an_adapter(tiny_student, tmp_path):
+    first = tiny_student.train(tmp_path / "it1", epochs=3, lr=1e-2)
+    resumed = train_student(tiny_student.model_dir, tiny_student.examples, tmp_path / "it2",
+                            tiny_student.config(lr=1e-9), init_adapter=first.checkpoint)
+    fresh = tiny_student.train(tmp_path / "fresh", lr=1e-9)
+    assert resumed.losses[0] < fresh.losses[0] - 0.05  # it starts where iteration 1 ended
+    assert resumed.losses[0] == pytest.approx(first.losses[-1], abs=0.1)
+    with pytest.raises(ValueError, match="no adapter_config.json"):
+        train_student(tiny_student.model_dir, tiny_student.examples, tmp_path / "x",
+                      tiny_student.config(), init_adapter=tmp_path)
+
+
+def test_full_fine_tuning_saves_a_whole_model(tiny_student, tmp_path):
+    result = tiny_student.train(tmp_path / "full", lora=False, lr=1e-3, epochs=2)
+    assert (tmp_path / "full" / "config.json").is_file()
+    assert not (tmp_path / "full" / "adapter_config.json").exists()
+    assert result.losses[-1] < result.losses[0]
+
+
+@pytest.mark.parametrize("batching", ["packed", "random", "pad_max"])
+def test_other_batching_modes_train(tiny_student, tmp_path, batching):
+    result = tiny_student.train(tmp_path / batching, batching=batching, epochs=1)
+    assert result.steps == 2 and math.isfinite(result.final_loss)
+    assert 8 * 40 < result.tokens < 8 * 120  # padding (pad_max: to 128) is never counted
+
+
+def test_config_validation_names_the_field():
+    with pytest.raises(ValueError, match="TrainConfig.batching"):
+        TrainConfig(batching="sorted")
+    with pytest.raises(ValueError, match="TrainConfig.lora_r"):
+        TrainConfig(lora_r=0)
+    with pytest.raises(ValueError, match="TrainConfig.dtype"):
+        TrainConfig(dtype="int4")
+    with pytest.raises(ValueError, match="unknown field"):
+        TrainConfig.from_dict({"epoch": 3})
+    config = TrainConfig(target_modules=["q_proj"])
+    assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_nothing_to_train_is_an_error(tiny_student, tmp_path):
+    with pytest.raises(ValueError, match="no trainable examples"):
+        train_student(tiny_student.model_dir, [("q " * 300, "Answer: 1")], tmp_path / "x",
+                      tiny_student.config(max_length=32))
