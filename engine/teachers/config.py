@@ -32,7 +32,7 @@ class TeacherConfig:
     api_key_env: str | None = None  # NAME of the environment variable holding the key
     n_ctx: int = 2048
     n_gpu_layers: int = 0
-    n_threads: int | None = None  # None: every core this process may use
+    n_threads: int | None = None  # None: half the usable cores (see llamacpp.default_threads)
     concurrency: int = 8  # requests in flight (llamacpp always runs one at a time)
     timeout_s: float = 120.0
     max_retries: int = 4

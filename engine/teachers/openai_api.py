@@ -11,9 +11,11 @@ headers, and scrubbed from every error text, so it never reaches the store, a lo
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import os
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -39,8 +41,11 @@ class OpenAITeacher(Teacher):
         self.config = config
         self.model_id = api_model_id(config.base_url, config.model)
         self._api_key = read_api_key(config.api_key_env)
-        self._client: httpx.AsyncClient | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        _remember_missing_sniffio()
+        self._idle: asyncio.Queue | None = None  # clients not in use, bound to one event loop
+        self._clients: list[httpx.AsyncClient] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ssl = None
         self._rng = random.Random()
 
     async def complete(self, messages: list[Message], params: dict) -> Completion:
@@ -63,7 +68,7 @@ class OpenAITeacher(Teacher):
 
     async def _attempt(self, body: dict, attempt: int) -> Completion:
         """One HTTP request; raises _Retryable, TeacherCallFailed or TeacherUnusable."""
-        client = self._client_for_this_loop()
+        client = await self._acquire()
         start = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.timeout_s):
@@ -72,6 +77,8 @@ class OpenAITeacher(Teacher):
             raise _Retryable(f"timed out after {self.config.timeout_s:g}s") from None
         except httpx.TransportError as exc:
             raise _Retryable(f"connection error: {type(exc).__name__}: {exc}") from None
+        finally:
+            self._idle.put_nowait(client)
         latency = time.perf_counter() - start
         self._check_status(response)
         return self._parse(response, latency, attempt)
@@ -114,24 +121,37 @@ class OpenAITeacher(Teacher):
             body["seed"] = params["seed"]
         return body
 
-    def _client_for_this_loop(self) -> httpx.AsyncClient:
-        """An HTTP client bound to the running event loop (a pass runs in its own loop)."""
+    async def _acquire(self) -> httpx.AsyncClient:
+        """An idle HTTP client of this event loop's pool (a pass runs in its own loop).
+
+        One client per request in flight, each with a single keep-alive connection: httpx's
+        shared pool scans every connection for every request, which at 64 in flight cost more
+        than half the throughput here (89 vs 206 requests/s against a 256/s ideal).
+        """
         loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-            n = self.config.concurrency
-            self._client = httpx.AsyncClient(
-                base_url=self.config.base_url.rstrip("/") + "/", headers=headers,
-                timeout=httpx.Timeout(self.config.timeout_s),
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n))
-            self._client_loop = loop
-        return self._client
+        if self._loop is not loop:
+            self._clients, self._loop = [], loop
+            self._idle = asyncio.Queue()
+            for _ in range(self.config.concurrency):
+                self._idle.put_nowait(self._new_client())
+        return await self._idle.get()
+
+    def _new_client(self) -> httpx.AsyncClient:
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context()  # loading CA certificates costs ~30 ms: once
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        client = httpx.AsyncClient(
+            base_url=self.config.base_url.rstrip("/") + "/", headers=headers, verify=self._ssl,
+            timeout=httpx.Timeout(self.config.timeout_s),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+        self._clients.append(client)
+        return client
 
     async def end_session(self) -> None:
-        if self._client is not None and self._client_loop is asyncio.get_running_loop():
-            await self._client.aclose()
-        self._client = None
-        self._client_loop = None
+        if self._loop is asyncio.get_running_loop():
+            for client in self._clients:
+                await client.aclose()
+        self._clients, self._idle, self._loop = [], None, None
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
@@ -146,6 +166,14 @@ def read_api_key(env_name: str | None) -> str | None:
         raise TeacherConfigError(f"api_key_env: the environment variable {env_name} is not set "
                                  f"(it should hold the API key)")
     return key
+
+
+def _remember_missing_sniffio() -> None:
+    """httpcore tries `import sniffio` for every connection lock; when sniffio is not installed,
+    each failed import scans sys.path again (~0.7 ms a request, 15% of throughput at 64 in
+    flight here). Recording its absence in sys.modules makes that import fail at once."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None
 
 
 def _excerpt(text: str, limit: int = 200) -> str:
