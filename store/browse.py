@@ -19,6 +19,7 @@ split (normally k-1; the caller decides, see `previous_iteration`):
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any
@@ -36,6 +37,8 @@ STATUSES: dict[str, str] = {
 NEEDS_PREVIOUS = ("fixed", "regressed", "still_wrong")
 PAGE_SIZE = 200
 QUESTION_CHARS = 300
+SEARCH_CHUNK = 2000  # at most this many status-filter rows read per step of a search
+SMALL_SEARCH = 5000  # up to this many matches, a search becomes an id list inside the SQL
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,12 @@ def search_terms(text: str | None) -> list[str]:
     return re.findall(r"\w+", text or "")
 
 
-def _filtered(db: Database, flt: BrowseFilter) -> tuple[str, list[Any]]:
-    """`FROM ... WHERE ...` for the rows of a filter, and its parameters (p = prediction at k)."""
+def _filtered(db: Database, flt: BrowseFilter,
+              only: list[int] | None = None) -> tuple[str, list[Any]]:
+    """`FROM ... WHERE ...` for the rows of a filter, and its parameters (p = prediction at k).
+
+    only: restrict to these example ids (a small search result), read as a JSON array.
+    """
     joins: list[str] = []
     join_params: list[Any] = []
     where = ["p.run_id = ?", "p.split = ?", "p.iteration = ?"]
@@ -128,21 +135,16 @@ def _filtered(db: Database, flt: BrowseFilter) -> tuple[str, list[Any]]:
     if flt.tag:
         where.append("p.example_id IN (SELECT example_id FROM example_tags WHERE tag = ?)")
         params.append(flt.tag)
-    query = fts_query(flt.search)
-    if query:
-        where.append(
-            "p.example_id IN (SELECT rowid FROM examples_fts WHERE examples_fts MATCH ? "
-            "UNION SELECT r.example_id FROM rationales r WHERE r.id IN "
-            "(SELECT rowid FROM rationales_fts WHERE rationales_fts MATCH ?) "
-            "AND (r.run_id = ? OR r.run_id IS NULL))")
-        params.extend([query, query, flt.run_id])
+    if only is not None:
+        where.append("p.example_id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(only))
     sql = "FROM predictions p " + " ".join(joins) + " WHERE " + " AND ".join(where)
     return sql, join_params + params
 
 
 def _page_sql(db: Database, flt: BrowseFilter, *, after: int | None, before: int | None,
-              limit: int) -> tuple[str, list[Any]]:
-    body, params = _filtered(db, flt)
+              limit: int, only: list[int] | None = None) -> tuple[str, list[Any]]:
+    body, params = _filtered(db, flt, only)
     if after is not None:
         body += " AND p.example_id > ?"
         params.append(after)
@@ -155,24 +157,118 @@ def _page_sql(db: Database, flt: BrowseFilter, *, after: int | None, before: int
             f"ORDER BY p.example_id {order} LIMIT ?", params + [limit])
 
 
+SEARCH_SQL = {
+    "questions": "SELECT rowid FROM examples_fts WHERE examples_fts MATCH ?",
+    "rationales": "SELECT rowid FROM rationales_fts WHERE rationales_fts MATCH ?",
+}
+# Which rationales of a chunk of candidate examples belong to this run (covering index seek).
+RATIONALES_OF = ("SELECT example_id, id FROM rationales INDEXED BY rationales_by_example "
+                 "WHERE example_id IN ({marks}) AND (run_id = ? OR run_id IS NULL)")
+
+
+@dataclass(frozen=True)
+class SearchHits:
+    """What one search matched: example ids by question text, rationale ids by rationale text.
+
+    Only the FTS5 indexes are read (no table rows), so even a word in every rationale costs one
+    pass over its doclist; which matching rationale belongs to which example and run is checked
+    per chunk of candidate rows, through rationales_by_example.
+    """
+
+    questions: frozenset[int]
+    rationales: frozenset[int]
+    owners: tuple[tuple[int, int | None], ...] | None = None  # (example, run) per rationale
+
+    def __bool__(self) -> bool:
+        return bool(self.questions or self.rationales)
+
+    def examples_for(self, run_id: int) -> list[int] | None:
+        """The matching example ids of one run, when the search matched few (else None)."""
+        if self.owners is None or len(self.questions) > SMALL_SEARCH:
+            return None
+        ids = set(self.questions)
+        ids.update(e for e, run in self.owners if run is None or run == run_id)
+        return sorted(ids)
+
+
+def search_hits(db: Database, text: str | None) -> SearchHits | None:
+    """The FTS5 matches of a search (None when there is nothing to search for).
+
+    Callers keep it while the search text stays the same: paging, other statuses, iterations,
+    splits and runs all reuse it.
+    """
+    query = fts_query(text)
+    if query is None:
+        return None
+    questions = frozenset(row[0] for row in db.execute(SEARCH_SQL["questions"], [query]))
+    rationales = frozenset(row[0] for row in db.execute(SEARCH_SQL["rationales"], [query]))
+    owners = None
+    if len(rationales) <= SMALL_SEARCH:  # few: resolve them now, one primary-key lookup each
+        owners = tuple(db.execute(
+            "SELECT example_id, run_id FROM rationales WHERE id IN "
+            "(SELECT value FROM json_each(?))", [json.dumps(sorted(rationales))]).fetchall())
+    return SearchHits(questions, rationales, owners)
+
+
+def _matching(db: Database, run_id: int, hits: SearchHits, candidates: list[int]) -> set[int]:
+    """The candidate example ids whose question or one of whose rationales (this run) matched."""
+    matched = {c for c in candidates if c in hits.questions}
+    rest = [c for c in candidates if c not in matched]
+    if rest and hits.rationales:
+        sql = RATIONALES_OF.format(marks=", ".join("?" * len(rest)))
+        for example_id, rationale_id in db.execute(sql, [*rest, run_id]):
+            if rationale_id in hits.rationales:
+                matched.add(example_id)
+    return matched
+
+
 def browse_page(db: Database, flt: BrowseFilter, *, after: int | None = None,
-                before: int | None = None, last: bool = False,
-                limit: int = PAGE_SIZE) -> list[BrowseRow]:
+                before: int | None = None, last: bool = False, limit: int = PAGE_SIZE,
+                hits: SearchHits | None = None) -> list[BrowseRow]:
     """One page of rows in example-id order.
 
     after:  rows with example_id > after (the next page); None = from the start.
     before: rows with example_id < before (the previous page).
     last:   the last page of the filter.
+    hits:   `search_hits(db, flt.search)`, if the caller has it already.
     """
     if not flt.comparable:
         return []
     if last and before is None:
         before = 1 << 62
-    sql, params = _page_sql(db, flt, after=after, before=before, limit=limit)
-    hits = db.execute(sql, params).fetchall()
+    if flt.search and hits is None:
+        hits = search_hits(db, flt.search)
+    only = hits.examples_for(flt.run_id) if flt.search and hits is not None else None
+    if not flt.search or hits is None or only is not None:
+        sql, params = _page_sql(db, flt, after=after, before=before, limit=limit, only=only)
+        found = db.execute(sql, params).fetchall()
+    else:
+        found = _searched_page(db, flt, hits, after=after, before=before, limit=limit)
     if before is not None:
-        hits.reverse()
-    return _rows(db, flt, hits)
+        found.reverse()
+    return _rows(db, flt, found)
+
+
+def _searched_page(db: Database, flt: BrowseFilter, hits: SearchHits, *, after: int | None,
+                   before: int | None, limit: int) -> list[tuple]:
+    """Walk the status filter's rows in keyset order, in chunks, keeping the search's matches."""
+    found: list[tuple] = []
+    if not hits:
+        return found
+    chunk = max(2 * limit, 8)  # common words fill a page from the first small chunk
+    while len(found) < limit:
+        sql, params = _page_sql(db, flt, after=after, before=before, limit=chunk)
+        rows = db.execute(sql, params).fetchall()
+        matched = _matching(db, flt.run_id, hits, [row[0] for row in rows])
+        found.extend(row for row in rows if row[0] in matched)
+        if len(rows) < chunk:
+            break
+        if before is not None:
+            before = rows[-1][0]
+        else:
+            after = rows[-1][0]
+        chunk = min(2 * chunk, SEARCH_CHUNK)  # rarer ones: read on in bigger steps
+    return found[:limit]
 
 
 def _rows(db: Database, flt: BrowseFilter, hits: list[tuple]) -> list[BrowseRow]:
@@ -191,9 +287,10 @@ def _rows(db: Database, flt: BrowseFilter, hits: list[tuple]) -> list[BrowseRow]
         tags.setdefault(example_id, []).append(tag)
     history: dict[int, list[tuple[int, bool]]] = {}
     for example_id, iteration, correct in db.execute(
-            f"SELECT example_id, iteration, correct FROM predictions WHERE run_id = ? "
-            f"AND split = ? AND example_id IN ({marks}) ORDER BY example_id, iteration",
-            [flt.run_id, flt.split, *ids]):
+            # INDEXED BY: left to itself SQLite scans the run's whole split on predictions_by_status
+            f"SELECT example_id, iteration, correct FROM predictions INDEXED BY "
+            f"predictions_by_example WHERE example_id IN ({marks}) AND run_id = ? AND split = ? "
+            f"ORDER BY example_id, iteration", [*ids, flt.run_id, flt.split]):
         history.setdefault(example_id, []).append((iteration, bool(correct)))
     rows = []
     for example_id, answer, correct in hits:
@@ -204,12 +301,22 @@ def _rows(db: Database, flt: BrowseFilter, hits: list[tuple]) -> list[BrowseRow]
     return rows
 
 
-def browse_count(db: Database, flt: BrowseFilter) -> int:
+def browse_count(db: Database, flt: BrowseFilter, hits: SearchHits | None = None) -> int:
     """How many rows the filter matches (a separate query: the first page does not wait for it)."""
     if not flt.comparable:
         return 0
-    body, params = _filtered(db, flt)
-    return db.execute(f"SELECT count(*) {body}", params).fetchone()[0]
+    if flt.search and hits is None:
+        hits = search_hits(db, flt.search)
+    only = hits.examples_for(flt.run_id) if flt.search and hits is not None else None
+    body, params = _filtered(db, flt, only)
+    if not flt.search or hits is None or only is not None:
+        return db.execute(f"SELECT count(*) {body}", params).fetchone()[0]
+    if not hits:
+        return 0
+    candidates = [row[0] for row in db.execute(f"SELECT p.example_id {body}", params)]
+    step = SEARCH_CHUNK
+    return sum(len(_matching(db, flt.run_id, hits, candidates[i:i + step]))
+               for i in range(0, len(candidates), step))
 
 
 def browse_splits(db: Database, run_id: int) -> list[str]:
@@ -249,6 +356,22 @@ def explain(db: Database, flt: BrowseFilter, *, what: str = "page") -> list[str]
     elif what == "count":
         body, params = _filtered(db, flt)
         sql = f"SELECT count(*) {body}"
+    elif what == "history":
+        sql = ("SELECT example_id, iteration, correct FROM predictions INDEXED BY "
+               "predictions_by_example WHERE example_id IN (?, ?) AND run_id = ? AND split = ? "
+               "ORDER BY example_id, iteration")
+        params = [1, 2, flt.run_id, flt.split]
     else:
         raise ValueError(f"unknown query {what!r}")
-    return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()]
+    plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()]
+    query = fts_query(flt.search)
+    if query and what != "history":
+        for name, search_sql in SEARCH_SQL.items():
+            plan += [f"search {name}: {row[3]}" for row in
+                     db.execute(f"EXPLAIN QUERY PLAN {search_sql}", [query]).fetchall()]
+        plan += [f"search run: {row[3]}" for row in db.execute(
+            f"EXPLAIN QUERY PLAN {RATIONALES_OF.format(marks='?, ?')}", [1, 2, flt.run_id])]
+        few, few_params = _page_sql(db, flt, after=0, before=None, limit=PAGE_SIZE, only=[1, 2])
+        plan += [f"search few: {row[3]}" for row in
+                 db.execute(f"EXPLAIN QUERY PLAN {few}", few_params).fetchall()]
+    return plan

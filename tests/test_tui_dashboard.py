@@ -83,7 +83,7 @@ async def test_a_running_run_shows_stage_progress_and_updates_live(tui_store):
         train = dash.query_one("#stage-train")
         assert train.has_class("-current")
         assert str(train.query_one(".stage-detail").render()) == \
-            "it 2 · 10/40 · loss 1.500 · ETA 1:35"
+            "10/40 · loss 1.500 · ETA 1:35 (it 2)"
         assert train.query_one("ProgressBar").progress == 10
         assert "12/12" in str(dash.query_one("#stage-teacher .stage-detail").render())
         assert str(dash.query_one("#stage-evaluate .stage-detail").render()) == \

@@ -158,7 +158,8 @@ class DashboardScreen(BaseScreen):
             earlier = [k for k in done if k < it.k]
             if earlier and it.val_accuracy is not None:
                 t = store.transitions(db, self.run_id, "val", max(earlier), it.k)
-                transitions[it.k] = TransitionCounts(t.fixed, t.regressed)
+                if t.fixed + t.regressed + t.still_wrong + t.still_right:
+                    transitions[it.k] = TransitionCounts(t.fixed, t.regressed)
         summaries = store.list_runs(db)
         dataset_name = next((s.dataset_name for s in summaries if s.run.id == self.run_id), None)
         baselines = [s for s in summaries

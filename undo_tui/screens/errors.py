@@ -77,6 +77,7 @@ class ErrorsScreen(BaseScreen):
         self.last_count_ms = 0.0
         self.page_loads = 0
         self.note = ""
+        self.hits: tuple[str, browse.SearchHits] | None = None  # the last search's FTS matches
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -165,41 +166,61 @@ class ErrorsScreen(BaseScreen):
             self.note = (f"iteration {self.flt.iteration} is the first evaluated on "
                          f"{self.flt.split}: nothing to compare '{STATUS_LABELS[self.flt.status]}' "
                          "with")
-        self.fetch_page(self.token, self.flt, "replace", anchor=anchor)
-        self.fetch_count(self.token, self.flt)
+        self._fetch(self.flt, "replace", anchor=anchor)
         self._status()
+
+    def _cached_hits(self, flt: BrowseFilter) -> browse.SearchHits | None:
+        if flt.search and self.hits is not None and self.hits[0] == flt.search:
+            return self.hits[1]
+        return None
+
+    def _fetch(self, flt: BrowseFilter, mode: str, **where) -> None:
+        """Start a page load; a replacing load also counts the rows once the page is in."""
+        self.fetch_page(self.token, flt, mode, hits=self._cached_hits(flt), **where)
 
     @work(thread=True, exclusive=True, group="browse-page", exit_on_error=False,
           name="loading rows")
     def fetch_page(self, token: int, flt: BrowseFilter, mode: str, *, after: int | None = None,
-                   before: int | None = None, anchor: str = "start",
-                   select: int | None = None) -> None:
+                   before: int | None = None, anchor: str = "start", select: int | None = None,
+                   hits: browse.SearchHits | None = None) -> None:
         started = time.perf_counter()
+        found = None
         try:
-            rows = browse.browse_page(self.db(), flt, after=after, before=before,
-                                      last=(anchor == "end" and mode == "replace"), limit=PAGE)
+            db = self.db()
+            if flt.search and hits is None:
+                hits = browse.search_hits(db, flt.search)
+                found = (flt.search, hits)
+            rows = browse.browse_page(db, flt, after=after, before=before,
+                                      last=(anchor == "end" and mode == "replace"), limit=PAGE,
+                                      hits=hits)
         except Exception as exc:  # reported, and the screen stays usable
             self.post_message(BrowsePageLoaded(token, [], "failed", 0.0))
             raise exc
         self.post_message(BrowsePageLoaded(token, rows, mode,
                                            (time.perf_counter() - started) * 1000, anchor,
-                                           select))
+                                           select, found))
 
     @work(thread=True, exclusive=True, group="browse-count", exit_on_error=False,
           name="counting rows")
-    def fetch_count(self, token: int, flt: BrowseFilter) -> None:
+    def fetch_count(self, token: int, flt: BrowseFilter,
+                    hits: browse.SearchHits | None = None) -> None:
         started = time.perf_counter()
-        n = browse.browse_count(self.db(), flt)
+        n = browse.browse_count(self.db(), flt, hits=hits)
         self.post_message(BrowseCountLoaded(token, n, (time.perf_counter() - started) * 1000))
 
     # -- applying pages ---------------------------------------------------------------------------
 
     def on_browse_page_loaded(self, message: BrowsePageLoaded) -> None:
+        if message.hits is not None:
+            self.hits = message.hits
         if message.token != self.token:
             return
         self.loading = False
         if message.mode == "failed":
             return
+        if message.mode == "replace" and self.total is None:
+            # counted after the first page, so the two do not compete for the first paint
+            self.fetch_count(self.token, self.flt, self._cached_hits(self.flt))
         self.last_page_ms = message.elapsed_ms
         table = self.query_one(ErrorsTable)
         rows = message.rows
@@ -324,10 +345,10 @@ class ErrorsScreen(BaseScreen):
             return  # stale: the table was rebuilt (and its cursor moved) since this was posted
         if not self.loading and self.more_after and index >= len(self.rows) - PREFETCH:
             self.loading = True
-            self.fetch_page(self.token, self.flt, "append", after=self.rows[-1].example_id)
+            self._fetch(self.flt, "append", after=self.rows[-1].example_id)
         elif not self.loading and self.more_before and index < PREFETCH:
             self.loading = True
-            self.fetch_page(self.token, self.flt, "prepend", before=self.rows[0].example_id)
+            self._fetch(self.flt, "prepend", before=self.rows[0].example_id)
         self._status()
 
     def on_vim_data_table_edge_requested(self, event: VimDataTable.EdgeRequested) -> None:
@@ -339,19 +360,21 @@ class ErrorsScreen(BaseScreen):
                 if self.rows:
                     table.move_cursor(row=0, animate=False)
                 return
-            self.token += 1
-            self.loading = True
-            self.fetch_page(self.token, self.flt, "replace", anchor="start")
-            self.fetch_count(self.token, self.flt)
+            self._jump("start")
         else:
             if not self.more_after:
                 if self.rows:
                     table.move_cursor(row=len(self.rows) - 1, animate=False)
                 return
-            self.token += 1
-            self.loading = True
-            self.fetch_page(self.token, self.flt, "replace", anchor="end")
-            self.fetch_count(self.token, self.flt)
+            self._jump("end")
+
+    def _jump(self, anchor: str) -> None:
+        """Replace the window with the first or last page; the count stays what it was."""
+        total = self.total
+        self.token += 1
+        self.loading = True
+        self._fetch(self.flt, "replace", anchor=anchor)
+        self.total = total
 
     def current_row(self) -> BrowseRow | None:
         table = self.query_one(ErrorsTable)

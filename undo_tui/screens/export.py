@@ -90,8 +90,10 @@ class ExportDialog(ModalScreen[bool]):
         self.available = exporter_available()
         self.running = False
         self.finished = 0
+        self._last_default = ""
 
     def compose(self) -> ComposeResult:
+        self._last_default = self._default_out("trl-messages", "best")
         with Vertical(classes="dialog export"):
             yield Label(f"Export run {self.run_id}", classes="dialog-title")
             if not self.available:
@@ -109,7 +111,7 @@ class ExportDialog(ModalScreen[bool]):
                 yield Input("best", id="export-iteration", placeholder="best or a number")
             with Horizontal(classes="form-row"):
                 yield Label("output", classes="form-label")
-                yield Input(self._default_out("trl-messages", "best"), id="export-out")
+                yield Input(self._last_default, id="export-out")
             with Horizontal(classes="form-row"):
                 yield Label("only tags", classes="form-label")
                 yield Input("", id="export-tags", placeholder="comma-separated (optional)")
@@ -121,6 +123,7 @@ class ExportDialog(ModalScreen[bool]):
                 yield Checkbox("refined only", id="export-refined")
                 yield Checkbox("prefer human edits", True, id="export-human")
                 yield Checkbox("replace existing", id="export-force")
+            yield Static("", id="export-history")
             yield Static("", id="export-output")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export (ctrl+e)", id="export-go", variant="primary",
@@ -167,24 +170,19 @@ class ExportDialog(ModalScreen[bool]):
             for record in message.exports[:5]:
                 lines.append(f"  {record.format}  it {record.iteration}  {record.rows} rows  "
                              f"{record.path}\n", style="dim")
-            self.query_one("#export-output", Static).update(lines)
+            self.query_one("#export-history", Static).update(lines)
 
     @on(Select.Changed, "#export-format")
     @on(Input.Changed, "#export-iteration")
     def retarget(self) -> None:
+        """Follow format and iteration in the output path, unless the user typed their own."""
         if not self.available:
             return
         fmt = self.query_one("#export-format", Select).value
         iteration = self.query_one("#export-iteration", Input).value.strip() or "best"
         out = self.query_one("#export-out", Input)
-        if not getattr(self, "_out_edited", False):
-            out.value = self._default_out(str(fmt), iteration)
-
-    @on(Input.Changed, "#export-out")
-    def out_edited(self, event: Input.Changed) -> None:
-        fmt = self.query_one("#export-format", Select).value
-        iteration = self.query_one("#export-iteration", Input).value.strip() or "best"
-        self._out_edited = event.value != self._default_out(str(fmt), iteration)
+        if out.value == self._last_default:
+            out.value = self._last_default = self._default_out(str(fmt), iteration)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "export-go":

@@ -20,12 +20,10 @@ def progress_numbers(event: Event) -> tuple[int | None, int | None]:
 
 
 def progress_detail(event: Event) -> str:
-    """'it 2 · 10/40 · loss 1.500 · ETA 1:35' from a progress event."""
+    """'10/40 · loss 1.500 · ETA 1:35 (it 2)' from a progress event."""
     data = event.data or {}
     done, total = progress_numbers(event)
     parts = []
-    if event.iteration is not None:
-        parts.append(f"it {event.iteration}")
     if done is not None and total:
         parts.append(f"{done}/{total}")
     if data.get("kept") is not None:
@@ -37,7 +35,10 @@ def progress_detail(event: Event) -> str:
     eta = data.get("eta_s")
     if eta is not None and done is not None and total and done < total:
         parts.append(f"ETA {duration(float(eta))}")
-    return " · ".join(parts)
+    text = " · ".join(parts)
+    if event.iteration is not None:
+        text = f"{text} (it {event.iteration})".strip()
+    return text
 
 
 class StageProgress(Horizontal):
