@@ -100,3 +100,64 @@ def _args(**values):
                     api_key_env=None, concurrency=None, max_tokens=None)
     defaults.update(values)
     return argparse.Namespace(**defaults)
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(db, store_path, fault_server):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.fixtures.teacher_fixtures import ROOT, subprocess_env
+
+    n = 16
+    add_dataset(db, "faults", fault_rows([f"[ok] {i}" for i in range(n)]))
+    fault_server.delay_s = 0.2
+    args = [sys.executable, "-m", "undo_tui.cli", "--store", str(store_path), "generate",
+            "--dataset", "faults", "--teacher-backend", "openai", "--model", "m",
+            "--base-url", fault_server.url, "--concurrency", "2"]
+    proc = subprocess.Popen(args, cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while fault_server.total < 4:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopping after the calls in flight" in out and "stopped:" in out
+    run = store.list_runs(db)[0].run
+    assert run.status == "stopped"
+    rows = store.rationales_for_iteration(db, run.id, 1)
+    assert 4 <= len(rows) < n and fault_server.total == len(rows)  # in-flight calls finished
+
+    proc = subprocess.run(args, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert f"calls made: {n - len(rows)}, served from cache: {len(rows)}" in proc.stdout
+    assert store.get_run(db, run.id).status == "finished"
+
+
+def test_a_stop_requested_in_the_store_stops_the_pass(db, store_path, fault_server,
+                                                      fault_teacher_config):
+    import asyncio
+
+    from engine.generation.standalone import GenerateSpec, run_generate
+
+    add_dataset(db, "faults", fault_rows([f"[ok] {i}" for i in range(12)]))
+    fault_server.delay_s = 0.1
+    fault_teacher_config.concurrency = 2
+    ui = store.open_store(store_path)  # the TUI's own connection
+
+    def request_stop_after_three(progress):
+        if progress.done == 3:
+            store.request_stop(ui, store.list_runs(ui)[0].run.id)
+
+    outcome = asyncio.run(run_generate(db, GenerateSpec("faults", teacher=fault_teacher_config),
+                                       log_dir=store_path.parent / "logs",
+                                       on_progress=request_stop_after_three))
+    # the request lands after result 3; the next result sees it, calls in flight finish
+    assert outcome.report.stopped and 4 <= outcome.report.rows <= 6
+    assert outcome.report.not_started == 12 - outcome.report.rows
+    run = store.get_run(db, outcome.run_id)
+    assert run.status == "stopped" and store.get_iteration(db, run.id, 1).status == "stopped"
+    ui.close()

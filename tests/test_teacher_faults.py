@@ -118,11 +118,9 @@ def test_stop_between_results_loses_nothing_finished(db, fault_server, fault_tea
     dataset_id = add_dataset(db, "faults", fault_rows([f"{m} {i}" for i, m in enumerate(markers)]))
     run_id = store.create_run(db, "stop", {}, kind="generate", dataset_id=dataset_id)
     items = [PassItem(e) for e in store.load_examples(db, dataset_id, "train")]
-    seen = []
     report = run_teacher_pass(db, make_teacher(config), items,
                               PassOptions(run_id=run_id, abandon_in_flight=abandon),
-                              should_stop=lambda: len(seen) >= 3,
-                              on_progress=lambda p: seen.append(p.done))
+                              should_stop=lambda: store.teacher_yield(db, run_id, 1)[1] >= 3)
     rows = store.rationales_for_iteration(db, run_id, 1)
     assert report.stopped and report.rows == len(rows)
     assert store.cache_size(db) == len(rows)  # every finished call is stored, none half-written

@@ -86,10 +86,12 @@ async def run_generate(db, spec: GenerateSpec, *, log_dir: Path,
 async def _run(db, run_id, config, template, examples, answer_type, spec, log_path, should_stop,
                on_progress) -> PassReport:
     store.clear_stop_request(db, run_id)
+    first_start = store.get_run(db, run_id).started_at or _now()  # a resume keeps the first
     store.update_run(db, run_id, status="running", stage="teacher", pid=os.getpid(), error=None,
-                     started_at=_now(), finished_at=None)
+                     started_at=first_start, finished_at=None)
+    before = store.upsert_iteration(db, run_id, ITERATION)
     store.upsert_iteration(db, run_id, ITERATION, status="running", stage="teacher",
-                           started_at=_now())
+                           started_at=before.started_at or _now())
     stop = _stop_check(db, run_id, should_stop)
     try:
         teacher = make_teacher(config, log_path=log_path)
@@ -114,7 +116,8 @@ async def _run(db, run_id, config, template, examples, answer_type, spec, log_pa
     store.update_run(db, run_id, status=status, stage=None, finished_at=_now(),
                      stop_reason="stop requested" if report.stopped else None)
     store.upsert_iteration(db, run_id, ITERATION, status="stopped" if report.stopped else "done",
-                           stage=None, finished_at=_now(), wall_seconds=report.wall_s)
+                           stage=None, finished_at=_now(),
+                           wall_seconds=(before.wall_seconds or 0.0) + report.wall_s)
     return report
 
 

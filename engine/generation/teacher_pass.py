@@ -221,7 +221,10 @@ class _Handler:
             self.report.completion_tokens += completion.completion_tokens or 0
             self.report.cost += result.cost or 0.0
         self._count(row, result)
-        self.progress()
+        snap = self.tracker.maybe_emit()
+        if self.on_progress is not None:
+            # after this result's transaction commits: a slow callback never holds the write lock
+            asyncio.get_running_loop().call_soon(self.on_progress, snap)
 
     def _row(self, result: CallResult, payload: _Payload) -> NewRationale:
         item, options = payload.item, self.options
