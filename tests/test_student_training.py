@@ -32,7 +32,8 @@ def test_result_and_progress_events(tiny_student, tmp_path):
     assert all(e["stage"] == "train" and e["total_steps"] == 4 for e in events)
     assert events[-1]["eta_s"] == 0 and events[-1]["epoch"] == pytest.approx(2.0)
     assert all(e["tokens_per_s"] > 0 and math.isfinite(e["loss"]) for e in events)
-    assert result.final_loss == events[-1]["loss"]
+    assert result.final_loss == events[-1]["loss"] and events[-1]["tokens"] == result.tokens
+    assert [e["tokens"] for e in events] == sorted(e["tokens"] for e in events)
     assert result.mean_loss == pytest.approx(sum(e["loss"] for e in events) / 4)
     assert 2 * 8 * 40 < result.tokens < 2 * 8 * 120  # real tokens only: ~60-90 per example
     assert result.checkpoint == tmp_path / "ckpt" and is_complete_checkpoint(result.checkpoint)

@@ -201,6 +201,6 @@ class StepWatcher(TrainerCallback):
         step, total = state.global_step, state.max_steps
         return {"stage": "train", "step": step, "total_steps": total, "loss": float(logs["loss"]),
                 "lr": float(logs.get("learning_rate", 0.0)),
-                "tokens_per_s": self.tokens / elapsed if elapsed > 0 else 0.0,
+                "tokens": self.tokens, "tokens_per_s": self.tokens / elapsed if elapsed > 0 else 0.0,
                 "eta_s": elapsed / step * (total - step) if step else None,
                 "epoch": float(state.epoch or 0.0)}

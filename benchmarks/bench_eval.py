@@ -1,0 +1,113 @@
+"""Student evaluation: batched greedy generation against one-at-a-time greedy generation.
+
+Same questions (GSM8K test), same max_new_tokens, same model. The identity check runs in float32:
+there a padded row computes what the lone row computes, to the last bit in practice. In bf16 the
+CPU/GPU kernels round differently for different batch shapes, so batched and single bf16 decodes
+drift apart after a few dozen tokens (both are "greedy"; neither is more right); we report how far
+bf16 output agrees with float32 instead, beside its speed.
+quick: tiny random Llama; full: SmolLM2-135M from its GGUF.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.bench_training import GSM8K, gpu_peak, parameter_count, student_model
+from benchmarks.report import Figure, emit
+
+
+def questions(n: int) -> list[str]:
+    with (GSM8K / "test.jsonl").open(encoding="utf-8") as rows:
+        return [json.loads(row)["question"] for _, row in zip(range(n), rows)]
+
+
+def warm_up(model, tokenizer, prompts) -> None:
+    """First calls pay one-off kernel setup (seconds on CPU in bf16); keep it out of the timings."""
+    from engine.student.generation import generate_with_model
+
+    generate_with_model(model, tokenizer, prompts[:2], 4, 2)
+    generate_with_model(model, tokenizer, prompts[:1], 4, 1)
+
+
+def timed_generation(model, tokenizer, prompts, max_new_tokens: int, batch_size: int,
+                     repeats: int = 1):
+    """(outputs, useful generated tokens per second), best of `repeats`: other processes on the
+    machine only ever slow a run down."""
+    from engine.student.generation import generate_with_model
+
+    best = 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        outputs = generate_with_model(model, tokenizer, prompts, max_new_tokens, batch_size)
+        seconds = time.perf_counter() - started
+        best = max(best, sum(o.new_tokens for o in outputs) / seconds)
+    return outputs, best
+
+
+def run(quick: bool) -> list[Figure]:
+    from engine.student.generation import load_student
+    from engine.student.loading import default_device
+
+    n, max_new, batch, repeats = (8, 32, 8, 5) if quick else (16, 128, 16, 1)
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
+        path = student_model(quick, Path(tmp))
+        if path is None:
+            return figures
+        prompts = questions(n)
+        device = default_device()
+        label = f"{'tiny random Llama' if quick else 'SmolLM2-135M'} {device}"
+        model, tokenizer = load_student(path, dtype="float32", device=device)
+        warm_up(model, tokenizer, prompts)
+        batched, batched_rate = timed_generation(model, tokenizer, prompts, max_new, batch, repeats)
+        single, single_rate = timed_generation(model, tokenizer, prompts, max_new, 1, repeats)
+        identical = [b.token_ids == s.token_ids for b, s in zip(batched, single)]
+        note = f"{label} float32, {n} GSM8K questions, max_new_tokens {max_new}, batch {batch}"
+        figures.append(emit(Figure("eval_tokens_per_s_batched_vs_one_at_a_time", batched_rate, "tok/s",
+                                   single_rate, note)))
+        figures.append(emit(Figure("eval_speedup", batched_rate / single_rate, "x")))
+        figures.append(emit(Figure("eval_identical_predictions", float(all(identical)), "bool",
+                                   note=f"{sum(identical)}/{n} token-identical")))
+        figures += bf16_figures(path, prompts, max_new, batch, batched, batched_rate, device, repeats)
+        figures += gpu_figures(path, prompts, max_new, batch)
+        del model
+    if not all(identical):
+        raise AssertionError(f"batched generation differs from one-at-a-time on "
+                             f"{n - sum(identical)} of {n} questions")
+    return figures
+
+
+def bf16_figures(path, prompts, max_new, batch, fp32_outputs, fp32_rate, device, repeats) -> list[Figure]:
+    """The engine's default compute dtype: its speed, and how often it says what float32 says."""
+    from engine.student.generation import load_student
+
+    model, tokenizer = load_student(path, dtype="bfloat16", device=device)
+    warm_up(model, tokenizer, prompts)
+    outputs, rate = timed_generation(model, tokenizer, prompts, max_new, batch, repeats)
+    same = sum(a.text == b.text for a, b in zip(outputs, fp32_outputs))
+    return [emit(Figure("eval_tokens_per_s_bf16_vs_float32_batched", rate, "tok/s", fp32_rate)),
+            emit(Figure("eval_bf16_same_text_as_float32", same / len(prompts), "frac",
+                        note="greedy text identical to the float32 decode"))]
+
+
+def gpu_figures(path, prompts, max_new, batch) -> list[Figure]:
+    import torch
+
+    if not torch.cuda.is_available():
+        print("# GPU figures skipped: no CUDA device")
+        return []
+    from engine.student.generation import load_student
+
+    model, tokenizer = load_student(path, dtype="bfloat16", device="cuda")
+    warm_up(model, tokenizer, prompts)
+    _, rate = timed_generation(model, tokenizer, prompts, max_new, batch)
+    name, peak = gpu_peak()
+    figures = [emit(Figure("eval_gpu_tokens_per_s_bf16", rate, "tok/s", note=name))]
+    if peak is not None:
+        flops = 2 * parameter_count(path) * rate
+        figures.append(emit(Figure("eval_gpu_fraction_of_peak_bf16", flops / peak, "frac",
+                                   note=f"{name}: 2*params*tok/s; decoding is memory-bound")))
+    return figures
