@@ -113,6 +113,19 @@ async def test_enter_opens_the_dashboard_and_e_the_errors_browser(tui_store):
         assert errors.run_id == ids["run"]
 
 
+async def test_the_mouse_works_too(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await runs_screen(pilot)
+        table = screen.query_one("#runs-table")
+        await pilot.click("#runs-table", offset=(8, 3))  # the third row: run 1
+        assert table.cursor_row == 2
+        await pilot.click("#runs-table", offset=(8, 3))  # clicking the highlighted row opens it
+        dash = await wait_for(pilot, lambda: screen_named(app, "DashboardScreen"))
+        assert dash.run_id == ids["run"]
+
+
 async def test_an_empty_store_shows_the_first_run_screen(empty_store):
     app = UndoApp(empty_store)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -231,3 +244,35 @@ def test_the_tui_command_opens_path_or_store_and_rejects_a_missing_one(tmp_path,
                           capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).parents[1])
     assert proc.returncode == 2 and "no such store" in proc.stderr
+
+
+def test_the_undo_tui_command_loads_no_model_or_training_code(tui_store):
+    """`undo-tui STORE` through the real CLI entry (the app run headless) in a fresh interpreter."""
+    path, _ = tui_store
+    code = f"""
+import asyncio, sys
+from undo_tui.app import UndoApp
+
+def headless_run(self, *args, **kwargs):
+    async def drive():
+        async with self.run_test(size=(120, 40)) as pilot:
+            while type(self.screen).__name__ != "RunsScreen" or not self.screen.data:
+                await pilot.pause(0.05)
+            await pilot.press("G", "e")
+            while type(self.screen).__name__ != "ErrorsScreen" or not self.screen.rows:
+                await pilot.pause(0.05)
+    asyncio.run(drive())
+
+UndoApp.run = headless_run
+from undo_tui import cli
+code = cli.main([{str(path)!r}])
+training = ("engine.student", "engine.teachers", "engine.loop", "engine.generation")
+bad = sorted(m for m in sys.modules if m.split(".")[0] in
+             ("torch", "transformers", "llama_cpp", "peft", "datasets") or m.startswith(training))
+print("exit", code, "bad", bad)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).parents[1],
+                         env={**subprocess.os.environ, "UNDO_TUI_CONFIG": "/nonexistent"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "exit 0 bad []" in out.stdout, out.stdout

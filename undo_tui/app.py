@@ -197,11 +197,13 @@ class UndoApp(App):
         from undo_tui.screens.first_run import FirstRunScreen
         from undo_tui.screens.help import HelpScreen
         from undo_tui.screens.runs import RunsScreen, RunsTable
+        from textual.widgets import DataTable
+
         from undo_tui.widgets.vim_table import VimDataTable, VimScroll
 
         return [
             ("everywhere", [UndoApp]),
-            ("tables", [VimDataTable]),
+            ("tables", [VimDataTable, DataTable]),
             ("text panes", [VimScroll]),
             ("runs", [RunsTable, RunsScreen]),
             ("dashboard", [IterationsTable, DashboardScreen]),

@@ -30,7 +30,7 @@ def welcome_text(store_path: Path, sample: Path) -> Text:
     text.append(f"{store_path}\n\n", style="bold")
     text.append("1. Import a dataset (JSONL, CSV, Parquet or the built-in task):\n", style="bold")
     text.append(f"     undo-tui {s} import data.jsonl --dataset NAME\n")
-    text.append(f"     undo-tui {s} import --builtin arith\n")
+    text.append(f"     undo-tui {s} import --builtin arith --dataset arith\n")
     text.append("     (undo-tui import --help lists the formats and field names)\n\n", style="dim")
     text.append("2. Start a run from a config file:\n", style="bold")
     text.append("     press n here, or: ")
