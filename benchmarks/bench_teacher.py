@@ -1,4 +1,4 @@
-"""Teacher throughput: the API pass against its ideal, and the llama.cpp pass against bare llama.cpp.
+"""Teacher throughput: the API pass against its ideal; the llama.cpp pass against bare llama.cpp.
 
 1. A loopback OpenAI-compatible server holds every request for a fixed latency and serves at most
    C at once, so the best any client can do is C / latency requests per second. The full teacher

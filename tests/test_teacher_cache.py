@@ -117,3 +117,16 @@ def test_duplicate_questions_in_one_pass_cost_one_call(db, fault_server, fault_t
     assert report.rows == 3 and report.cache_hits == 1
     assert len(store.rationales_for_iteration(db, run_id, 1)) == 3
     assert store.get_iteration(db, run_id, 1).teacher_calls == 2
+
+
+def test_a_pass_in_small_chunks_stores_everything_once(db, fault_server, fault_teacher_config):
+    markers = ["[ok] a", "[wrongx1] b", "[ok] c", "[ans=9] d", "[ok] e"]
+    dataset_id = add_dataset(db, "faults", fault_rows(markers))
+    run_id = store.create_run(db, "chunks", {}, kind="generate", dataset_id=dataset_id)
+    items = [PassItem(e) for e in store.load_examples(db, dataset_id, "train")]
+    report = run_teacher_pass(db, make_teacher(fault_teacher_config), items,
+                              PassOptions(run_id=run_id, keep="retry", retries=1, chunk_size=2))
+    # round 0: 5 calls in chunks of 2; round 1: the two unkept examples again
+    assert fault_server.total == report.calls_made == 7
+    assert (report.kept, report.attempted, report.rows) == (4, 5, 7)
+    assert len(store.rationales_for_iteration(db, run_id, 1)) == 7

@@ -31,6 +31,7 @@ def test_from_dict_builds_a_config_and_names_bad_keys():
         TeacherConfig.from_dict({"top_p": 0})
     with pytest.raises(TeacherConfigError, match="NAME of an environment variable"):
         TeacherConfig.from_dict({"api_key_env": "sk-abc def"})
+    assert TeacherConfig.from_dict(config.to_dict()) == config  # what a run stores reloads
 
 
 def test_the_packaged_alias_resolves_to_the_gguf(teacher_gguf):

@@ -1,4 +1,4 @@
-"""The llama.cpp teacher with the real SmolLM2-135M GGUF: generated, graded and stored end to end."""
+"""The llama.cpp teacher with the real SmolLM2-135M GGUF: generated, graded, stored end to end."""
 
 from __future__ import annotations
 

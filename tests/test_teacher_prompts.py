@@ -1,4 +1,4 @@
-"""Prompt templates: packaged versions, user overrides, rendering, and an answer format the grader reads."""
+"""Prompt templates: packaged versions, overrides, rendering, an answer format the grader reads."""
 
 from __future__ import annotations
 

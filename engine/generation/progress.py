@@ -1,4 +1,4 @@
-"""Progress of a teacher pass: counts, throughput and ETA, written to the store at most ~2 per second.
+"""Progress of a teacher pass: counts, throughput and ETA, stored at most ~2 times a second.
 
 The TUI polls progress events; writing one per result would flood the events table on a fast API,
 so events are throttled, with a final one always written.
@@ -79,7 +79,7 @@ class ProgressTracker:
                         tokens_per_s=self.completion_tokens / busy if busy else 0.0, eta_s=eta)
 
     def maybe_emit(self, force: bool = False) -> Progress:
-        """Write a progress event if the last one is old enough (or `force`); return the snapshot."""
+        """Write a progress event if the last is old enough (or `force`); return the snapshot."""
         snap = self.snapshot()
         now = self.clock()
         if force or now - self.last_event >= self.min_interval_s:

@@ -1,4 +1,4 @@
-"""Store writes the teacher pass needs beyond the store's API (built on `store.write` / `db.execute`).
+"""Store writes the teacher pass needs beyond the store's API (on `store.write` / `db.execute`).
 
 - A failed rationale row must give way to a later success in the same slot (run, iteration,
   example, source, attempt); `store.add_rationales` ignores a row whose slot is taken, so the
@@ -22,14 +22,6 @@ def put_rationale(db, row: NewRationale) -> None:
                        "example_id = ? AND source = ? AND attempt = ? AND status = 'failed'",
                        [row.run_id, row.iteration, row.example_id, row.source, row.attempt])
         store.add_rationales(db, [row])
-
-
-def stored_status(db, run_id: int | None, iteration: int, example_id: int, source: str,
-                  attempt: int) -> str | None:
-    row = db.execute("SELECT status FROM rationales WHERE run_id IS ? AND iteration = ? AND "
-                     "example_id = ? AND source = ? AND attempt = ?",
-                     [run_id, iteration, example_id, source, attempt]).fetchone()
-    return None if row is None else row[0]
 
 
 def record_yield(db, run_id: int, iteration: int, variant: str, kept: int, attempted: int) -> None:

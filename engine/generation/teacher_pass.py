@@ -26,7 +26,8 @@ from engine.generation.keep import (KEEP_POLICIES, derivation_problem, keep_deci
                                     split_solution)
 from engine.generation.progress import Progress, ProgressTracker
 from engine.generation.storing import put_rationale, record_yield
-from engine.prompts import PromptTemplate, StudentAttempt, StudentError, load_template, prompt_fields
+from engine.prompts import (PromptTemplate, StudentAttempt, StudentError, load_template,
+                            prompt_fields)
 from engine.teachers.base import Teacher, TeacherUnusable
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class PassOptions:
     rules: tuple[str, ...] = TEACHER_RULES
     abandon_in_flight: bool = False
     progress_interval_s: float = 0.5
+    chunk_size: int = 4096  # prompts rendered and held in memory at once (100k-example passes)
 
 
 @dataclass
@@ -123,19 +125,22 @@ async def teacher_pass(db, teacher: Teacher, items: Sequence[PassItem], options:
     try:
         for attempt in range(retries + 1):
             round_template = template if attempt == 0 else (options.retry_template or template)
-            requests = _requests(teacher, pending, options, round_template, attempt)
-            tracker.add_total(len(requests))
+            tracker.add_total(len(pending))
             tracker.calls_started()
-            stats = await run_calls(db, teacher, requests, on_result=handle,
-                                    should_stop=stop, abandon_in_flight=options.abandon_in_flight)
-            report.calls_made += stats.calls_made
-            report.http_attempts += stats.http_attempts
-            report.not_started = len(stats.pending)
-            if stats.fatal:
+            for first in range(0, len(pending), options.chunk_size):
+                chunk = pending[first:first + options.chunk_size]
+                requests = _requests(teacher, chunk, options, round_template, attempt)
+                stats = await run_calls(db, teacher, requests, on_result=handle,
+                                        should_stop=stop,
+                                        abandon_in_flight=options.abandon_in_flight)
+                report.calls_made += stats.calls_made
+                report.http_attempts += stats.http_attempts
                 fatal = stats.fatal
-                break
-            if stats.stopped:
-                report.stopped = True
+                report.stopped = stats.stopped
+                if fatal or report.stopped:
+                    report.not_started = len(stats.pending) + len(pending) - first - len(chunk)
+                    break
+            if fatal or report.stopped:
                 break
             pending = [item for item in pending if item.example.id not in report.kept_ids]
             if not pending:
@@ -159,6 +164,8 @@ def _check(options: PassOptions) -> None:
         raise ValueError(f"keep: {options.keep!r} is not one of {', '.join(KEEP_POLICIES)}")
     if options.retries is not None and options.retries < 0:
         raise ValueError(f"retries: must be >= 0, got {options.retries}")
+    if options.chunk_size < 1:
+        raise ValueError(f"chunk_size: must be >= 1, got {options.chunk_size}")
     if not options.retry_temperature > 0:
         raise ValueError("retry_temperature: must be > 0 (a retry at temperature 0 repeats "
                          "the same output)")

@@ -1,4 +1,4 @@
-"""The values a template's `${fields}` are filled with, built from an example and the student's work.
+"""The values for a template's `${fields}`, built from an example and the student's work.
 
 Kept apart from the templates so every pass (initial, refined, hinted) words the shared parts the
 same way, and a user's template can rely on the same field names.
@@ -42,7 +42,7 @@ class StudentError:
 def prompt_fields(example: Example, answer_type: str, *, previous_rationale: str | None = None,
                   student: StudentAttempt | None = None, errors: Sequence[StudentError] = (),
                   reveal_gold: bool = False) -> dict[str, str | None]:
-    """Every field a template may use; the ones this pass cannot fill are None (an error if used)."""
+    """Every field a template may use; ones this pass cannot fill are None (an error if used)."""
     return {
         "question": example.question.strip(),
         "choices": format_choices(example.choices),

@@ -1,4 +1,4 @@
-"""Teachers: one interface (`Teacher.complete`), a local llama.cpp backend and an OpenAI-compatible one.
+"""Teachers: one interface (`Teacher.complete`); local llama.cpp and OpenAI-compatible backends.
 
 Backends are imported only when built, so importing this package loads neither llama.cpp nor httpx.
 """

@@ -1,4 +1,4 @@
-"""Teacher settings: plain data built from a `[teacher]` TOML table, validated with messages a user can act on.
+"""Teacher settings: plain data from a `[teacher]` TOML table, validated with actionable messages.
 
 Importable without llama.cpp or httpx, so the UI and the run-config code can read it cheaply.
 """
@@ -81,14 +81,17 @@ class TeacherConfig:
 
     def _check(self) -> None:
         if self.backend not in BACKENDS:
-            raise TeacherConfigError(f"backend: {self.backend!r} is not one of {', '.join(BACKENDS)}")
+            raise TeacherConfigError(f"backend: {self.backend!r} is not one of "
+                                     f"{', '.join(BACKENDS)}")
         if not self.model:
-            raise TeacherConfigError("model: must name a GGUF file, a packaged model or an API model")
+            raise TeacherConfigError("model: must name a GGUF file, a packaged model or an API "
+                                     "model")
         if self.backend == "openai" and not self.base_url:
             raise TeacherConfigError("base_url: required for the openai backend "
                                      "(e.g. http://127.0.0.1:8000/v1)")
         if self.base_url and not self.base_url.startswith(("http://", "https://")):
-            raise TeacherConfigError(f"base_url: {self.base_url!r} must start with http:// or https://")
+            raise TeacherConfigError(f"base_url: {self.base_url!r} must start with http:// or "
+                                     f"https://")
         for name in ("n_ctx", "concurrency", "max_tokens"):
             if getattr(self, name) < 1:
                 raise TeacherConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")

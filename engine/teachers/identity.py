@@ -1,4 +1,4 @@
-"""A teacher's model identity for the call cache: the GGUF's content hash, or the API endpoint and model.
+"""A teacher's model identity for the call cache: a GGUF's content hash, or API endpoint + model.
 
 Hashing a multi-GB GGUF takes a while, so the hash is remembered in a small JSON file keyed by the
 file's path, size and modification time; a changed file is hashed again.

@@ -32,7 +32,7 @@ def backoff_delay(retry: int, base_s: float, max_s: float, retry_after_s: float 
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date. None when absent or unreadable."""
+    """Retry-After in seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
     if not value:
         return None
     value = value.strip()

@@ -44,7 +44,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--keep", choices=KEEP_CHOICES, default="correct",
                    help="which outputs to keep (default: gold-correct ones)")
     p.add_argument("--retries", type=_non_negative,
-                   help="extra samples for examples with nothing kept (default 2 with --keep retry)")
+                   help="extra samples for examples with nothing kept "
+                        "(default 2 with --keep retry)")
     p.add_argument("--template", help="prompt template name (default: initial; hinted for "
                                       "--keep hinted)")
     p.add_argument("--prompts", type=Path, metavar="PATH",
