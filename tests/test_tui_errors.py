@@ -48,8 +48,9 @@ async def test_default_is_wrong_at_the_latest_iteration_on_val(tui_store):
         status = str(screen.query_one("#browse-status").render())
         assert "val · iteration 3 · wrong at k" in status and "row 1 of 4" in status
         table = screen.query_one("#errors-table")
-        first = [str(c) for c in table.get_row_at(0)]
-        assert first[5] == "✗ ✗ ✓ ✗"  # history across iterations 0..3 (VAL_PATTERNS[4])
+        first = table.get_row_at(0)
+        assert str(first[3]) == "✗ ✗ ✓ ✗"  # history across iterations 0..3 (VAL_PATTERNS[4])
+        assert str(first[2]) == "✗ 20" and str(first[5]) == "19"  # student's answer, gold
 
 
 async def test_status_iteration_and_split_keys(tui_store):
@@ -168,7 +169,8 @@ async def test_x_excludes_the_highlighted_example(tui_store):
         example = ids_shown(screen)[1]
         await pilot.press("j", "x")
         await wait_for(pilot, lambda: screen.rows[1].excluded, what="exclusion shown")
-        assert str(screen.query_one("#errors-table").get_row_at(1)[7]) == "excl"
+        table = screen.query_one("#errors-table")
+        assert str(table.get_cell(str(example), "excluded")) == "excl"
         db = store.open_store(path)
         try:
             assert store.get_annotation(db, example).excluded

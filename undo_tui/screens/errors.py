@@ -35,6 +35,12 @@ STATUS_LABELS = {"wrong": "wrong at k", "fixed": "fixed", "regressed": "regresse
                  "still_wrong": "still wrong", "always_right": "always right", "all": "all"}
 
 
+# What matters most first, so a narrow terminal still shows the verdicts.
+COLUMNS = (("id", "id", 7), ("ext id", "ext", 10), ("student", "student", 9),
+           ("history", "history", 11), ("question", "question", 44), ("gold", "gold", 7),
+           ("tags", "tags", 10), ("", "excluded", 4))
+
+
 class ErrorsTable(VimDataTable):
     BINDINGS = [Binding("enter", "select_cursor", "Open", id="errors_open")]
 
@@ -94,14 +100,8 @@ class ErrorsScreen(BaseScreen):
     def on_mount(self) -> None:
         self.sub_title = f"Errors — run {self.run_id}"
         table = self.query_one(ErrorsTable)
-        table.add_column("id", key="id", width=7)
-        table.add_column("ext id", key="ext", width=10)
-        table.add_column("question", key="question", width=44)
-        table.add_column("gold", key="gold", width=7)
-        table.add_column("student", key="student", width=9)
-        table.add_column("history", key="history", width=11)
-        table.add_column("tags", key="tags", width=10)
-        table.add_column("", key="excluded", width=4)
+        for label, key, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
         table.focus()
         self.load_options()
 
@@ -285,17 +285,30 @@ class ErrorsScreen(BaseScreen):
             self.after = max(0, self.total - self.before - len(self.rows))
 
     def _cells(self, row: BrowseRow) -> list:
+        """One row's cells, in COLUMNS order."""
+        return [self._cell(row, key) for _, key, _ in COLUMNS]
+
+    def _cell(self, row: BrowseRow, key: str):
         flt = self.flt
-        words = browse.search_terms(flt.search) if flt and flt.search else []
-        ks = self.options.iterations.get(flt.split, []) if self.options and flt else []
-        student = verdict(row.correct)
-        student.append(f" {one_line(row.answer or '—', 7)}")
-        return [str(row.example_id), one_line(row.ext_id, 10),
-                highlight(one_line(row.question, 44), words),
-                one_line(row.gold, 7), student,
-                history_text(row.history, ks, flt.iteration if flt else None),
-                one_line(" ".join(row.tags), 10),
-                Text("excl", style="bold yellow") if row.excluded else ""]
+        if key == "id":
+            return str(row.example_id)
+        if key == "ext":
+            return one_line(row.ext_id, 10)
+        if key == "student":
+            student = verdict(row.correct)
+            student.append(f" {one_line(row.answer or '—', 6)}")
+            return student
+        if key == "history":
+            ks = self.options.iterations.get(flt.split, []) if self.options and flt else []
+            return history_text(row.history, ks, flt.iteration if flt else None)
+        if key == "question":
+            words = browse.search_terms(flt.search) if flt and flt.search else []
+            return highlight(one_line(row.question, 44), words)
+        if key == "gold":
+            return one_line(row.gold, 7)
+        if key == "tags":
+            return one_line(" ".join(row.tags), 10)
+        return Text("excl", style="bold yellow") if row.excluded else ""
 
     def _rebuild(self, select: int = 0) -> None:
         table = self.query_one(ErrorsTable)
@@ -512,23 +525,20 @@ class ErrorsScreen(BaseScreen):
             self.mark_excluded(message.subject, message.what == "exclude")
 
     def mark_excluded(self, example_id: int, excluded: bool) -> None:
-        for i, row in enumerate(self.rows):
-            if row.example_id == example_id:
-                self.rows[i] = row = BrowseRow(**{**row.__dict__, "excluded": excluded})
-                table = self.query_one(ErrorsTable)
-                table.update_cell_at((i, 7), self._cells(row)[7])
+        self._update_row(example_id, excluded=excluded)
 
     def refresh_row_annotations(self, example_id: int, excluded: bool,
                                 tags: tuple[str, ...]) -> None:
         """The detail screen changed an example: show it here without a reload."""
+        self._update_row(example_id, excluded=excluded, tags=tags)
+
+    def _update_row(self, example_id: int, **changes) -> None:
+        table = self.query_one(ErrorsTable)
         for i, row in enumerate(self.rows):
             if row.example_id == example_id:
-                self.rows[i] = row = BrowseRow(**{**row.__dict__, "excluded": excluded,
-                                                  "tags": tags})
-                cells = self._cells(row)
-                table = self.query_one(ErrorsTable)
-                table.update_cell_at((i, 6), cells[6])
-                table.update_cell_at((i, 7), cells[7])
+                self.rows[i] = row = BrowseRow(**{**row.__dict__, **changes})
+                for key in ("tags", "excluded"):
+                    table.update_cell(str(example_id), key, self._cell(row, key))
 
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
