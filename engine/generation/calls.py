@@ -30,12 +30,14 @@ class TeacherRequest:
     params: dict
     sample_index: int
     payload: Any = None  # the caller's, handed back with the result
+    prompt_hash: str = ""  # store.prompt_hash(messages), computed once
 
     @classmethod
     def build(cls, model_id: str, messages: list[dict], params: dict, sample_index: int,
               payload: Any = None) -> TeacherRequest:
         key = store.cache_key(model_id, messages, params, sample_index)
-        return cls(key, messages, dict(params), sample_index, payload)
+        return cls(key, messages, dict(params), sample_index, payload,
+                   store.prompt_hash(messages))
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,8 @@ def _deliver(db, teacher, group, completion, error, attempts, on_result, stats) 
 def cached_call(model_id: str, request: TeacherRequest, completion: Completion,
                 cost: float | None) -> CachedCall:
     return CachedCall(
-        key=request.key, model_id=model_id, prompt_hash=store.prompt_hash(request.messages),
+        key=request.key, model_id=model_id,
+        prompt_hash=request.prompt_hash or store.prompt_hash(request.messages),
         params_json=store.canonical_params(request.params), sample_index=request.sample_index,
         response=completion.text, status="truncated" if completion.truncated else "ok",
         finish_reason=completion.finish_reason, prompt_tokens=completion.prompt_tokens,

@@ -14,14 +14,33 @@ import store
 from store.rationales import NewRationale
 
 
-def put_rationale(db, row: NewRationale) -> None:
-    """Insert one rationale; an earlier failed row in its slot is replaced, an ok one is kept."""
-    with store.write(db):
-        if row.status != "failed":
-            db.execute("DELETE FROM rationales WHERE run_id IS ? AND iteration = ? AND "
-                       "example_id = ? AND source = ? AND attempt = ? AND status = 'failed'",
-                       [row.run_id, row.iteration, row.example_id, row.source, row.attempt])
+Slot = tuple  # (example_id, source, attempt) within one run and iteration
+
+
+def failed_slots(db, run_id: int, iteration: int) -> set[Slot]:
+    """Slots of this run and iteration holding a failed row (a resumed pass may fill them)."""
+    rows = db.execute("SELECT example_id, source, attempt FROM rationales WHERE run_id = ? AND "
+                      "iteration = ? AND status = 'failed'", [run_id, iteration]).fetchall()
+    return {tuple(row) for row in rows}
+
+
+def put_rationale(db, row: NewRationale, failed: set[Slot]) -> None:
+    """Insert one rationale; a failed row in its slot (listed in `failed`) gives way to a result.
+
+    Called once per result on the hot path, so the DELETE only runs where a failed row exists.
+    """
+    slot = (row.example_id, row.source, row.attempt)
+    if row.status == "failed" or slot not in failed:
         store.add_rationales(db, [row])
+        if row.status == "failed":
+            failed.add(slot)
+        return
+    with store.write(db):
+        db.execute("DELETE FROM rationales WHERE run_id IS ? AND iteration = ? AND "
+                   "example_id = ? AND source = ? AND attempt = ? AND status = 'failed'",
+                   [row.run_id, row.iteration, *slot])
+        store.add_rationales(db, [row])
+    failed.discard(slot)
 
 
 def record_yield(db, run_id: int, iteration: int, variant: str, kept: int, attempted: int) -> None:

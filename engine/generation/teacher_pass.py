@@ -25,7 +25,7 @@ from engine.generation.calls import CallResult, TeacherRequest, run_calls
 from engine.generation.keep import (KEEP_POLICIES, derivation_problem, keep_decision,
                                     split_solution)
 from engine.generation.progress import Progress, ProgressTracker
-from engine.generation.storing import put_rationale, record_yield
+from engine.generation.storing import failed_slots, put_rationale, record_yield
 from engine.prompts import (PromptTemplate, StudentAttempt, StudentError, load_template,
                             prompt_fields)
 from engine.teachers.base import Teacher, TeacherUnusable
@@ -213,11 +213,12 @@ class _Handler:
     def __init__(self, db, teacher, options, report, tracker, on_progress):
         self.db, self.teacher, self.options = db, teacher, options
         self.report, self.tracker, self.on_progress = report, tracker, on_progress
+        self.failed = failed_slots(db, options.run_id, options.iteration)
 
     def __call__(self, result: CallResult) -> None:
         payload: _Payload = result.request.payload
         row = self._row(result, payload)
-        put_rationale(self.db, row)
+        put_rationale(self.db, row, self.failed)
         completion = result.completion
         if completion is not None and not result.cached:
             store.add_teacher_usage(self.db, self.options.run_id, self.options.iteration,
@@ -239,7 +240,8 @@ class _Handler:
                       iteration=options.iteration, source=payload.source,
                       attempt=payload.attempt, parent_id=item.parent_id,
                       template=payload.template.id,
-                      prompt_hash=store.prompt_hash(result.request.messages),
+                      prompt_hash=result.request.prompt_hash
+                      or store.prompt_hash(result.request.messages),
                       cache_key=result.request.key, hinted=payload.source == "teacher_hinted")
         if result.completion is None:
             return NewRationale(text="", status="failed", error=result.error, **common)
