@@ -102,6 +102,27 @@ def search_terms(text: str | None) -> list[str]:
     return re.findall(r"\w+", text or "")
 
 
+def _all_rows(db: Database, sql: str, params: list[Any], width: int) -> list[tuple]:
+    """Every row of `sql` (which selects `width` columns) fetched in one step, as one JSON array.
+
+    A query that returns thousands of rows row by row releases and re-takes the GIL once per
+    row; in a worker thread beside a busy UI thread each re-take can wait a full switch
+    interval, which turned 20 ms queries into 300 ms ones. One aggregate row avoids that.
+    """
+    columns = ", ".join(f"c{i}" for i in range(width))
+    wrapped = (f"WITH inner_rows({columns}) AS ({sql}) "
+               f"SELECT json_group_array(json_array({columns})) FROM inner_rows")
+    text = db.execute(wrapped, params).fetchone()[0]
+    return [tuple(row) for row in json.loads(text)] if text else []
+
+
+def _id_set(db: Database, sql: str, params: list[Any]) -> frozenset[int]:
+    """The integer ids one query selects, fetched in one step (see _all_rows)."""
+    text = db.execute(f"WITH ids(id) AS ({sql}) SELECT group_concat(id) FROM ids",
+                      params).fetchone()[0]
+    return frozenset(map(int, text.split(","))) if text else frozenset()
+
+
 def _filtered(db: Database, flt: BrowseFilter,
               only: list[int] | None = None) -> tuple[str, list[Any]]:
     """`FROM ... WHERE ...` for the rows of a filter, and its parameters (p = prediction at k).
@@ -166,7 +187,7 @@ RATIONALES_OF = ("SELECT example_id, id FROM rationales INDEXED BY rationales_by
                  "WHERE example_id IN ({marks}) AND (run_id = ? OR run_id IS NULL)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SearchHits:
     """What one search matched: example ids by question text, rationale ids by rationale text.
 
@@ -181,6 +202,10 @@ class SearchHits:
 
     def __bool__(self) -> bool:
         return bool(self.questions or self.rationales)
+
+    def __repr__(self) -> str:  # cheap: workers put their arguments in their descriptions
+        return (f"SearchHits({len(self.questions)} questions, {len(self.rationales)} "
+                "rationales)")
 
     def examples_for(self, run_id: int) -> list[int] | None:
         """The matching example ids of one run, when the search matched few (else None)."""
@@ -200,13 +225,13 @@ def search_hits(db: Database, text: str | None) -> SearchHits | None:
     query = fts_query(text)
     if query is None:
         return None
-    questions = frozenset(row[0] for row in db.execute(SEARCH_SQL["questions"], [query]))
-    rationales = frozenset(row[0] for row in db.execute(SEARCH_SQL["rationales"], [query]))
+    questions = _id_set(db, SEARCH_SQL["questions"], [query])
+    rationales = _id_set(db, SEARCH_SQL["rationales"], [query])
     owners = None
     if len(rationales) <= SMALL_SEARCH:  # few: resolve them now, one primary-key lookup each
-        owners = tuple(db.execute(
-            "SELECT example_id, run_id FROM rationales WHERE id IN "
-            "(SELECT value FROM json_each(?))", [json.dumps(sorted(rationales))]).fetchall())
+        owners = tuple(_all_rows(
+            db, "SELECT example_id, run_id FROM rationales WHERE id IN "
+            "(SELECT value FROM json_each(?))", [json.dumps(sorted(rationales))], 2))
     return SearchHits(questions, rationales, owners)
 
 
@@ -216,7 +241,7 @@ def _matching(db: Database, run_id: int, hits: SearchHits, candidates: list[int]
     rest = [c for c in candidates if c not in matched]
     if rest and hits.rationales:
         sql = RATIONALES_OF.format(marks=", ".join("?" * len(rest)))
-        for example_id, rationale_id in db.execute(sql, [*rest, run_id]):
+        for example_id, rationale_id in _all_rows(db, sql, [*rest, run_id], 2):
             if rationale_id in hits.rationales:
                 matched.add(example_id)
     return matched
@@ -241,12 +266,17 @@ def browse_page(db: Database, flt: BrowseFilter, *, after: int | None = None,
     only = hits.examples_for(flt.run_id) if flt.search and hits is not None else None
     if not flt.search or hits is None or only is not None:
         sql, params = _page_sql(db, flt, after=after, before=before, limit=limit, only=only)
-        found = db.execute(sql, params).fetchall()
+        found = _ordered(_all_rows(db, sql, params, 3), descending=before is not None)
     else:
         found = _searched_page(db, flt, hits, after=after, before=before, limit=limit)
     if before is not None:
         found.reverse()
     return _rows(db, flt, found)
+
+
+def _ordered(rows: list[tuple], descending: bool) -> list[tuple]:
+    """Rows in keyset order again (an aggregate does not promise to keep it)."""
+    return sorted(rows, key=lambda row: row[0], reverse=descending)
 
 
 def _searched_page(db: Database, flt: BrowseFilter, hits: SearchHits, *, after: int | None,
@@ -258,7 +288,7 @@ def _searched_page(db: Database, flt: BrowseFilter, hits: SearchHits, *, after: 
     chunk = max(2 * limit, 8)  # common words fill a page from the first small chunk
     while len(found) < limit:
         sql, params = _page_sql(db, flt, after=after, before=before, limit=chunk)
-        rows = db.execute(sql, params).fetchall()
+        rows = _ordered(_all_rows(db, sql, params, 3), descending=before is not None)
         matched = _matching(db, flt.run_id, hits, [row[0] for row in rows])
         found.extend(row for row in rows if row[0] in matched)
         if len(rows) < chunk:
@@ -276,21 +306,21 @@ def _rows(db: Database, flt: BrowseFilter, hits: list[tuple]) -> list[BrowseRow]
         return []
     ids = [h[0] for h in hits]
     marks = ", ".join("?" * len(ids))
-    examples = {r[0]: r[1:] for r in db.execute(
-        f"SELECT e.id, e.ext_id, substr(e.question, 1, {QUESTION_CHARS}), e.answer, "
+    examples = {r[0]: r[1:] for r in _all_rows(
+        db, f"SELECT e.id, e.ext_id, substr(e.question, 1, {QUESTION_CHARS}), e.answer, "
         f"coalesce(a.excluded, 0) FROM examples e LEFT JOIN annotations a ON a.example_id = e.id "
-        f"WHERE e.id IN ({marks})", ids)}
+        f"WHERE e.id IN ({marks})", ids, 5)}
     tags: dict[int, list[str]] = {}
-    for example_id, tag in db.execute(
-            f"SELECT example_id, tag FROM example_tags WHERE example_id IN ({marks}) "
-            f"ORDER BY example_id, tag", ids):
+    for example_id, tag in sorted(_all_rows(
+            db, f"SELECT example_id, tag FROM example_tags WHERE example_id IN ({marks})",
+            ids, 2)):
         tags.setdefault(example_id, []).append(tag)
     history: dict[int, list[tuple[int, bool]]] = {}
-    for example_id, iteration, correct in db.execute(
+    for example_id, iteration, correct in sorted(_all_rows(
             # INDEXED BY: left to itself SQLite scans the run's whole split on predictions_by_status
-            f"SELECT example_id, iteration, correct FROM predictions INDEXED BY "
-            f"predictions_by_example WHERE example_id IN ({marks}) AND run_id = ? AND split = ? "
-            f"ORDER BY example_id, iteration", [*ids, flt.run_id, flt.split]):
+            db, f"SELECT example_id, iteration, correct FROM predictions INDEXED BY "
+            f"predictions_by_example WHERE example_id IN ({marks}) AND run_id = ? AND split = ?",
+            [*ids, flt.run_id, flt.split], 3)):
         history.setdefault(example_id, []).append((iteration, bool(correct)))
     rows = []
     for example_id, answer, correct in hits:
@@ -313,7 +343,7 @@ def browse_count(db: Database, flt: BrowseFilter, hits: SearchHits | None = None
         return db.execute(f"SELECT count(*) {body}", params).fetchone()[0]
     if not hits:
         return 0
-    candidates = [row[0] for row in db.execute(f"SELECT p.example_id {body}", params)]
+    candidates = sorted(_id_set(db, f"SELECT p.example_id {body}", params))
     step = SEARCH_CHUNK
     return sum(len(_matching(db, flt.run_id, hits, candidates[i:i + step]))
                for i in range(0, len(candidates), step))

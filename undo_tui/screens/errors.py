@@ -84,6 +84,7 @@ class ErrorsScreen(BaseScreen):
         self.page_loads = 0
         self.note = ""
         self.hits: tuple[str, browse.SearchHits] | None = None  # the last search's FTS matches
+        self._focus_table_when_loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -217,6 +218,8 @@ class ErrorsScreen(BaseScreen):
             return
         self.loading = False
         if message.mode == "failed":
+            self._focus_table_when_loaded = False
+            self.query_one(ErrorsTable).focus()
             return
         if message.mode == "replace" and self.total is None:
             # counted after the first page, so the two do not compete for the first paint
@@ -267,6 +270,9 @@ class ErrorsScreen(BaseScreen):
         self._resolve_offsets()
         self.page_loads += 1
         self._status()
+        if self._focus_table_when_loaded:
+            self._focus_table_when_loaded = False
+            table.focus()
 
     def on_browse_count_loaded(self, message: BrowseCountLoaded) -> None:
         if message.token != self.token:
@@ -425,9 +431,13 @@ class ErrorsScreen(BaseScreen):
         if text and browse.fts_query(text) is None:
             self.notify("Search needs at least one word", severity="warning")
             return
-        self.query_one(ErrorsTable).focus()
         if text != self.flt.search:
+            # Focus moves once the rows are in: moving it recomposes the footer, which would
+            # otherwise compete with the search for the one core Python gives us.
+            self._focus_table_when_loaded = True
             self.apply(self.flt.with_(search=text))
+        else:
+            self.query_one(ErrorsTable).focus()
 
     def action_next_match(self) -> None:
         self._step_match(1)
