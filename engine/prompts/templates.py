@@ -39,16 +39,13 @@ class PromptTemplate:
     path: Path
     packaged: bool
     messages: tuple[tuple[str, str], ...]  # (role, body with placeholders)
+    content_hash: str = ""  # sha256 of the file as read
 
     @property
     def id(self) -> str:
         """`name@vN`, plus a content hash for a user's file (it may reuse a packaged name)."""
         base = f"{self.name}@v{self.version}"
         return base if self.packaged else f"{base}~{self.content_hash[:8]}"
-
-    @property
-    def content_hash(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
     @property
     def fields(self) -> frozenset[str]:
@@ -96,7 +93,8 @@ def parse_template(path: Path, packaged: bool = False) -> PromptTemplate:
     match = _FILE_NAME.match(path.name)
     name, version = (match.group("name"), match.group("version")) if match else (path.stem, "0")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        raw = path.read_bytes()
+        lines = raw.decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise PromptError(f"{path}: cannot read prompt template ({exc})") from None
     messages: list[tuple[str, list[str]]] = []
@@ -115,7 +113,7 @@ def parse_template(path: Path, packaged: bool = False) -> PromptTemplate:
     bodies = tuple((role, "\n".join(body).strip("\n")) for role, body in messages)
     if bodies[-1][0] != "user":
         raise PromptError(f"{path}: the last message must be a '### user' message")
-    return PromptTemplate(name, version, path, packaged, bodies)
+    return PromptTemplate(name, version, path, packaged, bodies, hashlib.sha256(raw).hexdigest())
 
 
 def _check_line(path: Path, number: int, line: str) -> None:
