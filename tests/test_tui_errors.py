@@ -102,6 +102,25 @@ async def test_choosing_in_the_filter_bar_applies_the_filter(tui_store):
         await pilot.pause(0.2)
 
 
+async def test_refresh_picks_up_a_new_evaluation(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"], status="fixed")
+        db = store.open_store(path)  # the engine evaluates iteration 4 meanwhile
+        store.add_predictions(db, [NewPrediction(ids["run"], 4, "val", e, "Answer: 0", True)
+                                   for e in ids["val_ids"]])
+        db.close()
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: screen.options.iterations["val"] == [0, 1, 2, 3, 4])
+        await until_loaded(pilot, screen)
+        assert screen.flt.status == "fixed" and screen.flt.iteration == 3  # kept where it was
+        await pilot.press("right_square_bracket")
+        await until_loaded(pilot, screen)
+        assert screen.flt.iteration == 4
+        assert ids_shown(screen) == where(VAL_PATTERNS, ids["val_ids"], lambda p: p[3] == "0")
+
+
 async def test_first_iteration_has_nothing_to_compare_with(tui_store):
     path, ids = tui_store
     app = UndoApp(path)

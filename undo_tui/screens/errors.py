@@ -62,6 +62,7 @@ class ErrorsScreen(BaseScreen):
         Binding("x", "toggle_exclude", "Excl", id="errors_exclude"),
         Binding("c", "clear_filters", "Clear", id="errors_clear"),
         Binding("escape", "back", "Back", id="errors_back"),
+        Binding("ctrl+r", "refresh", "Refresh", id="errors_refresh", show=False),
     ]
 
     def __init__(self, run_id: int, *, split: str | None = None, iteration: int | None = None,
@@ -549,6 +550,15 @@ class ErrorsScreen(BaseScreen):
                 self.rows[i] = row = BrowseRow(**{**row.__dict__, **changes})
                 for key in ("tags", "excluded"):
                     table.update_cell(str(example_id), key, self._cell(row, key))
+
+    def action_refresh(self) -> None:
+        """Re-read iterations, tags and rows (a running evaluation adds predictions)."""
+        if self.flt is not None:
+            flt = self.flt
+            self.wanted = dict(split=flt.split, iteration=flt.iteration, status=flt.status,
+                               search=flt.search, tag=flt.tag)
+            self.hits = None
+        self.load_options()
 
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
