@@ -92,11 +92,18 @@ def test_continue_from_an_adapter(tiny_student, tmp_path):
                       tiny_student.config(), init_adapter=tmp_path)
 
 
-def test_full_fine_tuning_saves_a_whole_model(tiny_student, tmp_path):
-    result = tiny_student.train(tmp_path / "full", lora=False, lr=1e-3, epochs=2)
+def test_full_fine_tuning_saves_a_whole_model_that_evaluation_loads(tiny_student, tmp_path):
+    from engine.student.generation import load_student
+
+    result = tiny_student.train(tmp_path / "full", lora=False, lr=1e-3, epochs=2, dtype="auto")
     assert (tmp_path / "full" / "config.json").is_file()
     assert not (tmp_path / "full" / "adapter_config.json").exists()
-    assert result.losses[-1] < result.losses[0]
+    assert result.losses[-1] < result.losses[0]  # bf16 autocast over fp32 master weights
+    # The loop passes (base, checkpoint) whatever kind of checkpoint an iteration produced.
+    tuned, _ = load_student(tiny_student.model_dir, result.checkpoint, dtype="float32", device="cpu")
+    base, _ = load_student(tiny_student.model_dir, None, dtype="float32", device="cpu")
+    name = "model.layers.0.mlp.up_proj.weight"
+    assert not torch.equal(tuned.state_dict()[name], base.state_dict()[name])
 
 
 @pytest.mark.parametrize("batching", ["packed", "random", "pad_max"])

@@ -41,14 +41,18 @@ class GenerationStopped(Exception):
 def load_student(model_path: Path, adapter_path: Path | None = None, dtype: str = "auto",
                  device: str | None = None):
     """(model, tokenizer) ready for inference; a LoRA adapter is merged in, which makes each
-    decode step as cheap as the base model's."""
+    decode step as cheap as the base model's. A full fine-tuning checkpoint given as the adapter
+    replaces the base model, so callers need not know which kind an iteration produced."""
     from peft import PeftModel
     from transformers import AutoTokenizer
 
     device = device or default_device()
+    adapter = Path(adapter_path) if adapter_path is not None else None
+    if adapter is not None and not (adapter / "adapter_config.json").is_file():
+        model_path, adapter = adapter, None  # a whole model (full fine-tuning)
     model = load_model(model_path, dtype=dtype, device=device)
-    if adapter_path is not None:
-        model = PeftModel.from_pretrained(model, Path(adapter_path)).merge_and_unload()
+    if adapter is not None:
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_dir(Path(model_path)))
     model.eval()
     return model, tokenizer
