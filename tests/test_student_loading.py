@@ -109,3 +109,42 @@ def test_load_model_in_requested_dtype(tiny_llama_dir):
     model = loading.load_model(tiny_llama_dir, dtype="auto", device="cpu")
     assert model.dtype == torch.bfloat16
     assert loading.load_model(tiny_llama_dir, dtype="float32", device="cpu").dtype == torch.float32
+
+
+def test_kill_9_mid_write_leaves_the_old_directory(tmp_path):
+    """A real SIGKILL while a checkpoint is half written: the old one stays, complete."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    final = tmp_path / "ckpt"
+    with atomic_dir(final) as tmp:
+        (tmp / "weights").write_text("old")
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from engine.student.atomic import atomic_dir\n"
+        "with atomic_dir(Path(sys.argv[1])) as tmp:\n"
+        "    (tmp / 'weights').write_text('new but unfinished')\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n")
+    root = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen([sys.executable, "-c", script, str(final)], cwd=root,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "writing"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert (final / "weights").read_text() == "old"
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "ckpt"]
+    assert len(leftovers) == 1 and leftovers[0].startswith(".ckpt.tmp-")  # hidden, never "ckpt"
+    old = time.time() - 7200
+    os.utime(tmp_path / leftovers[0], (old, old))
+    from engine.student.atomic import remove_stale_temps
+    remove_stale_temps(tmp_path, "ckpt")
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
