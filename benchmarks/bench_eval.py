@@ -53,6 +53,9 @@ def run(quick: bool) -> list[Figure]:
 
     n, max_new, batch, repeats = (8, 32, 8, 5) if quick else (16, 128, 16, 1)
     figures: list[Figure] = []
+    if not (GSM8K / "test.jsonl").is_file():
+        print(f"# skipped: {GSM8K / 'test.jsonl'} not found")
+        return figures
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
         path = student_model(quick, Path(tmp))
         if path is None:

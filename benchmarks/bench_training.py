@@ -149,7 +149,10 @@ def run(quick: bool) -> list[Figure]:
     from engine.student.loading import default_device, resolve_dtype
 
     figures: list[Figure] = []
-    n, rounds = (24, 2) if quick else (64, 1)  # full: SmolLM2 steps last seconds; one round is ~8 min
+    n, rounds = (24, 2) if quick else (64, 2)  # full: one round is ~5 min on 2 quiet cores
+    if not (GSM8K / "train.jsonl").is_file():
+        print(f"# skipped: {GSM8K / 'train.jsonl'} not found")
+        return figures
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         workdir = Path(tmp)
         model = student_model(quick, workdir)
@@ -160,7 +163,7 @@ def run(quick: bool) -> list[Figure]:
         rates, result = best_rates(model, pairs, workdir, config, rounds)
         label = "tiny random Llama" if quick else "SmolLM2-135M"
         device = default_device()
-        note = (f"{label} {device} {resolve_dtype(config.dtype, device)}, "
+        note = (f"{label} {device} {str(resolve_dtype(config.dtype, device)).removeprefix('torch.')}, "
                 f"{n} GSM8K rationales, batch 4, {result.steps} steps, best of {rounds}")
         default = rates["length_grouped"]
         figures.append(emit(Figure("train_tokens_per_s_length_grouped_vs_pad_max", default, "tok/s",
