@@ -1,5 +1,7 @@
 """Batched greedy generation: same tokens as one at a time, input order, EOS handling, stop."""
 
+import time
+
 import pytest
 import torch
 
@@ -81,16 +83,30 @@ def test_progress_events(tiny):
     assert events[-1]["eta_s"] == 0 and events[-1]["tokens_per_s"] > 0
 
 
-def test_stop_request_raises_with_the_finished_prompts(tiny):
+def test_stop_between_batches_keeps_the_finished_ones(tiny):
     model, tokenizer = tiny
     batches = []
     progress = lambda event: batches.append(event["done"])  # noqa: E731
     with pytest.raises(GenerationStopped) as stopped:
-        generate_with_model(model, tokenizer, QUESTIONS, max_new_tokens=50, batch_size=2,
+        generate_with_model(model, tokenizer, QUESTIONS, max_new_tokens=20, batch_size=2,
                             progress=progress, should_stop=lambda: len(batches) >= 1)
-    assert len(stopped.value.partial) == 2  # the first batch; the second was cut off mid-way
-    full = generate_with_model(model, tokenizer, QUESTIONS, max_new_tokens=50, batch_size=2)
+    assert sorted(stopped.value.partial) == [1, 3]  # the two longest prompts went first
+    full = generate_with_model(model, tokenizer, QUESTIONS, max_new_tokens=20, batch_size=2)
     assert all(full[i] == output for i, output in stopped.value.partial.items())
+
+
+def test_stop_mid_batch_interrupts_decoding(tiny, monkeypatch):
+    from engine.student import generation
+
+    monkeypatch.setattr(generation, "POLL_EVERY_S", 0.0)
+    model, tokenizer = tiny
+    calls = []
+    started = time.perf_counter()
+    with pytest.raises(GenerationStopped) as stopped:
+        generate_with_model(model, tokenizer, QUESTIONS, max_new_tokens=2000, batch_size=8,
+                            should_stop=lambda: calls.append(1) or len(calls) > 5)
+    assert stopped.value.partial == {}  # the only batch was cut off, not reported half-done
+    assert len(calls) == 6 and time.perf_counter() - started < 5  # not 2000 tokens
 
 
 def test_generate_answers_with_a_trained_adapter(tiny_student, tmp_path):
