@@ -5,6 +5,8 @@ Batching modes (TrainConfig.batching):
                   Padding is only the length spread inside a batch (default).
   packed          a batch's examples concatenated into one row with position ids restarting per
                   example; transformers then builds a block-diagonal mask, so no padding at all.
+                  Measured 0.88x the speed of length_grouped for SmolLM2 on CPU (the dense mask
+                  costs more than the ~4% padding it saves), hence not the default.
   random          random batches padded to their longest example (the usual baseline).
   pad_max         random batches padded to max_length (what the public UNDO reproduction did).
 """

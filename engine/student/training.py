@@ -5,7 +5,8 @@ under gradient accumulation, mixed precision, gradient checkpointing and device 
 three things it lacks: our own batch sampler (exact length grouping or packing, seeded per epoch),
 a callback that reports every step and honours stop requests, and an atomic checkpoint write.
 A hand-written loop was timed against it on the same batches (benchmarks/bench_training.py reports
-both): per step they are within noise, since a step is dominated by forward/backward.
+both): Trainer ran at 0.975x its speed on SmolLM2 (277 vs 284 tok/s, 2 CPU cores), within noise,
+since a step is dominated by forward/backward; so Trainer stays.
 """
 
 from __future__ import annotations
