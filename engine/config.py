@@ -47,6 +47,9 @@ class EvaluationSection:
     batch_size: int = 16
     evaluate_base: bool = True  # iteration 0: the untrained student, for reference
     evaluate_train: bool = True  # the refinement step needs the student's train answers
+    # "auto" = bf16 where supported (1.6x faster on CPU); bf16 rounding depends on batch shape, so
+    # use "float32" when batched answers must match one-at-a-time ones token for token.
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
 
 
 @dataclass

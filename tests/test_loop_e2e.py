@@ -47,6 +47,7 @@ dtype = "float32"
 max_length = 256
 [evaluation]
 max_new_tokens = 12
+dtype = "float32"
 batch_size = 8
 [loop]
 max_iterations = 2

@@ -98,14 +98,15 @@ def stage_evaluate(ctx: StageContext) -> None:
     adapter = None
     if ctx.k >= 1:
         adapter = Path(store.get_iteration(ctx.db, ctx.run.id, ctx.k).checkpoint_path)
+    evaluation = ctx.config.evaluation
     todo = []
     for split in eval_splits(ctx):
         done = store.predicted_example_ids(ctx.db, ctx.run.id, ctx.k, split)
         todo.extend((split, e) for e in ctx.examples(split) if e.id not in done)
     if not todo:
         return
-    evaluation = ctx.config.evaluation
-    model, tokenizer = load_student(resolve_model_path(ctx.config.student.model), adapter)
+    model, tokenizer = load_student(resolve_model_path(ctx.config.student.model), adapter,
+                                    dtype=evaluation.dtype)
     system = ctx.config.student.system_prompt or None
     progress = ctx.progress_reporter("evaluate")
     should_stop = ctx.stop_checker()
