@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import store
+from store.processes import pid_alive  # noqa: F401 - the screens call engine_control.pid_alive
 from store.errors import UndoError
 
 CLI_MODULE = "undo_tui.cli"
@@ -113,23 +114,6 @@ def resume_run(store_path: str | Path, run_id: int, python: str | None = None) -
 def stop_run(db, run_id: int) -> None:
     """Ask the engine to stop the run at its next check (between batches and steps)."""
     store.request_stop(db, run_id)
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process with this pid exists and is not a zombie (on this machine)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def can_resume(run: store.Run, alive: bool) -> tuple[bool, str]:

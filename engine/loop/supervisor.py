@@ -22,6 +22,7 @@ from engine.config import RunConfig, config_from_dict
 from engine.errors import StageFailed
 from engine.loop.convergence import Decision, decide
 from engine.loop.metrics import finalize_iteration
+from store.processes import pid_alive
 from store.errors import UndoError
 
 STAGES = ("teacher", "train", "evaluate")
@@ -48,22 +49,6 @@ def create_run(db, store_path: Path, config: RunConfig, *, kind: str | None = No
                               source_run_id=source_run_id, source_export_id=source_export_id)
     store.update_run(db, run_id, log_path=str(log_path_for(store_path, run_id)))
     return run_id
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) is not alive
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def stages_for(config: RunConfig, k: int) -> tuple[str, ...]:

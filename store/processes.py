@@ -1,0 +1,23 @@
+"""Whether the process recorded in runs.pid is alive: the supervisor refuses a second driver and
+the TUI shows a dead engine, so both layers read it here."""
+
+from __future__ import annotations
+
+import os
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this pid exists on this machine and is not a zombie."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is not alive
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
