@@ -27,35 +27,32 @@ STYLES = Path(__file__).parent / "styles"
 
 
 class StoreHandle:
-    """One SQLite connection per thread (workers run on a thread pool), closed together at exit."""
+    """One SQLite connection per thread (workers run on a thread pool).
+
+    Connections are never closed from another thread: a worker may be in the middle of a query,
+    and closing a connection under a running statement crashes CPython's sqlite3 (CI saw it as a
+    segfault when the app unmounted during a dashboard load). close() drops the thread-local
+    instead, so each connection is freed once the last code using it lets go.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser().resolve()
         self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list = []
         self.closed = False
 
     def db(self):
         if self.closed:
             raise store.UndoError(f"{self.path}: the store was closed")
-        db = getattr(self._local, "db", None)
+        local = self._local
+        db = getattr(local, "db", None)
         if db is None:
             db = store.connect(self.path)
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
+            local.db = db
         return db
 
     def close(self) -> None:
         self.closed = True
-        with self._lock:
-            for db in self._connections:
-                try:
-                    db.close()
-                except Exception:
-                    pass
-            self._connections.clear()
+        self._local = threading.local()
 
 
 class UndoApp(App):
