@@ -56,6 +56,8 @@ def stages_for(config: RunConfig, k: int) -> tuple[str, ...]:
         return ("evaluate",)
     if config.run.kind == "baseline" and k > 1:
         return ("train", "evaluate")  # same iteration-1 data, trained further (equal budget)
+    if config.run.kind == "transfer":
+        return ("train", "evaluate")  # the data was stored with the run (engine/loop/transfer.py)
     return STAGES
 
 
@@ -111,6 +113,8 @@ def _walk(db, store_path: Path, run_id: int, config: RunConfig, echo: Echo,
         if config.run.kind == "baseline":  # equal budget: every iteration runs, no early stop
             reason = f"equal budget reached ({cap} iterations)" if k >= cap else None
             decision = Decision(k >= cap, reason, decision.best_k)
+        if config.run.kind == "transfer":  # one trained iteration, compared with its source
+            decision = Decision(True, "transfer student trained and evaluated", decision.best_k)
         if decision.best_k is not None:
             store.mark_best_iteration(db, run_id, decision.best_k)
         if decision.stop:
