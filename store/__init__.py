@@ -3,6 +3,11 @@
 Imports neither `engine` nor `textual` (checked by tests/test_layering.py).
 """
 
+# First: sqlite-utils without pandas/numpy at import time (see store/fast_import.py).
+from store.fast_import import import_sqlite_utils
+
+import_sqlite_utils()
+
 from store.annotations import (add_tag, all_tags, examples_with_tag, excluded_ids,
                                get_annotation, remove_tag, set_excluded, set_note)
 from store.cache import (cache_get, cache_get_many, cache_key, cache_put, cache_size,
