@@ -64,8 +64,10 @@ class UndoApp(App):
     ]
 
     def __init__(self, store_path: str | Path, *, engine_python: str | None = None,
-                 poll_interval: float = 1.0, keymap_path: Path | None = None) -> None:
+                 poll_interval: float = 1.0, keymap_path: Path | None = None,
+                 open_run: int | None = None) -> None:
         super().__init__()
+        self.open_run = open_run  # a run whose dashboard opens once the store is open
         self.store = StoreHandle(store_path)
         self.engine_python = engine_python or sys.executable
         self.poll_interval = poll_interval
@@ -110,6 +112,9 @@ class UndoApp(App):
             self.push_screen(FirstRunScreen())
         else:
             self.show_runs()
+            if self.open_run is not None:
+                self.open_dashboard(self.open_run)
+        self.open_run = None
 
     def on_store_failed(self, message: StoreFailed) -> None:
         self.open_error = message.error

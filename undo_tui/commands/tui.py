@@ -22,6 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="store to open (default: --store, else the user's default store)")
     parser.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
                         help="how often to re-read running runs (default 1)")
+    parser.add_argument("--run", type=int, metavar="RUN", dest="open_run",
+                        help="open this run's dashboard at start")
     return parser
 
 
@@ -61,6 +63,6 @@ def run(args) -> int:
     check_store(path)
     from undo_tui.app import UndoApp
 
-    app = UndoApp(path, poll_interval=max(0.2, args.poll))
+    app = UndoApp(path, poll_interval=max(0.2, args.poll), open_run=args.open_run)
     app.run()
     return app.return_code or 0
