@@ -19,6 +19,9 @@ ANSWER_TYPES = ("number", "choice", "math", "string")
 DEFAULT_RULES = ("answer_line", "boxed", "hashes", "choice", "last_number")
 # Markers that show the output followed the requested answer format.
 EXPLICIT_RULES = ("answer_line", "boxed", "hashes")
+# Rationales (the teacher's, and a human's edits of them) are graded without the last-number
+# guess: a kept rationale must carry the answer line the student should learn.
+TEACHER_RULES = (*EXPLICIT_RULES, "choice")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import store
 from store.models import Example
 from store.rationales import NewRationale
 
-from engine.answers import grade
+from engine.answers import TEACHER_RULES, grade
 from engine.generation.calls import CallResult, TeacherRequest, run_calls
 from engine.generation.keep import (KEEP_POLICIES, derivation_problem, keep_decision,
                                     split_solution)
@@ -32,8 +32,6 @@ from engine.teachers.base import Teacher, TeacherUnusable
 
 log = logging.getLogger(__name__)
 
-# No last-number guess: a kept rationale must carry the answer line the student should learn.
-TEACHER_RULES = ("answer_line", "boxed", "hashes", "choice")
 DEFAULT_RETRIES = 2
 
 
