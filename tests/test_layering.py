@@ -37,10 +37,54 @@ def test_package_never_imports_a_higher_layer(package):
     assert not offenders, "\n".join(offenders)
 
 
+# The TUI drives the engine through processes (undo_tui/commands, engine_control); in its own
+# process it may use only pure engine modules: grading a human edit with the teacher's rules.
+TUI_MAY_IMPORT = {"engine.answers"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_the_tui_imports_only_pure_engine_modules():
+    offenders = []
+    for path in sorted((ROOT / "undo_tui").rglob("*.py")):
+        if "commands" in path.relative_to(ROOT / "undo_tui").parts:
+            continue
+        engine = {m for m in imported_modules(path) if m.split(".")[0] == "engine"}
+        if engine - TUI_MAY_IMPORT:
+            offenders.append(f"{path.relative_to(ROOT)} imports "
+                             f"{', '.join(sorted(engine - TUI_MAY_IMPORT))}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_tui_process_loads_no_model_code():
+    # every screen imported and an edit graded: no torch, transformers, peft, llama.cpp, datasets
+    code = ("import sys, importlib, pkgutil, undo_tui.app, undo_tui.screens; "
+            "[importlib.import_module(m.name) for m in "
+            "pkgutil.walk_packages(undo_tui.screens.__path__, 'undo_tui.screens.')]; "
+            "from engine.answers import TEACHER_RULES, grade; "
+            "assert grade('Answer: 4', '4', rules=TEACHER_RULES).correct; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'torch', 'transformers', 'peft', 'llama_cpp', 'datasets', 'pandas', 'numpy'}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
+
+
 def test_the_checker_catches_an_offender(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from textual.app import App\n    import engine.loop\n")
     assert imported_top_modules(bad) == {"textual", "engine"}
+    assert imported_modules(bad) - TUI_MAY_IMPORT == {"textual.app", "engine.loop"}
 
 
 @pytest.mark.parametrize("package", ["store", "engine"])

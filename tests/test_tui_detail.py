@@ -121,12 +121,16 @@ async def test_editing_a_rationale_stores_a_new_human_version(tui_store):
         assert area.text == original.text
         await pilot.press("ctrl+s")  # unchanged: refused
         assert "no changes" in str(editor.query_one("#dialog-error").render())
-        area.text = "Start with 5 marbles and add the 8 bought: 5 + 8 = 13.\nAnswer: 13"
+        gold = screen.detail.example.answer
+        area.text = f"Add what was bought to what there was.\nAnswer: {gold}"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(screen.detail.rationales) == 4, what="new version")
         await settle(pilot)
         human = screen.detail.rationales[-1]
         assert human.source == "human" and human.parent_id == original.id and human.kept
+        # graded like the teacher's versions: same answer rules, against the gold answer
+        assert (human.answer, human.answer_rule, human.correct) == (gold, "answer_line", True)
+        assert any(f"Graded correct: answer {gold}" in n.message for n in app._notifications)
         assert human.iteration == original.iteration
         assert screen.pair == (original.id, human.id)
         assert f"B #{human.id} it3 human" in text_of(screen, "#diff")
@@ -136,6 +140,29 @@ async def test_editing_a_rationale_stores_a_new_human_version(tui_store):
     assert stored[2].text == original.text and not stored[2].kept  # original kept as a version
     latest = read(path, store.latest_kept_rationales, ids["run"], 3)
     assert latest[example].id == human.id  # what later iterations and exports use
+
+
+async def test_a_wrong_or_answerless_edit_is_graded_and_flagged(tui_store):
+    path, ids = tui_store
+    example = ids["train_ids"][2]
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(app, pilot, ids["run"], example)
+        gold = screen.detail.example.answer
+        wrong = str(int(gold) + 5)
+        for n, text in ((4, f"Careless sum.\nAnswer: {wrong}"), (5, "No final line at all")):
+            await pilot.press("G", "e")
+            editor = await wait_for(pilot, lambda: screen_named(app, "EditorDialog"))
+            editor.query_one("TextArea").text = text
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: len(screen.detail.rationales) == n, what="new version")
+            await settle(pilot)
+        messages = [n.message for n in app._notifications]
+    assert any(f"Graded WRONG: answer {wrong}, gold {gold}" in m for m in messages)
+    assert any("No final answer found" in m for m in messages)
+    stored = read(path, store.rationales_for_example, example, ids["run"])
+    assert [(r.answer, r.correct) for r in stored if r.source == "human"] == [
+        (wrong, False), (None, False)]
 
 
 async def test_escape_in_the_editor_discards(tui_store):

@@ -38,6 +38,30 @@ def default_pair(rationales: list[Rationale]) -> tuple[int | None, int | None]:
     return first.id, last.id
 
 
+def grade_edit(db, parent_id: int, text: str):
+    """Grade an edited rationale as the teacher's are graded (same rules), against the gold answer.
+
+    engine.answers is pure string work (no model, no I/O): the one engine module the TUI may
+    import (tests/test_layering.py checks both).
+    """
+    from engine.answers import TEACHER_RULES, grade
+
+    example = store.get_example(db, store.get_rationale(db, parent_id).example_id)
+    answer_type = store.get_dataset(db, example.dataset_id).answer_type
+    return grade(text, example.answer, answer_type, rules=TEACHER_RULES,
+                 choices=example.choices), example.answer
+
+
+def edit_verdict(graded, gold: str) -> str:
+    """What the grade of an edit means, in a sentence for the notification."""
+    if graded.answer is None:
+        return ("No final answer found: add a line like 'Answer: ...' so it can be graded "
+                "(stored as wrong).")
+    if graded.correct:
+        return f"Graded correct: answer {graded.answer}."
+    return f"Graded WRONG: answer {graded.answer}, gold {gold}."
+
+
 def version_label(r: Rationale) -> str:
     return f"#{r.id} it{r.iteration} {SOURCE_LABELS.get(r.source, r.source)}" + (
         f" try {r.attempt}" if r.attempt else "")
@@ -291,9 +315,13 @@ class ExampleDetailScreen(BaseScreen):
 
     @work(thread=True, exit_on_error=False, name="saving the edit")
     def save_edit(self, parent_id: int, text: str) -> None:
-        new_id = store.add_human_edit(self.db(), parent_id, text)
+        db = self.db()
+        graded, gold = grade_edit(db, parent_id, text)
+        new_id = store.add_human_edit(db, parent_id, text, answer=graded.answer,
+                                      answer_rule=graded.rule, correct=graded.correct)
         self.post_message(Saved("edit", f"Saved as human version #{new_id} (kept for training "
-                                        "and exports; the original is kept too).", new_id))
+                                        "and exports; the original is kept too). "
+                                + edit_verdict(graded, gold), new_id))
 
     def action_add_tag(self) -> None:
         tags = self.app.known_tags()
