@@ -1,4 +1,5 @@
-"""Training the tiny student: determinism, progress, stop, atomic checkpoints, continue, full FT."""
+"""Training the tiny student: determinism, progress, stop and resume, atomic checkpoints, continue,
+full FT."""
 
 import json
 import math
@@ -8,6 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from engine.student.config import TrainConfig
+from engine.student.resume import latest_checkpoint
 from engine.student.training import is_complete_checkpoint, train_student
 
 
@@ -59,8 +61,89 @@ def test_stop_request_ends_after_the_current_step_and_saves(tiny_student, tmp_pa
     result = train_student(tiny_student.model_dir, tiny_student.examples, tmp_path / "ckpt", config,
                            should_stop=lambda: calls.append(1) or len(calls) >= 2)
     assert result.stopped and result.steps == 2
-    assert is_complete_checkpoint(tmp_path / "ckpt")
+    assert (tmp_path / "ckpt" / "adapter_model.safetensors").is_file()  # the weights so far
     assert json.loads((tmp_path / "ckpt" / "undo_train.json").read_text())["stopped"] is True
+    assert not is_complete_checkpoint(tmp_path / "ckpt")  # a stopped training is not complete
+
+
+def _stop_at(step: int):
+    """should_stop for train_student: true from the `step`-th optimizer step on."""
+    calls = []
+    return lambda: calls.append(1) or len(calls) >= step
+
+
+def _adapter(path):
+    return load_file(path / "adapter_model.safetensors")
+
+
+def _same_adapter(a, b) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("stop_step,grad_accum", [(4, 1), (5, 1), (3, 2)],
+                         ids=["epoch-boundary", "mid-epoch", "mid-epoch-grad-accum"])
+def test_stop_then_resume_ends_exactly_like_an_uninterrupted_training(
+        tiny_student, tmp_path, stop_step, grad_accum):
+    """Optimizer, scheduler, RNG (LoRA dropout) and sampler position all come back."""
+    settings = dict(epochs=3, batch_size=2, grad_accum=grad_accum, lora_dropout=0.2, lr=5e-3)
+    reference = tiny_student.train(tmp_path / "ref", **settings)
+    state = tmp_path / "state"
+    config = tiny_student.config(**settings)
+    stopped = train_student(tiny_student.model_dir, tiny_student.examples, tmp_path / "out", config,
+                            should_stop=_stop_at(stop_step), state_dir=state)
+    assert stopped.stopped and stopped.steps == stop_step
+    assert latest_checkpoint(state).name == f"checkpoint-{stop_step}"
+    events = []
+    resumed = train_student(tiny_student.model_dir, tiny_student.examples, tmp_path / "out", config,
+                            progress=events.append, state_dir=state)
+    assert resumed.resumed_from_step == stop_step and not resumed.stopped
+    assert events[0]["step"] == stop_step + 1  # continued, not retrained from step 1
+    assert resumed.losses == reference.losses and resumed.tokens == reference.tokens
+    assert _same_adapter(_adapter(tmp_path / "out"), _adapter(tmp_path / "ref"))
+    assert is_complete_checkpoint(tmp_path / "out") and not state.exists()
+
+
+def test_a_kill_resumes_from_the_last_complete_saved_step(tiny_student, tmp_path):
+    """save_steps checkpoints survive a crash; a half-written newer one is ignored."""
+    settings = dict(epochs=3, batch_size=2, lora_dropout=0.2, lr=5e-3, save_steps=2)
+    reference = tiny_student.train(tmp_path / "ref", **settings)
+    state = tmp_path / "state"
+    config = tiny_student.config(**settings)
+
+    def crash():
+        if crash.calls == 5:
+            raise KeyboardInterrupt("killed")  # dies between saves, like a SIGKILL
+        crash.calls += 1
+        return False
+
+    crash.calls = 0
+    with pytest.raises(KeyboardInterrupt):
+        train_student(tiny_student.model_dir, tiny_student.examples, tmp_path / "out", config,
+                      should_stop=crash, state_dir=state)
+    assert latest_checkpoint(state).name == "checkpoint-4"
+    assert not (tmp_path / "out").exists()
+    (state / "checkpoint-6").mkdir()  # a save the kill interrupted: no completion marker
+    (state / "checkpoint-6" / "trainer_state.json").write_text("{")
+    resumed = train_student(tiny_student.model_dir, tiny_student.examples, tmp_path / "out", config,
+                            state_dir=state)
+    assert resumed.resumed_from_step == 4 and resumed.losses == reference.losses
+    assert _same_adapter(_adapter(tmp_path / "out"), _adapter(tmp_path / "ref"))
+
+
+def test_saved_state_for_other_data_is_discarded(tiny_student, tmp_path):
+    state = tmp_path / "state"
+    config = tiny_student.config(epochs=2, batch_size=2)
+    train_student(tiny_student.model_dir, tiny_student.examples, tmp_path / "out", config,
+                  should_stop=_stop_at(2), state_dir=state)
+    fewer = tiny_student.examples[:6]  # e.g. examples excluded between the stop and the resume
+    result = train_student(tiny_student.model_dir, fewer, tmp_path / "out", config, state_dir=state)
+    reference = tiny_student.train(tmp_path / "ref", examples=fewer, epochs=2, batch_size=2)
+    assert result.resumed_from_step == 0 and result.losses == reference.losses
+
+
+def test_save_settings_are_validated():
+    with pytest.raises(ValueError, match="save_steps"):
+        TrainConfig(save_steps=-1)
 
 
 def test_a_failed_save_keeps_the_previous_checkpoint(tiny_student, tmp_path, monkeypatch):

@@ -29,6 +29,12 @@ class TrainConfig:
     batching: str = "length_grouped"
     system_prompt: str | None = None
     device: str | None = None  # None: cuda when available, else cpu
+    # Resumable checkpoints (only when training is given a state_dir; a stop request always
+    # saves one): every `save_steps` optimizer steps (0: off) and at most `save_interval_s`
+    # seconds apart (0: off). A kill -9 then loses at most that much training; 10 min by default
+    # keeps the write cost (optimizer state included) negligible even for full fine-tuning.
+    save_steps: int = 0
+    save_interval_s: float = 600.0
 
     def __post_init__(self):
         self.target_modules = tuple(self.target_modules)
@@ -40,6 +46,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.lr: must be > 0, got {self.lr}")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"TrainConfig.warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
+        if self.save_steps < 0 or self.save_interval_s < 0:
+            raise ValueError("TrainConfig.save_steps and TrainConfig.save_interval_s: must be >= 0 "
+                             f"(0: off), got {self.save_steps} and {self.save_interval_s}")
         if self.batching not in BATCHING_MODES:
             raise ValueError(f"TrainConfig.batching: {self.batching!r} is not one of {BATCHING_MODES}")
         if self.dtype not in DTYPE_NAMES:
@@ -71,5 +80,7 @@ class TrainResult:
     examples: int = 0
     skipped: int = 0  # examples whose completion did not fit in max_length
     losses: list[float] = field(default_factory=list)  # one per optimizer step
+    resumed_from_step: int = 0  # > 0: continued from a saved training state at this step
+    resumed_tokens: int = 0  # tokens trained before that resume (not in this process's seconds)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from engine.student.config import TrainConfig, TrainResult
 from engine.student.data import ListDataset, count_tokens, encode_examples, make_batching
 from engine.student.loading import default_device, load_tokenizer, model_identity, resolve_dtype, resolve_model_dir
 from engine.student.prompting import Question
+from engine.student.resume import fingerprint, mark_saved, prepare_state_dir, resumed_history
 
 Progress = Callable[[dict], None]
 ShouldStop = Callable[[], bool]
@@ -36,11 +38,16 @@ TRAIN_INFO = "undo_train.json"
 
 def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]], out_dir: Path,
                   config: TrainConfig | None = None, progress: Progress | None = None,
-                  should_stop: ShouldStop | None = None, init_adapter: Path | None = None) -> TrainResult:
+                  should_stop: ShouldStop | None = None, init_adapter: Path | None = None,
+                  state_dir: Path | None = None) -> TrainResult:
     """Train on `examples` and save the adapter (or full model) + tokenizer to `out_dir` atomically.
 
-    A stop request ends training after the current step; the checkpoint is still saved and the
-    result says stopped=True. `init_adapter` continues from an earlier iteration's checkpoint.
+    A stop request ends training after the current step; the model so far is still saved and
+    the result says stopped=True. `init_adapter` continues from an earlier iteration's checkpoint.
+    With `state_dir`, Trainer checkpoints (optimizer, scheduler, RNG, sampler position) are saved
+    there on a stop and per the save policy, and a later call with the same data and settings
+    continues from the newest one: with fixed seeds it ends exactly where an uninterrupted run
+    would. The state is deleted once the final checkpoint is written.
     """
     config = config or TrainConfig()
     out_dir = Path(out_dir)
@@ -50,20 +57,30 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     encoded = encode_examples(examples, tokenizer, config.max_length, config.system_prompt)
     if not encoded.features:
         raise ValueError(f"no trainable examples ({len(examples)} given, {encoded.skipped} too long)")
+    identity = model_identity(model_dir)
+    resume_from = None
+    if state_dir is not None:
+        print_ = fingerprint(encoded.features, config.to_dict(), identity, init_adapter)
+        resume_from = prepare_state_dir(Path(state_dir), print_)
     set_seed(config.seed)
     model = _build_model(model_dir, config, device, init_adapter)
-    watcher = StepWatcher(progress, should_stop)
+    watcher = StepWatcher(progress, should_stop, SavePolicy.from_config(config, state_dir))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="undo-trainer-") as scratch:
-        trainer = _make_trainer(model, tokenizer, encoded.features, config, device, watcher, scratch)
-        trainer.train()
+        trainer = _make_trainer(model, tokenizer, encoded.features, config, device, watcher,
+                                str(state_dir) if state_dir is not None else scratch)
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.perf_counter() - started
+    losses = watcher.losses
     result = TrainResult(
-        steps=len(watcher.losses), final_loss=watcher.losses[-1] if watcher.losses else math.nan,
-        mean_loss=sum(watcher.losses) / len(watcher.losses) if watcher.losses else math.nan,
-        tokens=trainer.tokens_seen, seconds=seconds, checkpoint=out_dir, stopped=watcher.stopped,
-        examples=len(encoded.features), skipped=encoded.skipped, losses=list(watcher.losses))
-    save_checkpoint(trainer.model, tokenizer, out_dir, config, result, model_identity(model_dir))
+        steps=len(losses), final_loss=losses[-1] if losses else math.nan,
+        mean_loss=sum(losses) / len(losses) if losses else math.nan,
+        tokens=watcher.tokens, seconds=seconds, checkpoint=out_dir, stopped=watcher.stopped,
+        examples=len(encoded.features), skipped=encoded.skipped, losses=list(losses),
+        resumed_from_step=watcher.start_step, resumed_tokens=watcher.start_tokens)
+    save_checkpoint(trainer.model, tokenizer, out_dir, config, result, identity)
+    if state_dir is not None and not result.stopped:
+        shutil.rmtree(state_dir, ignore_errors=True)  # the final checkpoint supersedes it
     return result
 
 
@@ -102,13 +119,14 @@ def _require_full_checkpoint(path: Path) -> Path:
     return path
 
 
-def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, watcher, scratch: str):
+def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, watcher,
+                  output_dir: str):
     lengths = [len(f["input_ids"]) for f in features]
     sampler, collator = make_batching(config.batching, lengths, config.batch_size, config.seed,
                                       tokenizer.pad_token_id or 0, config.max_length)
     autocast_bf16 = not config.lora and resolve_dtype(config.dtype, device) == torch.bfloat16
     args = TrainingArguments(
-        output_dir=scratch, per_device_train_batch_size=config.batch_size,
+        output_dir=output_dir, per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum, num_train_epochs=config.epochs,
         learning_rate=config.lr, warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay,
         lr_scheduler_type="linear", logging_steps=1, save_strategy="no", report_to="none",
@@ -141,13 +159,19 @@ def save_checkpoint(model, tokenizer, out_dir: Path, config: TrainConfig, result
         tokenizer.save_pretrained(tmp)
         info = {"base_model": base_identity, "config": config.to_dict(), "steps": result.steps,
                 "final_loss": result.final_loss, "mean_loss": result.mean_loss,
-                "tokens": result.tokens, "stopped": result.stopped, "examples": result.examples}
+                "tokens": result.tokens, "stopped": result.stopped, "examples": result.examples,
+                "resumed_from_step": result.resumed_from_step}
         (tmp / TRAIN_INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
 
 
 def is_complete_checkpoint(path: Path) -> bool:
-    """A checkpoint dir written by save_checkpoint (its summary is written last, before the rename)."""
-    return (Path(path) / TRAIN_INFO).is_file()
+    """A checkpoint dir written by save_checkpoint (its summary is written last, before the rename)
+    for a training that ran to its end (a stopped one saves its weights so far, flagged)."""
+    try:
+        info = json.loads((Path(path) / TRAIN_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return not info.get("stopped", False)
 
 
 class StudentTrainer(Trainer):
@@ -157,7 +181,6 @@ class StudentTrainer(Trainer):
         super().__init__(*args, callbacks=[watcher], **kwargs)
         self.batch_sampler = batch_sampler
         self.watcher = watcher
-        self.tokens_seen = 0
 
     def get_train_dataloader(self):
         loader = DataLoader(self.train_dataset, batch_sampler=self.batch_sampler,
@@ -166,29 +189,70 @@ class StudentTrainer(Trainer):
         return self.accelerator.prepare(loader)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
-        self.tokens_seen += count_tokens(inputs)
-        self.watcher.tokens = self.tokens_seen
+        self.watcher.tokens += count_tokens(inputs)
         return super().training_step(model, inputs, num_items_in_batch)
+
+    def log(self, logs: dict, *args, **kwargs) -> None:
+        """The token count rides along in the log history, so a resumed training knows it."""
+        if "loss" in logs:
+            logs["tokens"] = self.watcher.tokens
+        super().log(logs, *args, **kwargs)
+
+
+class SavePolicy:
+    """When to write a resumable checkpoint: on a stop, every N steps, and every T seconds."""
+
+    def __init__(self, enabled: bool, every_steps: int = 0, every_s: float = 0.0):
+        self.enabled = enabled
+        self.every_steps = every_steps
+        self.every_s = every_s
+        self.last_save = time.monotonic()
+
+    @classmethod
+    def from_config(cls, config: TrainConfig, state_dir: Path | None) -> "SavePolicy":
+        return cls(state_dir is not None, config.save_steps, config.save_interval_s)
+
+    def due(self, step: int, final: bool) -> bool:
+        if not self.enabled or final:  # the final weights go to out_dir instead
+            return False
+        if self.every_steps and step % self.every_steps == 0:
+            return True
+        return bool(self.every_s) and time.monotonic() - self.last_save >= self.every_s
 
 
 class StepWatcher(TrainerCallback):
-    """Reports every optimizer step and turns a stop request into a clean end of training."""
+    """Reports every optimizer step, turns a stop request into a clean end of training with a
+    resumable checkpoint, and restores the loss/token history when training resumes."""
 
-    def __init__(self, progress: Progress | None, should_stop: ShouldStop | None):
+    def __init__(self, progress: Progress | None, should_stop: ShouldStop | None,
+                 saving: SavePolicy | None = None):
         self.progress = progress
         self.should_stop = should_stop
+        self.saving = saving or SavePolicy(False)
         self.losses: list[float] = []
         self.stopped = False
         self.tokens = 0
+        self.start_step = 0
+        self.start_tokens = 0
         self.started = time.perf_counter()
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
+        self.losses, self.tokens = resumed_history(state.log_history)
+        self.start_step, self.start_tokens = state.global_step, self.tokens
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.should_stop is not None and self.should_stop():
+        final = state.global_step >= state.max_steps
+        if not final and self.should_stop is not None and self.should_stop():
             self.stopped = True
             control.should_training_stop = True
+            control.should_save = self.saving.enabled
+        elif self.saving.due(state.global_step, final):
+            control.should_save = True
+
+    def on_save(self, args, state, control, **kwargs):
+        mark_saved(Path(args.output_dir) / f"checkpoint-{state.global_step}")
+        self.saving.last_save = time.monotonic()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or "loss" not in logs:
@@ -200,8 +264,9 @@ class StepWatcher(TrainerCallback):
     def _event(self, state, logs: dict) -> dict:
         elapsed = time.perf_counter() - self.started
         step, total = state.global_step, state.max_steps
+        done_here = step - self.start_step
         return {"stage": "train", "step": step, "total_steps": total, "loss": float(logs["loss"]),
-                "lr": float(logs.get("learning_rate", 0.0)),
-                "tokens": self.tokens, "tokens_per_s": self.tokens / elapsed if elapsed > 0 else 0.0,
-                "eta_s": elapsed / step * (total - step) if step else None,
+                "lr": float(logs.get("learning_rate", 0.0)), "tokens": self.tokens,
+                "tokens_per_s": (self.tokens - self.start_tokens) / elapsed if elapsed > 0 else 0.0,
+                "eta_s": elapsed / done_here * (total - step) if done_here else None,
                 "epoch": float(state.epoch or 0.0)}
