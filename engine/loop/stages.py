@@ -60,13 +60,19 @@ def stage_train(ctx: StageContext) -> None:
     store.add_event(ctx.db, ctx.run.id, "log", stage="train", iteration=ctx.k,
                     message=f"training on {len(pairs)} rationales "
                             f"({'continuing' if init_adapter else 'from the base model'})")
+    state_dir = out_dir.parent / "train-state"  # resumable Trainer checkpoints (stop, kill -9)
     result = train_student(resolve_model_path(ctx.config.student.model), pairs, out_dir, config,
                            progress=ctx.progress_reporter("train"),
-                           should_stop=ctx.stop_checker(), init_adapter=init_adapter)
+                           should_stop=ctx.stop_checker(), init_adapter=init_adapter,
+                           state_dir=state_dir)
+    if result.resumed_from_step:
+        store.add_event(ctx.db, ctx.run.id, "log", stage="train", iteration=ctx.k,
+                        message=f"training resumed from its checkpoint at step "
+                                f"{result.resumed_from_step}")
     if result.stopped:
         store.add_event(ctx.db, ctx.run.id, "log", stage="train", iteration=ctx.k,
-                        message=f"training stopped at step {result.steps}; partial checkpoint at "
-                                f"{out_dir} (a resume retrains this iteration)")
+                        message=f"training stopped at step {result.steps}; checkpoint in "
+                                f"{state_dir} (a resume continues from that step)")
         raise StageStopped
     previous_epochs = 0.0
     if init_adapter is not None:
@@ -77,7 +83,9 @@ def stage_train(ctx: StageContext) -> None:
     it = store.get_iteration(ctx.db, ctx.run.id, ctx.k)
     metrics = dict(it.metrics, train_steps=result.steps, train_tokens=result.tokens,
                    train_final_loss=result.final_loss, train_skipped=result.skipped,
-                   train_tokens_per_s=result.tokens / result.seconds if result.seconds else None)
+                   train_resumed_from_step=result.resumed_from_step,
+                   train_tokens_per_s=((result.tokens - result.resumed_tokens) / result.seconds
+                                       if result.seconds else None))
     store.upsert_iteration(ctx.db, ctx.run.id, ctx.k, metrics=metrics)
 
 
