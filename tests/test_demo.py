@@ -32,8 +32,9 @@ def tiny_config(path: Path, student_dir: Path) -> Path:
     text = default_config_path().read_text()
     replacements = {
         'train_limit = 80': 'train_limit = 4', 'val_limit = 120': 'val_limit = 4',
-        'max_tokens = 160': 'max_tokens = 96', 'keep = "retry"': 'keep = "all"', 'model = "smollm2"       # the packaged GGUF, '
-        'converted': f'model = "{student_dir}"  #', 'epochs = 3': 'epochs = 1',
+        'max_tokens = 160': 'max_tokens = 96', 'keep = "retry"': 'keep = "all"',
+        'model = "smollm2"       # the packaged GGUF, converted': f'model = "{student_dir}"  #',
+        'epochs = 3': 'epochs = 1',
         'max_new_tokens = 96': 'max_new_tokens = 12',
     }
     for old, new in replacements.items():
