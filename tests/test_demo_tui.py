@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
 
 def one_iteration_config(path: Path, student_dir: Path) -> Path:
     text = default_config_path().read_text()
-    for old, new in {'train_limit = 80': 'train_limit = 4', 'val_limit = 120': 'val_limit = 4',
+    for old, new in {'train_limit = 60': 'train_limit = 4', 'val_limit = 100': 'val_limit = 4',
                      'max_tokens = 160': 'max_tokens = 96', 'keep = "retry"': 'keep = "all"',
                      'epochs = 3': 'epochs = 1', 'max_new_tokens = 96': 'max_new_tokens = 12',
                      'evaluate_base = true': 'evaluate_base = false',
