@@ -94,3 +94,11 @@ def test_levels_are_cycled_in_order():
 def test_bad_levels_are_refused(levels):
     with pytest.raises(ValueError, match="levels"):
         generate_problems(3, levels, seed=0)
+
+
+def test_repeating_a_level_weights_the_mix():
+    """The demo asks for levels (1, 1, 2): two one-step problems for every two-step one."""
+    problems = generate_problems(300, [1, 1, 2], seed=0)
+    levels = [e.category.split("-")[1] for e in problems]
+    assert levels.count("L1") == 200 and levels.count("L2") == 100
+    assert len({e.ext_id for e in problems}) == 300
