@@ -11,11 +11,9 @@ quick: tiny random Llama; full: SmolLM2-135M from its GGUF.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
-from pathlib import Path
 
-from benchmarks.bench_training import GSM8K, gpu_peak, parameter_count, student_model
+from benchmarks.bench_training import GSM8K, student_model
 from benchmarks.report import Figure, emit
 
 
@@ -51,32 +49,30 @@ def run(quick: bool) -> list[Figure]:
     from engine.student.generation import load_student
     from engine.student.loading import default_device
 
-    n, max_new, batch, repeats = (8, 32, 8, 5) if quick else (16, 128, 16, 1)
+    n, max_new, batch, repeats = (8, 32, 8, 2) if quick else (16, 128, 16, 1)
     figures: list[Figure] = []
     if not (GSM8K / "test.jsonl").is_file():
         print(f"# skipped: {GSM8K / 'test.jsonl'} not found")
         return figures
-    with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
-        path = student_model(quick, Path(tmp))
-        if path is None:
-            return figures
-        prompts = questions(n)
-        device = default_device()
-        label = f"{'tiny random Llama' if quick else 'SmolLM2-135M'} {device}"
-        model, tokenizer = load_student(path, dtype="float32", device=device)
-        warm_up(model, tokenizer, prompts)
-        batched, batched_rate = timed_generation(model, tokenizer, prompts, max_new, batch, repeats)
-        single, single_rate = timed_generation(model, tokenizer, prompts, max_new, 1, repeats)
-        identical = [b.token_ids == s.token_ids for b, s in zip(batched, single)]
-        note = f"{label} float32, {n} GSM8K questions, max_new_tokens {max_new}, batch {batch}"
-        figures.append(emit(Figure("eval_tokens_per_s_batched_vs_one_at_a_time", batched_rate, "tok/s",
-                                   single_rate, note)))
-        figures.append(emit(Figure("eval_speedup", batched_rate / single_rate, "x")))
-        figures.append(emit(Figure("eval_identical_predictions", float(all(identical)), "bool",
-                                   note=f"{sum(identical)}/{n} token-identical")))
-        figures += bf16_figures(path, prompts, max_new, batch, batched, batched_rate, device, repeats)
-        figures += gpu_figures(path, prompts, max_new, batch)
-        del model
+    path = student_model(quick)
+    if path is None:
+        return figures
+    prompts = questions(n)
+    device = default_device()
+    label = f"{'tiny random Llama' if quick else 'SmolLM2-135M'} {device}"
+    model, tokenizer = load_student(path, dtype="float32", device=device)
+    warm_up(model, tokenizer, prompts)
+    batched, batched_rate = timed_generation(model, tokenizer, prompts, max_new, batch, repeats)
+    single, single_rate = timed_generation(model, tokenizer, prompts, max_new, 1, repeats)
+    identical = [b.token_ids == s.token_ids for b, s in zip(batched, single)]
+    note = f"{label} float32, {n} GSM8K questions, max_new_tokens {max_new}, batch {batch}"
+    figures.append(emit(Figure("eval_tokens_per_s_batched_vs_one_at_a_time", batched_rate, "tok/s",
+                               single_rate, note)))
+    figures.append(emit(Figure("eval_speedup", batched_rate / single_rate, "x")))
+    figures.append(emit(Figure("eval_identical_predictions", float(all(identical)), "bool",
+                               note=f"{sum(identical)}/{n} token-identical")))
+    figures += bf16_figures(path, prompts, max_new, batch, batched, batched_rate, device, repeats)
+    del model
     if not all(identical):
         raise AssertionError(f"batched generation differs from one-at-a-time on "
                              f"{n - sum(identical)} of {n} questions")
@@ -95,22 +91,3 @@ def bf16_figures(path, prompts, max_new, batch, fp32_outputs, fp32_rate, device,
             emit(Figure("eval_bf16_same_text_as_float32", same / len(prompts), "frac",
                         note="greedy text identical to the float32 decode"))]
 
-
-def gpu_figures(path, prompts, max_new, batch) -> list[Figure]:
-    import torch
-
-    if not torch.cuda.is_available():
-        print("# GPU figures skipped: no CUDA device")
-        return []
-    from engine.student.generation import load_student
-
-    model, tokenizer = load_student(path, dtype="bfloat16", device="cuda")
-    warm_up(model, tokenizer, prompts)
-    _, rate = timed_generation(model, tokenizer, prompts, max_new, batch)
-    name, peak = gpu_peak()
-    figures = [emit(Figure("eval_gpu_tokens_per_s_bf16", rate, "tok/s", note=name))]
-    if peak is not None:
-        flops = 2 * parameter_count(path) * rate
-        figures.append(emit(Figure("eval_gpu_fraction_of_peak_bf16", flops / peak, "frac",
-                                   note=f"{name}: 2*params*tok/s; decoding is memory-bound")))
-    return figures

@@ -172,7 +172,7 @@ def llama_figures(tmp: Path, quick: bool) -> list[Figure]:
     from engine.prompts import load_template, prompt_fields
     from engine.teachers import TeacherConfig, make_teacher
 
-    n, max_tokens, reps = (4, 32, 2) if quick else (12, 96, 3)
+    n, max_tokens, reps = (3, 24, 1) if quick else (12, 96, 3)
     config = TeacherConfig(model="smollm2", max_tokens=max_tokens)
     teacher = make_teacher(config, log_path=tmp / "llama.log")
     rows = _gsm8k(n + 1)

