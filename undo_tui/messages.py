@@ -14,6 +14,7 @@ from textual.message import Message
 from store.browse import BrowseRow
 from store.models import (Annotation, Event, Example, Iteration, Prediction, Rationale, Run,
                           RunSummary)
+from store.transfers import TransferLink
 
 
 # -- data bundles -------------------------------------------------------------------------------
@@ -44,6 +45,8 @@ class DashboardData:
     progress: dict[str, Event]
     log: list[Event]
     alive: bool
+    transfer: TransferLink | None = None  # this run is a transfer: its source and data
+    transfers: list[TransferLink] = field(default_factory=list)  # transfers of this run's data
 
 
 @dataclass(frozen=True)
