@@ -81,6 +81,13 @@ def progress_line(summary: RunSummary, progress: dict[str, Event], alive: bool |
     return text
 
 
+def run_tag(run) -> str:
+    """The kind when the name does not say it; a transfer also names its source run."""
+    if run.kind == "transfer" and run.source_run_id is not None:
+        return f"transfer←{run.source_run_id}"
+    return run.kind if run.kind != "undo" and run.kind not in run.name else ""
+
+
 class RunsScreen(BaseScreen):
     HELP_SCOPE = "Runs"
     BINDINGS = [
@@ -171,10 +178,10 @@ class RunsScreen(BaseScreen):
             status = Text(run.status, style=STATUS_STYLES.get(run.status, ""))
             if run.stop_requested and run.status == "running":
                 status.append(" (stop asked)", style="yellow")
-            tagged = run.kind != "undo" and run.kind not in run.name
-            name = Text(one_line(run.name, 19 - len(run.kind) if tagged else 20))
-            if tagged:
-                name.append(f" {run.kind}", style="dim italic")
+            tag = run_tag(run)
+            name = Text(one_line(run.name, 19 - len(tag) if tag else 20))
+            if tag:
+                name.append(f" {tag}", style="dim italic")
             rows.append((key, [
                 str(run.id), name, status,
                 one_line(run.teacher or "—", 15), one_line(run.student or "—", 15),
