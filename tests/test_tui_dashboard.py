@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 import store
@@ -58,7 +60,11 @@ async def test_summary_baseline_and_teacher_note(tui_store):
         assert dash.data.baseline.run.id == ids["baseline"]
         assert [it.k for it in dash.data.baseline_iterations] == [1, 2, 3]
         note = str(dash.query_one("#quality-note").render())
-        assert "Low" in note and "little to train on" in note
+        # the fixture's refinement iterations kept 1 and 2 of 12: a weak teacher, and the fix
+        assert "Teacher yield: 33% of 36 attempts kept (iteration 3: 17%)" in note
+        assert "Low: a weak teacher limits what refinement can do" in note
+        assert "point the config's [teacher] at a stronger model (an OpenAI-compatible URL or " \
+               "a larger GGUF)" in note
         plot = dash.query_one("#accuracy-plot")
         assert plot.plt is not None
         log = dash.query_one("#log-tail")
@@ -135,3 +141,103 @@ async def test_enter_on_an_iteration_opens_its_errors(tui_store):
         errors = await wait_for(pilot, lambda: (s := screen_named(app, "ErrorsScreen")) and
                                 s.flt and s)
         assert errors.flt.iteration == 1 and errors.flt.split == "val"
+
+
+# -- transfer runs (issue 6): source vs transfer student, refined vs iteration-1 data ------------
+
+def add_transfers(path, ids) -> dict:
+    """Two transfer runs of one new student: on iteration 1's data and on iteration 2's (best)."""
+    db = store.open_store(path)
+    try:
+        made = {}
+        for k, rows, trained in ((1, 9, 0.25), (2, 12, 0.5)):
+            export = store.record_export(db, run_id=ids["run"], iteration=k, fmt="trl-messages",
+                                         path=f"/data/k{k}.jsonl", rows=rows, manifest={})
+            run = store.create_run(db, f"arith-k{k}-to-tiny", {}, kind="transfer",
+                                   dataset_id=ids["dataset"], teacher="llamacpp:smollm2-135m",
+                                   student="/models/tiny-llama", source_run_id=ids["run"],
+                                   source_export_id=export)
+            store.upsert_iteration(db, run, 0, status="done", val_accuracy=0.125,
+                                   test_accuracy=0.0)
+            store.upsert_iteration(db, run, 1, status="done", val_accuracy=trained,
+                                   test_accuracy=0.25, train_size=rows)
+            store.mark_best_iteration(db, run, 1)
+            store.update_run(db, run, status="finished",
+                             stop_reason="transfer student trained and evaluated")
+            made[k] = run
+        return made
+    finally:
+        db.close()
+
+
+def panel_text(dash) -> str:
+    from rich.console import Console
+
+    console = Console(width=160, record=True, file=io.StringIO())
+    console.print(dash.query_one("#transfer-panel").content)
+    return console.export_text()
+
+
+async def test_an_undo_run_lists_its_transfers_by_data(tui_store):
+    path, ids = tui_store
+    transfers = add_transfers(path, ids)
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await open_dashboard(app, pilot, ids["run"])
+        assert [link.transfer.run_id for link in dash.data.transfers] == [transfers[1],
+                                                                           transfers[2]]
+        assert dash.query_one("#transfer-panel").display
+        text = panel_text(dash)
+        assert "Transfer runs on this run's data (2)" in text
+        first, refined = (line for line in text.splitlines() if "tiny-llama " in line)
+        assert "iteration 1 · iteration-1 data" in first and "25.0%" in first
+        assert "iteration 2 ★ · refined data" in refined and "50.0%" in refined
+        assert "+37.5" in refined and "12.5%" in refined  # trained vs untrained, same student
+        assert "tiny-llama: refined data 50.0% vs iteration-1 data 25.0% (+25.0 points)" in text
+
+
+async def test_a_transfer_run_compares_source_and_transfer_student(tui_store):
+    path, ids = tui_store
+    transfers = add_transfers(path, ids)
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await open_dashboard(app, pilot, transfers[2])
+        text = panel_text(dash)
+        assert "Transfer: refined data from run 1 “undo-arith” iteration 2 (best) · export 2 " \
+               "(trl-messages, 12 rows)" in text
+        source = next(line for line in text.splitlines() if "source student" in line)
+        # the source student's untrained and iteration-2 accuracy, from the source run
+        assert "SmolLM2-135M-Instruct" in source and "run 1, iteration 2" in source
+        assert f"{expected(VAL_PATTERNS, 0):.1%}" in source
+        assert f"{expected(VAL_PATTERNS, 2):.1%}" in source
+        transfer = next(line for line in text.splitlines() if "transfer student" in line)
+        assert "tiny-llama" in transfer and "12.5%" in transfer and "50.0%" in transfer
+        assert "+37.5" in transfer
+        # the teacher did no work in a transfer: no teacher-yield note
+        assert not dash.query_one("#quality-note").display
+        # the iteration-1 transfer is labelled as such
+        app.pop_screen()
+        dash = await open_dashboard(app, pilot, transfers[1])
+        assert "Transfer: iteration-1 data from run 1 “undo-arith” iteration 1 ·" in \
+            panel_text(dash)
+
+
+async def test_runs_without_transfers_show_no_panel(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await open_dashboard(app, pilot, ids["baseline"])
+        assert dash.data.transfers == [] and dash.data.transfer is None
+        assert not dash.query_one("#transfer-panel").display
+        assert dash.query_one("#quality-note").display
+
+
+async def test_runs_screen_shows_the_kind_and_the_source_of_a_transfer(tui_store):
+    path, ids = tui_store
+    transfers = add_transfers(path, ids)
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        runs = await wait_for(pilot, lambda: (s := screen_named(app, "RunsScreen")) and s.data
+                              and s)
+        name = str(runs.query_one("#runs-table").get_row(str(transfers[2]))[1])
+        assert name.endswith(f" transfer←{ids['run']}") and name.startswith("arith-k2")

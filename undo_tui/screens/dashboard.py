@@ -1,5 +1,6 @@
-"""Run dashboard: iterations table, accuracy plot (with the equal-budget baseline), the current
-stage's progress bars, a teacher-quality note and a tail of the run's log; live while it runs."""
+"""Run dashboard: iterations table, accuracy plot (with the equal-budget baseline), the transfer
+comparison (source vs transfer student; refined vs iteration-1 data), the current stage's progress
+bars, a teacher-quality note and a tail of the run's log; live while it runs."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from textual.widgets import Footer, Header, RichLog, Static
 
 import store
 from store.models import Event, Iteration
+from store.transfers import transfer_link, transfers_from
 from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
                                TransitionCounts)
 from undo_tui.screens.base import BaseScreen
 from undo_tui.widgets.render import count, delta_points, duration, one_line, pct
 from undo_tui.widgets.stage_progress import StageProgress
+from undo_tui.widgets.transfer_panel import TransferPanel
 from undo_tui.widgets.vim_table import VimDataTable
 
 LOW_YIELD = 0.20
@@ -43,9 +46,10 @@ def teacher_quality_note(iterations: list[Iteration]) -> Text:
     low = (refined[-1].teacher_yield if refined else latest.teacher_yield) or 0.0
     if low < LOW_YIELD:
         text.append("Low: ", style="bold yellow")
-        text.append("few refined rationales reach the gold answer, so refinement has little to "
-                    "train on. A stronger teacher (an OpenAI-compatible URL or a larger GGUF) "
-                    "will matter more than more iterations.", style="yellow")
+        text.append("a weak teacher limits what refinement can do: few refined rationales "
+                    "reach the gold answer, so there is little to train on. Fix: point the "
+                    "config's [teacher] at a stronger model (an OpenAI-compatible URL or a "
+                    "larger GGUF).", style="yellow")
     else:
         text.append("The teacher corrects enough of its rationales for refinement to have "
                     "material to train on.", style="dim")
@@ -100,6 +104,7 @@ class DashboardScreen(BaseScreen):
         yield Header()
         yield Static("", id="dash-summary", classes="screen-title")
         yield IterationsTable(id="iterations")
+        yield TransferPanel("", id="transfer-panel")
         with Horizontal(id="dash-middle"):
             from undo_tui.widgets.accuracy_plot import AccuracyPlot
 
@@ -169,9 +174,10 @@ class DashboardScreen(BaseScreen):
         progress = store.latest_progress(db, self.run_id)
         log = store.recent_events(db, self.run_id, limit=LOG_LINES, kinds=LOG_KINDS)
         alive = engine_control.pid_alive(run.pid) if run.pid else False
+        link = transfer_link(db, run) if run.kind == "transfer" else None
         self.post_message(DashboardLoaded(DashboardData(
             run, dataset_name, iterations, transitions, format_rates, baseline,
-            baseline_iterations, progress, log, alive)))
+            baseline_iterations, progress, log, alive, link, transfers_from(db, run.id))))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
         data = message.data
@@ -190,7 +196,10 @@ class DashboardScreen(BaseScreen):
                 data.iterations, data.baseline_iterations,
                 data.baseline.run.name if data.baseline else None)
         self._stages(data)
-        self.query_one("#quality-note", Static).update(teacher_quality_note(data.iterations))
+        self.query_one(TransferPanel).show_links(data.transfer, data.transfers)
+        quality = self.query_one("#quality-note", Static)
+        quality.display = run.kind != "transfer"  # a transfer's data was written before it
+        quality.update(teacher_quality_note(data.iterations))
         note = format_note(data.iterations, data.format_rates)
         self.query_one("#format-note", Static).update(note or "")
         self._log(data.log)

@@ -1,0 +1,123 @@
+"""The dashboard's transfer comparison (issue 6): does the refined data help another student?
+
+For a transfer run: the source student and the transfer student, each untrained and trained on
+the same data. For a run whose data was transferred: every transfer run, grouped by student, so
+one new student on "iteration-1 data" and on "refined data" reads as one comparison.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from store.transfers import StudentFigures, TransferLink
+from undo_tui.widgets.render import delta_points, one_line, pct
+
+
+def student_label(student: str | None, width: int = 24) -> str:
+    """A model directory's name rather than its whole path."""
+    if not student:
+        return "—"
+    name = Path(student.rstrip("/")).name if "/" in student else student
+    return one_line(name or student, width)
+
+
+def _table(*columns: tuple[str, str]) -> Table:
+    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold dim")
+    for label, justify in columns:
+        table.add_column(label, justify=justify, no_wrap=True)
+    return table
+
+
+def _accuracy_cells(figures: StudentFigures | None) -> list:
+    if figures is None:
+        return ["—", "—", Text("—", style="dim"), "—"]
+    return [pct(figures.base_val), pct(figures.trained_val),
+            delta_points(figures.trained_val, figures.base_val), pct(figures.trained_test)]
+
+
+def data_description(link: TransferLink) -> str:
+    source = link.source
+    where = f"run {source.run_id} “{one_line(source.run_name, 24)}”" if source else "a run " \
+        "not in this store"
+    k = "?" if link.data_iteration is None else str(link.data_iteration)
+    best = " (best)" if link.data_iteration is not None and \
+        link.data_iteration == link.source_best_iteration else ""
+    text = f"{link.data_label} from {where} iteration {k}{best}"
+    if link.export is not None:
+        text += f" · export {link.export.id} ({link.export.format}, {link.export.rows} rows)"
+    return text
+
+
+def source_vs_transfer(link: TransferLink) -> Group:
+    """A transfer run's panel: both students, untrained and trained, on the same val set."""
+    title = Text("Transfer: ", style="bold")
+    title.append(data_description(link))
+    table = _table(("", "left"), ("student", "left"), ("val k=0", "right"),
+                   ("val trained", "right"), ("Δ", "right"), ("test", "right"), ("", "left"))
+    source = link.source
+    where = (f"run {source.run_id}, iteration {source.k}" if source and source.k is not None
+             else "source run not in this store")
+    table.add_row("source student", student_label(source.student if source else None),
+                  *_accuracy_cells(source), Text(where, style="dim"))
+    table.add_row(Text("transfer student", style="bold"),
+                  student_label(link.transfer.student), *_accuracy_cells(link.transfer),
+                  Text("this run, iteration 1", style="dim"))
+    return Group(title, table)
+
+
+def transfers_of_run(links: list[TransferLink]) -> Group:
+    """A source run's panel: its transfer runs, then per student refined vs iteration-1 data."""
+    table = _table(("run", "right"), ("student", "left"), ("data", "left"), ("rows", "right"),
+                   ("val k=0", "right"), ("val trained", "right"), ("Δ", "right"),
+                   ("test", "right"), ("status", "left"))
+    for link in links:
+        t = link.transfer
+        k = "?" if link.data_iteration is None else str(link.data_iteration)
+        star = " ★" if link.data_iteration == link.source_best_iteration else ""
+        table.add_row(str(t.run_id), student_label(t.student, 20),
+                      f"iteration {k}{star} · {link.data_label}",
+                      "—" if t.train_size is None else str(t.train_size),
+                      *_accuracy_cells(t), t.status)
+    lines = [Text(f"Transfer runs on this run's data ({len(links)})", style="bold"), table]
+    lines.extend(data_verdicts(links))
+    return Group(*lines)
+
+
+def data_verdicts(links: list[TransferLink]) -> list[Text]:
+    """Per student with both kinds of data: 'refined data 25.0% vs iteration-1 data 12.5%'."""
+    best: dict[str, dict[str, float]] = {}
+    for link in links:
+        value = link.transfer.trained_val
+        if value is None or link.data_iteration is None:
+            continue
+        per_label = best.setdefault(link.transfer.student or "", {})
+        per_label[link.data_label] = max(value, per_label.get(link.data_label, value))
+    out = []
+    for student, per_label in best.items():
+        refined, first = per_label.get("refined data"), per_label.get("iteration-1 data")
+        if refined is None or first is None:
+            continue
+        text = Text(f"{student_label(student)}: ", style="bold")
+        text.append(f"refined data {pct(refined)} vs iteration-1 data {pct(first)} (")
+        text.append_text(delta_points(refined, first))
+        text.append(" points)")
+        out.append(text)
+    return out
+
+
+class TransferPanel(Static):
+    """Hidden unless the run is a transfer or has transfer runs."""
+
+    def show_links(self, link: TransferLink | None, links: list[TransferLink]) -> None:
+        if link is not None:
+            self.update(source_vs_transfer(link))
+        elif links:
+            self.update(transfers_of_run(links))
+        else:
+            self.update("")
+        self.display = link is not None or bool(links)
