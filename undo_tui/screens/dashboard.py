@@ -272,6 +272,7 @@ class DashboardScreen(BaseScreen):
         self.query_one("#stage-title", Static).update(title)
         for stage in ("teacher", "train", "evaluate"):
             widget = self.query_one(f"#stage-{stage}", StageProgress)
+            widget.display = stage != "teacher" or run.kind != "transfer"  # no teacher pass
             widget.show(data.progress.get(stage), current == stage)
 
     def _log(self, events: list[Event]) -> None:

@@ -26,17 +26,27 @@ def student_label(student: str | None, width: int = 24) -> str:
     return one_line(name or student, width)
 
 
+ACCURACY_COLUMNS = (("val k=0", "right"), ("val", "right"), ("Δ val", "right"),
+                    ("test", "right"))
+
+
 def _table(*columns: tuple[str, str]) -> Table:
-    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold dim")
+    """Compact (one space between columns) so the panel reads at 80 columns too."""
+    table = Table(box=None, padding=(0, 1), collapse_padding=True, pad_edge=False,
+                  show_edge=False, header_style="bold dim")
     for label, justify in columns:
-        table.add_column(label, justify=justify, no_wrap=True)
+        table.add_column(label, justify=justify, no_wrap=True, overflow="ellipsis")
     return table
 
 
 def _accuracy_cells(figures: StudentFigures | None) -> list:
+    """val untrained, val trained, the gain, test trained; the status while not trained yet."""
     if figures is None:
         return ["—", "—", Text("—", style="dim"), "—"]
-    return [pct(figures.base_val), pct(figures.trained_val),
+    trained = pct(figures.trained_val)
+    if figures.trained_val is None and figures.status != "finished":
+        trained = Text(figures.status, style="dim")
+    return [pct(figures.base_val), trained,
             delta_points(figures.trained_val, figures.base_val), pct(figures.trained_test)]
 
 
@@ -57,32 +67,26 @@ def source_vs_transfer(link: TransferLink) -> Group:
     """A transfer run's panel: both students, untrained and trained, on the same val set."""
     title = Text("Transfer: ", style="bold")
     title.append(data_description(link))
-    table = _table(("", "left"), ("student", "left"), ("val k=0", "right"),
-                   ("val trained", "right"), ("Δ", "right"), ("test", "right"), ("", "left"))
+    table = _table(("", "left"), ("student", "left"), *ACCURACY_COLUMNS)
     source = link.source
-    where = (f"run {source.run_id}, iteration {source.k}" if source and source.k is not None
-             else "source run not in this store")
     table.add_row("source student", student_label(source.student if source else None),
-                  *_accuracy_cells(source), Text(where, style="dim"))
+                  *_accuracy_cells(source))
     table.add_row(Text("transfer student", style="bold"),
-                  student_label(link.transfer.student), *_accuracy_cells(link.transfer),
-                  Text("this run, iteration 1", style="dim"))
+                  student_label(link.transfer.student), *_accuracy_cells(link.transfer))
     return Group(title, table)
 
 
 def transfers_of_run(links: list[TransferLink]) -> Group:
     """A source run's panel: its transfer runs, then per student refined vs iteration-1 data."""
     table = _table(("run", "right"), ("student", "left"), ("data", "left"), ("rows", "right"),
-                   ("val k=0", "right"), ("val trained", "right"), ("Δ", "right"),
-                   ("test", "right"), ("status", "left"))
+                   *ACCURACY_COLUMNS)
     for link in links:
         t = link.transfer
         k = "?" if link.data_iteration is None else str(link.data_iteration)
-        star = " ★" if link.data_iteration == link.source_best_iteration else ""
-        table.add_row(str(t.run_id), student_label(t.student, 20),
-                      f"iteration {k}{star} · {link.data_label}",
-                      "—" if t.train_size is None else str(t.train_size),
-                      *_accuracy_cells(t), t.status)
+        star = "★" if link.data_iteration == link.source_best_iteration else ""
+        table.add_row(str(t.run_id), student_label(t.student, 16),
+                      f"k{k}{star} {link.data_label}",
+                      "—" if t.train_size is None else str(t.train_size), *_accuracy_cells(t))
     lines = [Text(f"Transfer runs on this run's data ({len(links)})", style="bold"), table]
     lines.extend(data_verdicts(links))
     return Group(*lines)
