@@ -3,8 +3,10 @@
 Every query here is built to stay fast on a store with ~100k examples and ~1M rationales and
 predictions: pages are fetched by keyset (`example_id > last`, LIMIT n) on the
 `predictions_by_status` index, per-row details (question, tags, history) are looked up only for
-the rows of one page, and full-text search goes through the FTS5 tables. Row counts are a
-separate query so a screen can paint the first page before the count is known.
+the rows of one page, and full-text search goes through the FTS5 tables (store/search.py).
+The keyset walk reads only indexed columns, so it never touches a table row. Row counts are a
+separate query so a screen can paint the first page before the count is known; a search's
+count over a big filter is capped (browse_count_bounded).
 
 The status filters compare iteration k with an earlier iteration `previous` of the same run and
 split (normally k-1; the caller decides, see `previous_iteration`):
@@ -20,11 +22,15 @@ split (normally k-1; the caller decides, see `previous_iteration`):
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlite_utils import Database
+
+from store.fetch import all_rows, id_set
+# The search names are part of this module's API too (the TUI imports them from here).
+from store.search import (RATIONALES_OF, SEARCH_SQL, SMALL_SEARCH, SearchHits,  # noqa: F401
+                          fts_query, matching, search_hits, search_terms)
 
 STATUSES: dict[str, str] = {
     "wrong": "wrong at k",
@@ -38,7 +44,7 @@ NEEDS_PREVIOUS = ("fixed", "regressed", "still_wrong")
 PAGE_SIZE = 200
 QUESTION_CHARS = 300
 SEARCH_CHUNK = 2000  # at most this many status-filter rows read per step of a search
-SMALL_SEARCH = 5000  # up to this many matches, a search becomes an id list inside the SQL
+COUNT_READ_CAP = 10_000  # a search's count checks at most this many rows, then says "N+"
 
 
 @dataclass(frozen=True)
@@ -81,48 +87,6 @@ class BrowseRow:
     tags: tuple[str, ...]
 
 
-def fts_query(text: str | None) -> str | None:
-    """A safe FTS5 query from what a user typed: every word must match, the last as a prefix.
-
-    Quoting each word means FTS5 operators and punctuation in the input cannot cause a syntax
-    error; an input with no words gives None (no search).
-    """
-    if not text:
-        return None
-    words = re.findall(r"\w+", text)
-    if not words:
-        return None
-    quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
-
-
-def search_terms(text: str | None) -> list[str]:
-    """The words of a search, for highlighting matches on screen."""
-    return re.findall(r"\w+", text or "")
-
-
-def _all_rows(db: Database, sql: str, params: list[Any], width: int) -> list[tuple]:
-    """Every row of `sql` (which selects `width` columns) fetched in one step, as one JSON array.
-
-    A query that returns thousands of rows row by row releases and re-takes the GIL once per
-    row; in a worker thread beside a busy UI thread each re-take can wait a full switch
-    interval, which turned 20 ms queries into 300 ms ones. One aggregate row avoids that.
-    """
-    columns = ", ".join(f"c{i}" for i in range(width))
-    wrapped = (f"WITH inner_rows({columns}) AS ({sql}) "
-               f"SELECT json_group_array(json_array({columns})) FROM inner_rows")
-    text = db.execute(wrapped, params).fetchone()[0]
-    return [tuple(row) for row in json.loads(text)] if text else []
-
-
-def _id_set(db: Database, sql: str, params: list[Any]) -> frozenset[int]:
-    """The integer ids one query selects, fetched in one step (see _all_rows)."""
-    text = db.execute(f"WITH ids(id) AS ({sql}) SELECT group_concat(id) FROM ids",
-                      params).fetchone()[0]
-    return frozenset(map(int, text.split(","))) if text else frozenset()
-
-
 def _filtered(db: Database, flt: BrowseFilter,
               only: list[int] | None = None) -> tuple[str, list[Any]]:
     """`FROM ... WHERE ...` for the rows of a filter, and its parameters (p = prediction at k).
@@ -139,8 +103,11 @@ def _filtered(db: Database, flt: BrowseFilter,
     elif status in NEEDS_PREVIOUS:
         now, before = {"fixed": (1, 0), "regressed": (0, 1), "still_wrong": (0, 0)}[status]
         where.append(f"p.correct = {now}")
-        joins.append("JOIN predictions q ON q.run_id = p.run_id AND q.iteration = ? "
-                     "AND q.split = p.split AND q.example_id = p.example_id "
+        # INDEXED BY: the unique index SQLite prefers lacks `correct`, so every probe would
+        # read a table row; predictions_by_status answers it from the index alone.
+        joins.append("JOIN predictions q INDEXED BY predictions_by_status "
+                     "ON q.run_id = p.run_id AND q.iteration = ? "
+                     "AND q.split = p.split AND q.example_id = +p.example_id "
                      f"AND q.correct = {before}")
         join_params.append(flt.previous)
     elif status == "always_right":
@@ -173,78 +140,10 @@ def _page_sql(db: Database, flt: BrowseFilter, *, after: int | None, before: int
         body += " AND p.example_id < ?"
         params.append(before)
     # Reading backwards (the last page, or the page before a window) walks the index in reverse.
+    # Only indexed columns: the walk never reads a table row (answers come per page, in _rows).
     order = "DESC" if before is not None else "ASC"
-    return (f"SELECT p.example_id, p.answer, p.correct {body} "
+    return (f"SELECT p.example_id, p.correct {body} "
             f"ORDER BY p.example_id {order} LIMIT ?", params + [limit])
-
-
-SEARCH_SQL = {
-    "questions": "SELECT rowid FROM examples_fts WHERE examples_fts MATCH ?",
-    "rationales": "SELECT rowid FROM rationales_fts WHERE rationales_fts MATCH ?",
-}
-# Which rationales of a chunk of candidate examples belong to this run (covering index seek).
-RATIONALES_OF = ("SELECT example_id, id FROM rationales INDEXED BY rationales_by_example "
-                 "WHERE example_id IN ({marks}) AND (run_id = ? OR run_id IS NULL)")
-
-
-@dataclass(frozen=True, repr=False)
-class SearchHits:
-    """What one search matched: example ids by question text, rationale ids by rationale text.
-
-    Only the FTS5 indexes are read (no table rows), so even a word in every rationale costs one
-    pass over its doclist; which matching rationale belongs to which example and run is checked
-    per chunk of candidate rows, through rationales_by_example.
-    """
-
-    questions: frozenset[int]
-    rationales: frozenset[int]
-    owners: tuple[tuple[int, int | None], ...] | None = None  # (example, run) per rationale
-
-    def __bool__(self) -> bool:
-        return bool(self.questions or self.rationales)
-
-    def __repr__(self) -> str:  # cheap: workers put their arguments in their descriptions
-        return (f"SearchHits({len(self.questions)} questions, {len(self.rationales)} "
-                "rationales)")
-
-    def examples_for(self, run_id: int) -> list[int] | None:
-        """The matching example ids of one run, when the search matched few (else None)."""
-        if self.owners is None or len(self.questions) > SMALL_SEARCH:
-            return None
-        ids = set(self.questions)
-        ids.update(e for e, run in self.owners if run is None or run == run_id)
-        return sorted(ids)
-
-
-def search_hits(db: Database, text: str | None) -> SearchHits | None:
-    """The FTS5 matches of a search (None when there is nothing to search for).
-
-    Callers keep it while the search text stays the same: paging, other statuses, iterations,
-    splits and runs all reuse it.
-    """
-    query = fts_query(text)
-    if query is None:
-        return None
-    questions = _id_set(db, SEARCH_SQL["questions"], [query])
-    rationales = _id_set(db, SEARCH_SQL["rationales"], [query])
-    owners = None
-    if len(rationales) <= SMALL_SEARCH:  # few: resolve them now, one primary-key lookup each
-        owners = tuple(_all_rows(
-            db, "SELECT example_id, run_id FROM rationales WHERE id IN "
-            "(SELECT value FROM json_each(?))", [json.dumps(sorted(rationales))], 2))
-    return SearchHits(questions, rationales, owners)
-
-
-def _matching(db: Database, run_id: int, hits: SearchHits, candidates: list[int]) -> set[int]:
-    """The candidate example ids whose question or one of whose rationales (this run) matched."""
-    matched = {c for c in candidates if c in hits.questions}
-    rest = [c for c in candidates if c not in matched]
-    if rest and hits.rationales:
-        sql = RATIONALES_OF.format(marks=", ".join("?" * len(rest)))
-        for example_id, rationale_id in _all_rows(db, sql, [*rest, run_id], 2):
-            if rationale_id in hits.rationales:
-                matched.add(example_id)
-    return matched
 
 
 def browse_page(db: Database, flt: BrowseFilter, *, after: int | None = None,
@@ -266,7 +165,7 @@ def browse_page(db: Database, flt: BrowseFilter, *, after: int | None = None,
     only = hits.examples_for(flt.run_id) if flt.search and hits is not None else None
     if not flt.search or hits is None or only is not None:
         sql, params = _page_sql(db, flt, after=after, before=before, limit=limit, only=only)
-        found = _ordered(_all_rows(db, sql, params, 3), descending=before is not None)
+        found = _ordered(all_rows(db, sql, params, 2), descending=before is not None)
     else:
         found = _searched_page(db, flt, hits, after=after, before=before, limit=limit)
     if before is not None:
@@ -285,20 +184,32 @@ def _searched_page(db: Database, flt: BrowseFilter, hits: SearchHits, *, after: 
     found: list[tuple] = []
     if not hits:
         return found
-    chunk = max(2 * limit, 8)  # common words fill a page from the first small chunk
+    chunk, read = max(limit + limit // 2, 8), 0  # common words fill a page from the first chunk
     while len(found) < limit:
         sql, params = _page_sql(db, flt, after=after, before=before, limit=chunk)
-        rows = _ordered(_all_rows(db, sql, params, 3), descending=before is not None)
-        matched = _matching(db, flt.run_id, hits, [row[0] for row in rows])
+        rows = _ordered(all_rows(db, sql, params, 2), descending=before is not None)
+        matched = matching(db, flt.run_id, hits, [row[0] for row in rows])
         found.extend(row for row in rows if row[0] in matched)
+        read += len(rows)
         if len(rows) < chunk:
             break
         if before is not None:
             before = rows[-1][0]
         else:
             after = rows[-1][0]
-        chunk = min(2 * chunk, SEARCH_CHUNK)  # rarer ones: read on in bigger steps
+        chunk = _next_chunk(limit - len(found), len(found), read)
     return found[:limit]
+
+
+def _next_chunk(missing: int, found: int, read: int) -> int:
+    """How many more rows to read for `missing` matches, from the match rate so far.
+
+    A quarter more than the rate predicts, so one more step usually finishes the page; rare
+    words (no match yet) read on in doubling steps up to SEARCH_CHUNK.
+    """
+    if found == 0:
+        return min(2 * read, SEARCH_CHUNK)
+    return max(16, min(SEARCH_CHUNK, int(missing * read / found * 1.25) + 1))
 
 
 def _rows(db: Database, flt: BrowseFilter, hits: list[tuple]) -> list[BrowseRow]:
@@ -306,47 +217,64 @@ def _rows(db: Database, flt: BrowseFilter, hits: list[tuple]) -> list[BrowseRow]
         return []
     ids = [h[0] for h in hits]
     marks = ", ".join("?" * len(ids))
-    examples = {r[0]: r[1:] for r in _all_rows(
+    examples = {r[0]: r[1:] for r in all_rows(
         db, f"SELECT e.id, e.ext_id, substr(e.question, 1, {QUESTION_CHARS}), e.answer, "
         f"coalesce(a.excluded, 0) FROM examples e LEFT JOIN annotations a ON a.example_id = e.id "
         f"WHERE e.id IN ({marks})", ids, 5)}
     tags: dict[int, list[str]] = {}
-    for example_id, tag in sorted(_all_rows(
+    for example_id, tag in sorted(all_rows(
             db, f"SELECT example_id, tag FROM example_tags WHERE example_id IN ({marks})",
             ids, 2)):
         tags.setdefault(example_id, []).append(tag)
+    answers = dict(all_rows(
+        db, f"SELECT example_id, answer FROM predictions WHERE run_id = ? AND iteration = ? "
+        f"AND split = ? AND example_id IN ({marks})", [flt.run_id, flt.iteration, flt.split, *ids],
+        2))
     history: dict[int, list[tuple[int, bool]]] = {}
-    for example_id, iteration, correct in sorted(_all_rows(
+    for example_id, iteration, correct in sorted(all_rows(
             # INDEXED BY: left to itself SQLite scans the run's whole split on predictions_by_status
             db, f"SELECT example_id, iteration, correct FROM predictions INDEXED BY "
             f"predictions_by_example WHERE example_id IN ({marks}) AND run_id = ? AND split = ?",
             [*ids, flt.run_id, flt.split], 3)):
         history.setdefault(example_id, []).append((iteration, bool(correct)))
     rows = []
-    for example_id, answer, correct in hits:
+    for example_id, correct in hits:
         ext_id, question, gold, excluded = examples.get(example_id, ("?", "", "", 0))
-        rows.append(BrowseRow(example_id, ext_id, question, gold, answer, bool(correct),
-                              tuple(history.get(example_id, ())), bool(excluded),
+        rows.append(BrowseRow(example_id, ext_id, question, gold, answers.get(example_id),
+                              bool(correct), tuple(history.get(example_id, ())), bool(excluded),
                               tuple(tags.get(example_id, ()))))
     return rows
 
 
 def browse_count(db: Database, flt: BrowseFilter, hits: SearchHits | None = None) -> int:
     """How many rows the filter matches (a separate query: the first page does not wait for it)."""
+    return browse_count_bounded(db, flt, hits, max_read=None)[0]
+
+
+def browse_count_bounded(db: Database, flt: BrowseFilter, hits: SearchHits | None = None, *,
+                         max_read: int | None = COUNT_READ_CAP) -> tuple[int, bool]:
+    """(count, exact): a search over many rows stops after checking `max_read` of them.
+
+    Without a search, or for a search with few matches, the count is one SQL count and exact.
+    A common word within a big status filter is checked in Python chunk by chunk; past
+    `max_read` rows the matches so far are a lower bound (exact=False), shown as "N+".
+    """
     if not flt.comparable:
-        return 0
+        return 0, True
     if flt.search and hits is None:
         hits = search_hits(db, flt.search)
     only = hits.examples_for(flt.run_id) if flt.search and hits is not None else None
     body, params = _filtered(db, flt, only)
     if not flt.search or hits is None or only is not None:
-        return db.execute(f"SELECT count(*) {body}", params).fetchone()[0]
+        return db.execute(f"SELECT count(*) {body}", params).fetchone()[0], True
     if not hits:
-        return 0
-    candidates = sorted(_id_set(db, f"SELECT p.example_id {body}", params))
+        return 0, True
+    candidates = sorted(id_set(db, f"SELECT p.example_id {body}", params))
+    limit = len(candidates) if max_read is None else min(max_read, len(candidates))
     step = SEARCH_CHUNK
-    return sum(len(_matching(db, flt.run_id, hits, candidates[i:i + step]))
-               for i in range(0, len(candidates), step))
+    n = sum(len(matching(db, flt.run_id, hits, candidates[i:min(i + step, limit)]))
+            for i in range(0, limit, step))
+    return n, limit == len(candidates)
 
 
 def browse_splits(db: Database, run_id: int) -> list[str]:
@@ -369,6 +297,27 @@ def browse_iterations(db: Database, run_id: int, split: str) -> list[int]:
         "  AND split = ?2 AND iteration > i.k) FROM i WHERE i.k IS NOT NULL)"
         " SELECT k FROM i WHERE k IS NOT NULL", [run_id, split]).fetchall()
     return [r[0] for r in rows]
+
+
+def browse_marker(db: Database, run_id: int, split: str | None,
+                  iteration: int | None) -> tuple:
+    """Something that changes when the run writes what the errors browser shows (cheap: seeks).
+
+    The run's newest event (progress is written as predictions are), the iterations of every
+    split, the row counts at the viewed iteration and at the split's newest one (covering index
+    counts), and the newest rationale id (search results include rationale text).
+    """
+    splits = browse_splits(db, run_id)
+    iterations = tuple((s, tuple(browse_iterations(db, run_id, s))) for s in splits)
+    newest = dict(iterations).get(split, ())
+    counts = tuple(db.execute(
+        "SELECT count(*) FROM predictions WHERE run_id = ? AND split = ? AND iteration = ?",
+        [run_id, split, k]).fetchone()[0] for k in {iteration, newest[-1] if newest else None}
+        if k is not None and split is not None)
+    event, rationale = db.execute(
+        "SELECT (SELECT max(id) FROM events WHERE run_id = ?), (SELECT max(id) FROM rationales)",
+        [run_id]).fetchone()
+    return iterations, counts, event, rationale
 
 
 def previous_iteration(iterations: list[int], k: int) -> int | None:

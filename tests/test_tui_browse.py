@@ -51,6 +51,8 @@ def test_status_filters_match_the_verdict_patterns(fx, status, split, k):
         pattern = patterns[split_ids.index(row.example_id)]
         assert row.history == tuple((i, c == "1") for i, c in enumerate(pattern))
         assert row.correct == (pattern[k] == "1")
+        # the student's answer at k (looked up per page, not read during the walk)
+        assert row.answer == (row.gold if row.correct else str(int(row.gold) + 1))
 
 
 def test_comparisons_need_an_earlier_iteration(fx):
@@ -136,6 +138,13 @@ def test_query_plans_use_the_store_indexes(fx, status, index):
         assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
         if index:
             assert index in plan, plan
+    if status in browse.NEEDS_PREVIOUS:
+        # the earlier iteration is probed by equality on example_id, from the index alone; a
+        # range derived from the keyset bound (example_id > ?) made each probe a scan
+        for what in ("page", "page_before"):
+            probe = [line for line in browse.explain(db, flt, what=what) if "SEARCH q" in line]
+            assert probe and "COVERING INDEX predictions_by_status" in probe[0], probe
+            assert "example_id=?" in probe[0], probe
     searched = flt.with_(search="apples", tag="carry")
     plan = browse.explain(db, searched, what="page")
     joined = " | ".join(plan)
@@ -179,3 +188,18 @@ def test_searched_pages_walk_the_status_filter_in_chunks(fx, monkeypatch):
     other = browse.search_hits(db, "total")
     assert browse.browse_count(db, flt.with_(run_id=ids["live"], search="total"),
                                hits=other) == 0
+
+
+def test_a_searchs_count_over_many_rows_is_capped(fx, monkeypatch):
+    db, ids = fx
+    monkeypatch.setattr(browse, "SEARCH_CHUNK", 3)
+    monkeypatch.setattr(browse.SearchHits, "examples_for", lambda self, run_id: None)  # chunked
+    flt = BrowseFilter(ids["run"], "train", 3, "all", previous=2, search="Buying")
+    hits = browse.search_hits(db, "Buying")
+    n = len(ids["train_ids"])
+    assert browse.browse_count_bounded(db, flt, hits, max_read=None) == (n, True)
+    assert browse.browse_count_bounded(db, flt, hits, max_read=5) == (5, False)  # "5+"
+    assert browse.browse_count_bounded(db, flt, hits, max_read=n) == (n, True)
+    assert browse.browse_count(db, flt, hits) == n  # exact, whatever the cap
+    no_search = flt.with_(search=None)
+    assert browse.browse_count_bounded(db, no_search, max_read=1) == (n, True)  # one SQL count

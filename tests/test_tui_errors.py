@@ -261,3 +261,66 @@ async def test_pages_load_as_the_cursor_moves_and_g_G_jump(paged_store, monkeypa
         assert 5 <= half <= 30
         await pilot.press("ctrl+u")
         assert table.cursor_row == 0
+
+
+def add_val_predictions(path, run, k, verdicts):
+    """What a running evaluation writes: {example id: correct} at iteration k on val."""
+    db = store.open_store(path)
+    try:
+        store.add_predictions(db, [NewPrediction(run, k, "val", e, f"Answer: {int(not ok)}", ok,
+                                                 answer=str(int(not ok)))
+                                   for e, ok in verdicts.items()])
+    finally:
+        db.close()
+
+
+async def test_the_browser_follows_a_running_evaluation(tui_store):
+    path, ids = tui_store
+    live, val = ids["live"], ids["val_ids"]
+    app = UndoApp(path, poll_interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data)
+        app.open_errors(live)
+        screen = await wait_for(pilot, lambda: screen_named(app, "ErrorsScreen"))
+        await wait_for(pilot, lambda: screen.options is not None and screen.marker is not None)
+        assert screen.flt is None  # no predictions yet
+        # the evaluation writes the odd examples first: every second one wrong
+        add_val_predictions(path, live, 0, {e: i % 4 == 1 for i, e in enumerate(val) if i % 2})
+        await wait_for(pilot, lambda: screen.flt is not None and ids_shown(screen) ==
+                       [val[3], val[7]], what="first predictions shown")
+        await pilot.press("j")
+        table = screen.query_one("#errors-table")
+        assert screen.rows[table.cursor_row].example_id == val[7]
+        # then the even ones, some before the highlighted row: the cursor stays on its example
+        refreshes = screen.refreshes
+        add_val_predictions(path, live, 0, {e: i == 6 for i, e in enumerate(val) if i % 2 == 0})
+        want = [val[0], val[2], val[3], val[4], val[7]]
+        await wait_for(pilot, lambda: screen.refreshes > refreshes and ids_shown(screen) == want,
+                       what="new rows in place")
+        await wait_for(pilot, lambda: screen.total == 5, what="recounted")
+        assert screen.rows[table.cursor_row].example_id == val[7]
+        assert (screen.flt.split, screen.flt.iteration, screen.flt.status) == ("val", 0, "wrong")
+        assert "row 5 of 5" in str(screen.query_one("#browse-status").render())
+        # the next iteration's first predictions: announced, history updated, filter kept
+        add_val_predictions(path, live, 1, {val[7]: True})
+        await wait_for(pilot, lambda: screen.options.iterations["val"] == [0, 1])
+        await wait_for(pilot, lambda: str(table.get_row_at(table.cursor_row)[3]) == "✗ ✓")
+        assert any("Iteration 1 has val predictions" in n.message for n in app._notifications)
+        assert screen.flt.iteration == 0 and ids_shown(screen) == want
+        assert screen.rows[table.cursor_row].example_id == val[7]
+
+
+async def test_a_capped_search_count_shows_a_lower_bound(tui_store, monkeypatch):
+    from store import browse
+
+    monkeypatch.setattr(browse, "COUNT_READ_CAP", 4)
+    monkeypatch.setattr(browse.SearchHits, "examples_for", lambda self, run_id: None)  # chunked
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"], split="train", status="all")
+        await pilot.press("slash", *"Buying", "enter")
+        await until_loaded(pilot, screen)
+        assert ids_shown(screen) == ids["train_ids"]  # every row still listed
+        assert screen.total == 4 and not screen.total_exact
+        assert "row 1 of 4+" in str(screen.query_one("#browse-status").render())

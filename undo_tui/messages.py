@@ -97,8 +97,20 @@ class BrowseOptionsLoaded(Message):
         self.options = options
 
 
+class BrowseChanged(Message):
+    """The store changed under the errors browser (a run wrote predictions): re-read in place.
+
+    refresh=False: the first look, which only records the marker.
+    """
+
+    def __init__(self, marker: tuple, options: BrowseOptions, refresh: bool = True) -> None:
+        super().__init__()
+        self.marker, self.options, self.refresh = marker, options, refresh
+
+
 class BrowsePageLoaded(Message):
-    """mode: 'replace' (new filter or a jump), 'append' (next page), 'prepend' (previous page)."""
+    """mode: 'replace' (new filter or a jump), 'append' (next page), 'prepend' (previous page),
+    'refresh' (the same window re-read in place; `select` is then the example id to keep)."""
 
     def __init__(self, token: int, rows: list[BrowseRow], mode: str, elapsed_ms: float,
                  anchor: str = "start", select: int | None = None,
@@ -110,9 +122,11 @@ class BrowsePageLoaded(Message):
 
 
 class BrowseCountLoaded(Message):
-    def __init__(self, token: int, count: int, elapsed_ms: float) -> None:
+    """exact=False: a search's count was capped and `count` is a lower bound ("N+")."""
+
+    def __init__(self, token: int, count: int, elapsed_ms: float, exact: bool = True) -> None:
         super().__init__()
-        self.token, self.count, self.elapsed_ms = token, count, elapsed_ms
+        self.token, self.count, self.elapsed_ms, self.exact = token, count, elapsed_ms, exact
 
 
 class ExampleLoaded(Message):

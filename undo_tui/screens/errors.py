@@ -20,8 +20,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 import store
 from store import browse
 from store.browse import STATUSES, BrowseFilter, BrowseRow
-from undo_tui.messages import (BrowseCountLoaded, BrowseOptions, BrowseOptionsLoaded,
-                               BrowsePageLoaded, Saved)
+from undo_tui.messages import (BrowseChanged, BrowseCountLoaded, BrowseOptions,
+                               BrowseOptionsLoaded, BrowsePageLoaded, Saved)
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import InputDialog
 from undo_tui.widgets.render import highlight, history_text, one_line, verdict
@@ -31,6 +31,8 @@ PAGE = browse.PAGE_SIZE
 MAX_WINDOW = 1000
 PREFETCH = 40
 STATUS_ORDER = list(STATUSES)
+ACTIVE = ("created", "running", "stopping")
+IDLE_CHECK_S = 5.0  # a finished run is still checked now and then (another process may write)
 STATUS_LABELS = {"wrong": "wrong at k", "fixed": "fixed", "regressed": "regressed",
                  "still_wrong": "still wrong", "always_right": "always right", "all": "all"}
 
@@ -39,6 +41,13 @@ STATUS_LABELS = {"wrong": "wrong at k", "fixed": "fixed", "regressed": "regresse
 COLUMNS = (("id", "id", 7), ("ext id", "ext", 10), ("student", "student", 9),
            ("history", "history", 11), ("question", "question", 44), ("gold", "gold", 7),
            ("tags", "tags", 10), ("", "excluded", 4))
+
+
+def read_options(db, run_id: int) -> BrowseOptions:
+    """The splits and iterations a run has predictions for, and the store's tags."""
+    splits = browse.browse_splits(db, run_id)
+    iterations = {split: browse.browse_iterations(db, run_id, split) for split in splits}
+    return BrowseOptions(splits, iterations, store.all_tags(db))
 
 
 class ErrorsTable(VimDataTable):
@@ -80,12 +89,16 @@ class ErrorsScreen(BaseScreen):
         self.before: int | None = 0
         self.after: int | None = None
         self.total: int | None = None
+        self.total_exact = True  # False: a capped search count, `total` is a lower bound
         self.last_page_ms = 0.0
         self.last_count_ms = 0.0
         self.page_loads = 0
         self.note = ""
         self.hits: tuple[str, browse.SearchHits] | None = None  # the last search's FTS matches
         self._focus_table_when_loaded = False
+        self.marker: tuple | None = None  # what the store looked like at the last check
+        self.last_check = 0.0
+        self.refreshes = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -106,17 +119,14 @@ class ErrorsScreen(BaseScreen):
             table.add_column(label, key=key, width=width)
         table.focus()
         self.load_options()
+        self.set_interval(self.app.poll_interval, self._poll)
 
     # -- filter state ---------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="browse-options", exit_on_error=False,
           name="loading filters")
     def load_options(self) -> None:
-        db = self.db()
-        splits = browse.browse_splits(db, self.run_id)
-        iterations = {split: browse.browse_iterations(db, self.run_id, split) for split in splits}
-        tags = store.all_tags(db)
-        self.post_message(BrowseOptionsLoaded(BrowseOptions(splits, iterations, tags)))
+        self.post_message(BrowseOptionsLoaded(read_options(self.db(), self.run_id)))
 
     def on_browse_options_loaded(self, message: BrowseOptionsLoaded) -> None:
         options = self.options = message.options
@@ -184,7 +194,7 @@ class ErrorsScreen(BaseScreen):
           name="loading rows")
     def fetch_page(self, token: int, flt: BrowseFilter, mode: str, *, after: int | None = None,
                    before: int | None = None, anchor: str = "start", select: int | None = None,
-                   hits: browse.SearchHits | None = None) -> None:
+                   hits: browse.SearchHits | None = None, limit: int = PAGE) -> None:
         started = time.perf_counter()
         found = None
         try:
@@ -193,8 +203,8 @@ class ErrorsScreen(BaseScreen):
                 hits = browse.search_hits(db, flt.search)
                 found = (flt.search, hits)
             rows = browse.browse_page(db, flt, after=after, before=before,
-                                      last=(anchor == "end" and mode == "replace"), limit=PAGE,
-                                      hits=hits)
+                                      last=(anchor == "end" and mode == "replace"),
+                                      limit=limit, hits=hits)
         except Exception as exc:  # reported, and the screen stays usable
             self.post_message(BrowsePageLoaded(token, [], "failed", 0.0))
             raise exc
@@ -207,8 +217,10 @@ class ErrorsScreen(BaseScreen):
     def fetch_count(self, token: int, flt: BrowseFilter,
                     hits: browse.SearchHits | None = None) -> None:
         started = time.perf_counter()
-        n = browse.browse_count(self.db(), flt, hits=hits)
-        self.post_message(BrowseCountLoaded(token, n, (time.perf_counter() - started) * 1000))
+        n, exact = browse.browse_count_bounded(self.db(), flt, hits=hits,
+                                               max_read=browse.COUNT_READ_CAP)
+        self.post_message(BrowseCountLoaded(token, n, (time.perf_counter() - started) * 1000,
+                                            exact))
 
     # -- applying pages ---------------------------------------------------------------------------
 
@@ -255,6 +267,8 @@ class ErrorsScreen(BaseScreen):
             else:
                 for row in rows:
                     table.add_row(*self._cells(row), key=str(row.example_id))
+        elif message.mode == "refresh":
+            self._refreshed(rows, message.select)
         elif message.mode == "prepend":
             self.more_before = full
             if self.before is not None:
@@ -279,12 +293,13 @@ class ErrorsScreen(BaseScreen):
         if message.token != self.token:
             return
         self.total = message.count
+        self.total_exact = message.exact
         self.last_count_ms = message.elapsed_ms
         self._resolve_offsets()
         self._status()
 
     def _resolve_offsets(self) -> None:
-        if self.total is None:
+        if self.total is None or not self.total_exact:
             return
         if self.before is None and self.after is not None:
             self.before = max(0, self.total - self.after - len(self.rows))
@@ -347,13 +362,93 @@ class ErrorsScreen(BaseScreen):
             table = self.query_one(ErrorsTable)
             start = (self.before or 0) + 1
             position = (self.before or 0) + table.cursor_row + 1
-            total = "…" if self.total is None else f"{self.total:,}"
+            total = "…" if self.total is None else f"{self.total:,}" + (
+                "" if self.total_exact else "+")
             if self.before is None:
                 text.append(f"row ? of {total}")
             else:
                 text.append(f"row {position:,} of {total}")
                 text.append(f" (loaded {start:,}–{start + len(self.rows) - 1:,})", style="dim")
         self.query_one("#browse-status", Static).update(text)
+
+    # -- following a run that writes ----------------------------------------------------------
+
+    def _poll(self) -> None:
+        if self.is_current and self.options is not None and not self.loading:
+            self.check_store(self.marker)
+
+    @work(thread=True, exclusive=True, group="browse-poll", exit_on_error=False,
+          name="watching the store")
+    def check_store(self, known: tuple | None, force: bool = False) -> None:
+        """Post BrowseChanged when what this screen shows may have changed (short reads)."""
+        db = self.db()
+        active = store.get_run(db, self.run_id).status in ACTIVE
+        now = time.monotonic()
+        if not (force or active or now - self.last_check >= IDLE_CHECK_S):
+            return
+        self.last_check = now
+        flt = self.flt
+        marker = browse.browse_marker(db, self.run_id, flt.split if flt else None,
+                                      flt.iteration if flt else None)
+        if marker == known and not force:
+            return
+        self.post_message(BrowseChanged(marker, read_options(db, self.run_id),
+                                        refresh=force or known is not None))
+
+    def on_browse_changed(self, message: BrowseChanged) -> None:
+        self.marker = message.marker
+        if not message.refresh:
+            return
+        options, old = message.options, self.options
+        if self.flt is None or self.flt.split not in options.iterations:
+            self.on_browse_options_loaded(BrowseOptionsLoaded(options))  # first predictions
+            return
+        self.options = options
+        flt = self.flt
+        self._set_select("#split-select", [(s, s) for s in options.splits], flt.split)
+        self._set_select("#iteration-select",
+                         [(f"iteration {k}", k) for k in options.iterations[flt.split]],
+                         flt.iteration)
+        new = [k for k in options.iterations[flt.split]
+               if old is None or k not in old.iterations.get(flt.split, [])]
+        if new:
+            self.notify(f"Iteration {new[-1]} has {flt.split} predictions now: ] shows it.",
+                        title="Errors browser")
+        self.hits = None  # new rationales may match the search
+        self._refresh_window()
+
+    def _refresh_window(self) -> None:
+        """Re-read the rows from the window's first one on, keeping the highlighted example."""
+        current = self.current_row()
+        self.loading = True
+        # from the filter's start when the window begins there (new rows may come before it)
+        after = self.rows[0].example_id - 1 if self.rows and self.more_before else None
+        self._fetch(self.flt, "refresh", after=after, limit=max(len(self.rows), PAGE),
+                    select=current.example_id if current else None)
+
+    def _refreshed(self, rows: list[BrowseRow], keep: int | None) -> None:
+        """Apply a re-read window: cells change in place; the cursor stays on its example."""
+        table = self.query_one(ErrorsTable)
+        old_ids = [row.example_id for row in self.rows]
+        cursor = table.cursor_row
+        self.more_after = len(rows) >= max(len(self.rows), PAGE) or (
+            self.more_after and len(rows) >= len(self.rows))
+        if self.before is not None:
+            self.after = None  # known again once the new count is in (_resolve_offsets)
+        if [row.example_id for row in rows] == old_ids:
+            for old, row in zip(self.rows, rows):
+                if old != row:
+                    for _, key, _ in COLUMNS:
+                        table.update_cell(str(row.example_id), key, self._cell(row, key))
+            self.rows = list(rows)
+        else:
+            ids = [row.example_id for row in rows]
+            self.rows = list(rows)
+            scroll = table.scroll_y
+            self._rebuild(select=ids.index(keep) if keep in ids else cursor)
+            table.scroll_to(y=scroll, animate=False)
+        self.refreshes += 1
+        self.fetch_count(self.token, self.flt, self._cached_hits(self.flt))
 
     # -- moving ---------------------------------------------------------------------------------
 
@@ -552,13 +647,11 @@ class ErrorsScreen(BaseScreen):
                     table.update_cell(str(example_id), key, self._cell(row, key))
 
     def action_refresh(self) -> None:
-        """Re-read iterations, tags and rows (a running evaluation adds predictions)."""
-        if self.flt is not None:
-            flt = self.flt
-            self.wanted = dict(split=flt.split, iteration=flt.iteration, status=flt.status,
-                               search=flt.search, tag=flt.tag)
-            self.hits = None
-        self.load_options()
+        """Re-read iterations, tags and rows now, in place (the poll does it while a run writes)."""
+        if self.options is None:
+            self.load_options()
+        elif not self.loading:
+            self.check_store(self.marker, force=True)
 
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
