@@ -190,3 +190,41 @@ def test_kill_9_then_resume_matches_the_uninterrupted_run(reference, tmp_path, s
     db.close()
     assert paid == got["cache"]
 
+
+
+def test_equal_budget_baseline_of_the_reference_run(reference):
+    """`run --baseline-for`: iteration 1 from the teacher cache, then more epochs on that data."""
+    from engine.loop.context_data import StageContext
+    from engine.loop.stages import training_pairs
+
+    store_path, _, _ = reference
+    db = store.open_store(store_path)
+    cache_before = db.execute("SELECT count(*) FROM teacher_cache").fetchone()[0]
+    db.close()
+    assert main(["--store", str(store_path), "run", "--baseline-for", "1"]) == 0
+    db = store.open_store(store_path)
+    baseline = store.get_run(db, max(r.run.id for r in store.list_runs(db)))
+    assert baseline.kind == "baseline" and baseline.source_run_id == 1
+    assert baseline.status == "finished" and "equal budget" in baseline.stop_reason
+    assert db.execute("SELECT count(*) FROM teacher_cache").fetchone()[0] == cache_before
+    undo = {it.k: it for it in store.list_iterations(db, 1)}
+    ours = {it.k: it for it in store.list_iterations(db, baseline.id)}
+    assert set(ours) == set(undo) == {0, 1, 2}
+    assert ours[1].teacher_calls == 0  # every iteration-1 teacher answer came from the cache
+    same_text = lambda run_id: sorted((r.example_id, r.text) for r in  # noqa: E731
+                                      store.rationales_for_iteration(db, run_id, 1))
+    assert same_text(baseline.id) == same_text(1)
+    assert store.rationales_for_iteration(db, baseline.id, 2) == []  # no refinement
+    for k in (1, 2):  # equal budget: the same epochs spent by iteration k
+        assert ours[k].metrics["epochs_spent"] == undo[k].metrics["epochs_spent"] == 2 * k
+        assert ours[k].epochs_total == 2 * k  # one model, trained on
+        assert ours[k].val_accuracy is not None and ours[k].train_size == undo[1].train_size
+    source = StageContext.load(store_path, 1, 1)
+    iteration_one = sorted(training_pairs(source))
+    source.db.close()
+    for k in (1, 2):
+        ctx = StageContext.load(store_path, baseline.id, k)
+        assert sorted(training_pairs(ctx)) == iteration_one  # the data stays iteration 1's
+        ctx.db.close()
+    assert store.score(db, baseline.id, 1, "train").total == 0  # no refinement step to feed
+    db.close()

@@ -3,7 +3,8 @@
 - A failed rationale row must give way to a later success in the same slot (run, iteration,
   example, source, attempt); `store.add_rationales` ignores a row whose slot is taken, so the
   failed one is deleted first, in the same transaction.
-- Per-variant teacher yield goes into the iteration's metrics without clobbering other metrics.
+- Teacher yield is written here only (record_yield): the iteration's kept/attempted totals and,
+  per prompt variant, in its metrics without clobbering other metrics.
 """
 
 from __future__ import annotations

@@ -32,7 +32,22 @@ def finalize_iteration(db, run_id: int, k: int) -> None:
         metrics.update(val_fixed=change.fixed, val_regressed=change.regressed,
                        val_still_wrong=change.still_wrong, val_still_right=change.still_right)
     if k >= 1:
-        kept, attempted = store.teacher_yield(db, run_id, k)
-        if attempted:
-            fields.update(teacher_kept=kept, teacher_attempted=attempted)
+        metrics["epochs_spent"] = epochs_spent(db, run_id, k, metrics)
+    # Teacher yield (teacher_kept/teacher_attempted) has one writer: the teacher pass
+    # (engine.generation.storing.record_yield), which also records it per prompt variant.
     store.upsert_iteration(db, run_id, k, metrics=metrics, **fields)
+
+
+def epochs_spent(db, run_id: int, k: int, metrics: dict) -> float:
+    """Training epochs this run has spent through iteration k, whatever each iteration started
+    from: the budget an equal-budget baseline must match (UNDO from the base model retrains
+    each iteration, so its checkpoint's own epochs_total stays at one iteration's epochs)."""
+    from engine.config import config_from_dict, train_config
+
+    previous = store.get_iteration(db, run_id, k - 1) if k > 1 else None
+    before = float(previous.metrics.get("epochs_spent", 0.0)) if previous else 0.0
+    if "train_steps" not in metrics:  # this iteration did not train
+        return before
+    run = store.get_run(db, run_id)
+    epochs = train_config(config_from_dict(run.config, source=f"run {run_id} config")).epochs
+    return before + epochs
