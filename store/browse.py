@@ -3,10 +3,11 @@
 Every query here is built to stay fast on a store with ~100k examples and ~1M rationales and
 predictions: pages are fetched by keyset (`example_id > last`, LIMIT n) on the
 `predictions_by_status` index, per-row details (question, tags, history) are looked up only for
-the rows of one page, and full-text search goes through the FTS5 tables (store/search.py).
-The keyset walk reads only indexed columns, so it never touches a table row. Row counts are a
-separate query so a screen can paint the first page before the count is known; a search's
-count over a big filter is capped (browse_count_bounded).
+the rows of one page, and full-text search goes through the FTS5 tables (store/search.py),
+whose matches are joined into the same keyset query from TEMP tables, so a searched page is
+one statement too. The keyset walk reads only indexed columns, so it never touches a table row.
+Row counts are a separate query so a screen can paint the first page before the count is
+known; a search's count over a very big filter is capped (browse_count_bounded).
 
 The status filters compare iteration k with an earlier iteration `previous` of the same run and
 split (normally k-1; the caller decides, see `previous_iteration`):
@@ -21,16 +22,15 @@ split (normally k-1; the caller decides, see `previous_iteration`):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlite_utils import Database
 
-from store.fetch import all_rows, id_set
+from store.fetch import all_rows
 # The search names are part of this module's API too (the TUI imports them from here).
-from store.search import (RATIONALES_OF, SEARCH_SQL, SMALL_SEARCH, SearchHits,  # noqa: F401
-                          fts_query, matching, search_hits, search_terms)
+from store.search import (EXAMPLES, MATCHES, SEARCH_SQL, SMALL_SEARCH, SearchHits,  # noqa: F401
+                          fts_query, search_hits, search_terms)
 
 STATUSES: dict[str, str] = {
     "wrong": "wrong at k",
@@ -43,8 +43,7 @@ STATUSES: dict[str, str] = {
 NEEDS_PREVIOUS = ("fixed", "regressed", "still_wrong")
 PAGE_SIZE = 200
 QUESTION_CHARS = 300
-SEARCH_CHUNK = 2000  # at most this many status-filter rows read per step of a search
-COUNT_READ_CAP = 10_000  # a search's count checks at most this many rows, then says "N+"
+COUNT_READ_CAP = 200_000  # a search's count checks at most this many rows, then says "N+"
 
 
 @dataclass(frozen=True)
@@ -87,11 +86,13 @@ class BrowseRow:
     tags: tuple[str, ...]
 
 
-def _filtered(db: Database, flt: BrowseFilter,
-              only: list[int] | None = None) -> tuple[str, list[Any]]:
+def _filtered(db: Database, flt: BrowseFilter, hits: SearchHits | None = None, *,
+              match: bool = True) -> tuple[str, list[Any]]:
     """`FROM ... WHERE ...` for the rows of a filter, and its parameters (p = prediction at k).
 
-    only: restrict to these example ids (a small search result), read as a JSON array.
+    hits: the filter's search, made ready on this connection (store.search). Few matches are
+    read from their list of example ids (s, joined to p); many are probed row by row (MATCHES),
+    unless match=False (the caller applies MATCHES itself).
     """
     joins: list[str] = []
     join_params: list[Any] = []
@@ -123,51 +124,64 @@ def _filtered(db: Database, flt: BrowseFilter,
     if flt.tag:
         where.append("p.example_id IN (SELECT example_id FROM example_tags WHERE tag = ?)")
         params.append(flt.tag)
-    if only is not None:
-        where.append("p.example_id IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(only))
-    sql = "FROM predictions p " + " ".join(joins) + " WHERE " + " AND ".join(where)
+    source = "FROM predictions p "
+    if hits is not None and hits.few:
+        # CROSS JOIN: walk the short list in id order, one seek into predictions per id
+        source = f"FROM {EXAMPLES} s CROSS JOIN predictions p ON p.example_id = s.example_id "
+    elif hits is not None and match:
+        where.append(MATCHES)
+        params.append(flt.run_id)
+    sql = source + " ".join(joins) + " WHERE " + " AND ".join(where)
     return sql, join_params + params
 
 
+def _key(hits: SearchHits | None) -> str:
+    """The column pages are ordered by: the short list's ids for a search with few matches."""
+    return "s.example_id" if hits is not None and hits.few else "p.example_id"
+
+
 def _page_sql(db: Database, flt: BrowseFilter, *, after: int | None, before: int | None,
-              limit: int, only: list[int] | None = None) -> tuple[str, list[Any]]:
-    body, params = _filtered(db, flt, only)
+              limit: int, hits: SearchHits | None = None) -> tuple[str, list[Any]]:
+    body, params = _filtered(db, flt, hits)
+    key = _key(hits)
+    # (+: the bound must not become a range probe on p, which the list's ids drive)
+    bound = f"+{key}" if key.startswith("s.") else key
     if after is not None:
-        body += " AND p.example_id > ?"
+        body += f" AND {bound} > ?"
         params.append(after)
     if before is not None:
-        body += " AND p.example_id < ?"
+        body += f" AND {bound} < ?"
         params.append(before)
     # Reading backwards (the last page, or the page before a window) walks the index in reverse.
     # Only indexed columns: the walk never reads a table row (answers come per page, in _rows).
     order = "DESC" if before is not None else "ASC"
     return (f"SELECT p.example_id, p.correct {body} "
-            f"ORDER BY p.example_id {order} LIMIT ?", params + [limit])
+            f"ORDER BY {key} {order} LIMIT ?", params + [limit])
+
+
+def _ready(db: Database, flt: BrowseFilter) -> SearchHits | None:
+    """The filter's search made ready on this connection (None without a search)."""
+    return search_hits(db, flt.search, flt.run_id) if flt.search else None
 
 
 def browse_page(db: Database, flt: BrowseFilter, *, after: int | None = None,
-                before: int | None = None, last: bool = False, limit: int = PAGE_SIZE,
-                hits: SearchHits | None = None) -> list[BrowseRow]:
-    """One page of rows in example-id order.
+                before: int | None = None, last: bool = False,
+                limit: int = PAGE_SIZE) -> list[BrowseRow]:
+    """One page of rows in example-id order (one SQL statement, searches included).
 
     after:  rows with example_id > after (the next page); None = from the start.
     before: rows with example_id < before (the previous page).
     last:   the last page of the filter.
-    hits:   `search_hits(db, flt.search)`, if the caller has it already.
     """
     if not flt.comparable:
         return []
     if last and before is None:
         before = 1 << 62
-    if flt.search and hits is None:
-        hits = search_hits(db, flt.search)
-    only = hits.examples_for(flt.run_id) if flt.search and hits is not None else None
-    if not flt.search or hits is None or only is not None:
-        sql, params = _page_sql(db, flt, after=after, before=before, limit=limit, only=only)
-        found = _ordered(all_rows(db, sql, params, 2), descending=before is not None)
-    else:
-        found = _searched_page(db, flt, hits, after=after, before=before, limit=limit)
+    hits = _ready(db, flt)
+    if hits is not None and not hits:
+        return []
+    sql, params = _page_sql(db, flt, after=after, before=before, limit=limit, hits=hits)
+    found = _ordered(all_rows(db, sql, params, 2), descending=before is not None)
     if before is not None:
         found.reverse()
     return _rows(db, flt, found)
@@ -176,40 +190,6 @@ def browse_page(db: Database, flt: BrowseFilter, *, after: int | None = None,
 def _ordered(rows: list[tuple], descending: bool) -> list[tuple]:
     """Rows in keyset order again (an aggregate does not promise to keep it)."""
     return sorted(rows, key=lambda row: row[0], reverse=descending)
-
-
-def _searched_page(db: Database, flt: BrowseFilter, hits: SearchHits, *, after: int | None,
-                   before: int | None, limit: int) -> list[tuple]:
-    """Walk the status filter's rows in keyset order, in chunks, keeping the search's matches."""
-    found: list[tuple] = []
-    if not hits:
-        return found
-    chunk, read = max(limit + limit // 2, 8), 0  # common words fill a page from the first chunk
-    while len(found) < limit:
-        sql, params = _page_sql(db, flt, after=after, before=before, limit=chunk)
-        rows = _ordered(all_rows(db, sql, params, 2), descending=before is not None)
-        matched = matching(db, flt.run_id, hits, [row[0] for row in rows])
-        found.extend(row for row in rows if row[0] in matched)
-        read += len(rows)
-        if len(rows) < chunk:
-            break
-        if before is not None:
-            before = rows[-1][0]
-        else:
-            after = rows[-1][0]
-        chunk = _next_chunk(limit - len(found), len(found), read)
-    return found[:limit]
-
-
-def _next_chunk(missing: int, found: int, read: int) -> int:
-    """How many more rows to read for `missing` matches, from the match rate so far.
-
-    A quarter more than the rate predicts, so one more step usually finishes the page; rare
-    words (no match yet) read on in doubling steps up to SEARCH_CHUNK.
-    """
-    if found == 0:
-        return min(2 * read, SEARCH_CHUNK)
-    return max(16, min(SEARCH_CHUNK, int(missing * read / found * 1.25) + 1))
 
 
 def _rows(db: Database, flt: BrowseFilter, hits: list[tuple]) -> list[BrowseRow]:
@@ -246,35 +226,37 @@ def _rows(db: Database, flt: BrowseFilter, hits: list[tuple]) -> list[BrowseRow]
     return rows
 
 
-def browse_count(db: Database, flt: BrowseFilter, hits: SearchHits | None = None) -> int:
+def browse_count(db: Database, flt: BrowseFilter) -> int:
     """How many rows the filter matches (a separate query: the first page does not wait for it)."""
-    return browse_count_bounded(db, flt, hits, max_read=None)[0]
+    return browse_count_bounded(db, flt, max_read=None)[0]
 
 
-def browse_count_bounded(db: Database, flt: BrowseFilter, hits: SearchHits | None = None, *,
+def browse_count_bounded(db: Database, flt: BrowseFilter, *,
                          max_read: int | None = COUNT_READ_CAP) -> tuple[int, bool]:
     """(count, exact): a search over many rows stops after checking `max_read` of them.
 
-    Without a search, or for a search with few matches, the count is one SQL count and exact.
-    A common word within a big status filter is checked in Python chunk by chunk; past
-    `max_read` rows the matches so far are a lower bound (exact=False), shown as "N+".
+    Without a search, or for a search with few matches, the count is one exact SQL count.
+    A search with many matches probes each row of the status filter; past `max_read` rows the
+    matches so far are a lower bound (exact=False), shown as "N+".
     """
     if not flt.comparable:
         return 0, True
-    if flt.search and hits is None:
-        hits = search_hits(db, flt.search)
-    only = hits.examples_for(flt.run_id) if flt.search and hits is not None else None
-    body, params = _filtered(db, flt, only)
-    if not flt.search or hits is None or only is not None:
-        return db.execute(f"SELECT count(*) {body}", params).fetchone()[0], True
-    if not hits:
+    hits = _ready(db, flt)
+    if hits is not None and not hits:
         return 0, True
-    candidates = sorted(id_set(db, f"SELECT p.example_id {body}", params))
-    limit = len(candidates) if max_read is None else min(max_read, len(candidates))
-    step = SEARCH_CHUNK
-    n = sum(len(matching(db, flt.run_id, hits, candidates[i:min(i + step, limit)]))
-            for i in range(0, limit, step))
-    return n, limit == len(candidates)
+    if hits is None or hits.few or max_read is None:
+        body, params = _filtered(db, flt, hits)
+        return db.execute(f"SELECT count(*) {body}", params).fetchone()[0], True
+    body, params = _filtered(db, flt, hits, match=False)
+    read, matched, last = db.execute(
+        f"SELECT count(*), coalesce(sum(m), 0), max(e) FROM (SELECT p.example_id AS e, "
+        f"{MATCHES} AS m {body} ORDER BY p.example_id LIMIT ?)",
+        [flt.run_id, *params, max_read]).fetchone()
+    if read < max_read:
+        return matched, True
+    more = db.execute(f"SELECT EXISTS (SELECT 1 {body} AND p.example_id > ?)",
+                      [*params, last]).fetchone()[0]
+    return matched, not more
 
 
 def browse_splits(db: Database, run_id: int) -> list[str]:
@@ -327,14 +309,13 @@ def previous_iteration(iterations: list[int], k: int) -> int | None:
 
 
 def explain(db: Database, flt: BrowseFilter, *, what: str = "page") -> list[str]:
-    """EXPLAIN QUERY PLAN of the page or count query of a filter (for tests and benchmarks)."""
-    if what == "page":
-        sql, params = _page_sql(db, flt, after=0, before=None, limit=PAGE_SIZE)
-    elif what == "page_before":
-        sql, params = _page_sql(db, flt, after=None, before=1 << 62, limit=PAGE_SIZE)
-    elif what == "count":
-        body, params = _filtered(db, flt)
-        sql = f"SELECT count(*) {body}"
+    """EXPLAIN QUERY PLAN of the page or count query of a filter (for tests and benchmarks).
+
+    With a search, the plans of both ways of reading it follow ("search many:", "search few:").
+    """
+    hits = _ready(db, flt)
+    if what in ("page", "page_before", "count"):
+        sql, params = _plan_sql(db, flt, what, hits)
     elif what == "history":
         sql = ("SELECT example_id, iteration, correct FROM predictions INDEXED BY "
                "predictions_by_example WHERE example_id IN (?, ?) AND run_id = ? AND split = ? "
@@ -342,15 +323,25 @@ def explain(db: Database, flt: BrowseFilter, *, what: str = "page") -> list[str]
         params = [1, 2, flt.run_id, flt.split]
     else:
         raise ValueError(f"unknown query {what!r}")
-    plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()]
-    query = fts_query(flt.search)
-    if query and what != "history":
+    plan = _plan(db, sql, params)
+    if hits is not None and what != "history":
         for name, search_sql in SEARCH_SQL.items():
-            plan += [f"search {name}: {row[3]}" for row in
-                     db.execute(f"EXPLAIN QUERY PLAN {search_sql}", [query]).fetchall()]
-        plan += [f"search run: {row[3]}" for row in db.execute(
-            f"EXPLAIN QUERY PLAN {RATIONALES_OF.format(marks='?, ?')}", [1, 2, flt.run_id])]
-        few, few_params = _page_sql(db, flt, after=0, before=None, limit=PAGE_SIZE, only=[1, 2])
-        plan += [f"search few: {row[3]}" for row in
-                 db.execute(f"EXPLAIN QUERY PLAN {few}", few_params).fetchall()]
+            plan += [f"search {name}: {line}" for line in _plan(db, search_sql, [hits.query])]
+        for label, few in (("many", False), ("few", True)):
+            sql, params = _plan_sql(db, flt, what, replace(hits, few=few))
+            plan += [f"search {label}: {line}" for line in _plan(db, sql, params)]
     return plan
+
+
+def _plan_sql(db: Database, flt: BrowseFilter, what: str,
+              hits: SearchHits | None) -> tuple[str, list[Any]]:
+    if what == "page":
+        return _page_sql(db, flt, after=0, before=None, limit=PAGE_SIZE, hits=hits)
+    if what == "page_before":
+        return _page_sql(db, flt, after=None, before=1 << 62, limit=PAGE_SIZE, hits=hits)
+    body, params = _filtered(db, flt, hits)
+    return f"SELECT count(*) {body}", params
+
+
+def _plan(db: Database, sql: str, params: list[Any]) -> list[str]:
+    return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()]

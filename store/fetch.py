@@ -21,9 +21,3 @@ def all_rows(db: Database, sql: str, params: list[Any], width: int) -> list[tupl
     text = db.execute(wrapped, params).fetchone()[0]
     return [tuple(row) for row in json.loads(text)] if text else []
 
-
-def id_set(db: Database, sql: str, params: list[Any]) -> frozenset[int]:
-    """The integer ids one query selects, fetched in one step (see all_rows)."""
-    text = db.execute(f"WITH ids(id) AS ({sql}) SELECT group_concat(id) FROM ids",
-                      params).fetchone()[0]
-    return frozenset(map(int, text.split(","))) if text else frozenset()

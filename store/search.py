@@ -1,20 +1,56 @@
-"""Full-text search for the errors browser: what a user typed, as FTS5 matches.
+"""Full-text search for the errors browser: what a user typed, matched inside SQLite.
 
-Only the FTS5 indexes are read for a search (no table rows); which matching rationale belongs to
-which example and run is resolved per chunk of candidate examples (store.browse walks them).
+A search's matches never become Python objects. `search_hits` copies the FTS5 matches (question
+rowids, rationale rowids) into TEMP tables of the calling connection, once per search text;
+store.browse then joins them into its keyset page and count queries, so a page is one SQL
+statement that stops at its LIMIT. Building Python sets of ~50k ids in a worker thread, beside
+the UI thread, used to cost more than the query itself (each id parsed while holding the GIL).
+
+TEMP tables belong to one connection: every connection (the TUI has one per worker thread)
+builds its own copy on first use, and rebuilds it when the search text, the run or the store's
+newest example/rationale changes.
 """
 
 from __future__ import annotations
 
-import json
 import re
+import sqlite3
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from store.fetch import all_rows, id_set
+SMALL_SEARCH = 5000  # up to this many matches, a search's example ids are listed up front
+QUESTIONS = "temp.undo_search_questions"
+RATIONALES = "temp.undo_search_rationales"
+EXAMPLES = "temp.undo_search_examples"
+STATE = "temp.undo_search_state"
 
-SMALL_SEARCH = 5000  # up to this many matches, a search becomes an id list inside the SQL
+SEARCH_SQL = {
+    "questions": "SELECT rowid FROM examples_fts WHERE examples_fts MATCH ?",
+    "rationales": "SELECT rowid FROM rationales_fts WHERE rationales_fts MATCH ?",
+}
+# Whether the example of predictions row `p` matched: by its question, or by one of its
+# rationales of this run (a covering seek on rationales_by_example, then a TEMP table probe).
+MATCHES = (f"(p.example_id IN {QUESTIONS} OR EXISTS (SELECT 1 FROM rationales r INDEXED BY "
+           "rationales_by_example WHERE r.example_id = p.example_id "
+           f"AND (r.run_id = ? OR r.run_id IS NULL) AND r.id IN {RATIONALES}))")
+
+_CREATE = [
+    f"CREATE TEMP TABLE IF NOT EXISTS {STATE.split('.')[1]} (query TEXT, run_id INTEGER, "
+    "newest_example INTEGER, newest_rationale INTEGER, questions INTEGER, rationales INTEGER, "
+    "few INTEGER)",
+    f"CREATE TEMP TABLE IF NOT EXISTS {QUESTIONS.split('.')[1]} (id INTEGER PRIMARY KEY)",
+    f"CREATE TEMP TABLE IF NOT EXISTS {RATIONALES.split('.')[1]} (id INTEGER PRIMARY KEY)",
+    f"CREATE TEMP TABLE IF NOT EXISTS {EXAMPLES.split('.')[1]} (example_id INTEGER PRIMARY KEY)",
+]
+# One statement: the cached search (if any) and what the store looks like now.
+_STATE_NOW = (f"SELECT (SELECT max(id) FROM examples), (SELECT max(id) FROM rationales), "
+              f"s.query, s.run_id, s.newest_example, s.newest_rationale, s.questions, "
+              f"s.rationales, s.few FROM (SELECT 1) LEFT JOIN {STATE} s")
+# The examples of this run that a few matches belong to (a rowid lookup per rationale).
+_RESOLVE = (f"INSERT OR IGNORE INTO {EXAMPLES} SELECT id FROM {QUESTIONS} "
+            f"UNION SELECT r.example_id FROM {RATIONALES} h CROSS JOIN rationales r "
+            "ON r.id = h.id WHERE r.run_id = ? OR r.run_id IS NULL")
 
 
 def fts_query(text: str | None) -> str | None:
@@ -38,70 +74,77 @@ def search_terms(text: str | None) -> list[str]:
     return re.findall(r"\w+", text or "")
 
 
-SEARCH_SQL = {
-    "questions": "SELECT rowid FROM examples_fts WHERE examples_fts MATCH ?",
-    "rationales": "SELECT rowid FROM rationales_fts WHERE rationales_fts MATCH ?",
-}
-# Which rationales of a chunk of candidate examples belong to this run (covering index seek).
-RATIONALES_OF = ("SELECT example_id, id FROM rationales INDEXED BY rationales_by_example "
-                 "WHERE example_id IN ({marks}) AND (run_id = ? OR run_id IS NULL)")
-
-
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class SearchHits:
-    """What one search matched: example ids by question text, rationale ids by rationale text.
+    """A search made ready on one connection: how many rows matched, and how to join them.
 
-    Only the FTS5 indexes are read (no table rows), so even a word in every rationale costs one
-    pass over its doclist; which matching rationale belongs to which example and run is checked
-    per chunk of candidate rows, through rationales_by_example.
+    few: the matching example ids of the run are listed in EXAMPLES (pages are read from that
+    short list); otherwise pages walk the status filter and probe QUESTIONS/RATIONALES per row.
     """
 
-    questions: frozenset[int]
-    rationales: frozenset[int]
-    owners: tuple[tuple[int, int | None], ...] | None = None  # (example, run) per rationale
+    query: str
+    run_id: int
+    questions: int
+    rationales: int
+    few: bool
 
     def __bool__(self) -> bool:
         return bool(self.questions or self.rationales)
 
-    def __repr__(self) -> str:  # cheap: workers put their arguments in their descriptions
-        return (f"SearchHits({len(self.questions)} questions, {len(self.rationales)} "
-                "rationales)")
 
-    def examples_for(self, run_id: int) -> list[int] | None:
-        """The matching example ids of one run, when the search matched few (else None)."""
-        if self.owners is None or len(self.questions) > SMALL_SEARCH:
-            return None
-        ids = set(self.questions)
-        ids.update(e for e, run in self.owners if run is None or run == run_id)
-        return sorted(ids)
+def search_hits(db: Database, text: str | None, run_id: int) -> SearchHits | None:
+    """Make a search ready on this connection (None when there is nothing to search for).
 
-
-def search_hits(db: Database, text: str | None) -> SearchHits | None:
-    """The FTS5 matches of a search (None when there is nothing to search for).
-
-    Callers keep it while the search text stays the same: paging, other statuses, iterations,
-    splits and runs all reuse it.
+    Cheap when this connection already holds the same search of the same run and the store has
+    no newer example or rationale since: one statement of index seeks.
     """
     query = fts_query(text)
     if query is None:
         return None
-    questions = id_set(db, SEARCH_SQL["questions"], [query])
-    rationales = id_set(db, SEARCH_SQL["rationales"], [query])
-    owners = None
-    if len(rationales) <= SMALL_SEARCH:  # few: resolve them now, one primary-key lookup each
-        owners = tuple(all_rows(
-            db, "SELECT example_id, run_id FROM rationales WHERE id IN "
-            "(SELECT value FROM json_each(?))", [json.dumps(sorted(rationales))], 2))
-    return SearchHits(questions, rationales, owners)
+    state = _state(db)
+    newest, cached = state[:2], state[2:]
+    if cached[:4] == (query, run_id, *newest):
+        return SearchHits(query, run_id, cached[4], cached[5], bool(cached[6]))
+    return _build(db, query, run_id, newest)
 
 
-def matching(db: Database, run_id: int, hits: SearchHits, candidates: list[int]) -> set[int]:
-    """The candidate example ids whose question or one of whose rationales (this run) matched."""
-    matched = {c for c in candidates if c in hits.questions}
-    rest = [c for c in candidates if c not in matched]
-    if rest and hits.rationales:
-        sql = RATIONALES_OF.format(marks=", ".join("?" * len(rest)))
-        for example_id, rationale_id in all_rows(db, sql, [*rest, run_id], 2):
-            if rationale_id in hits.rationales:
-                matched.add(example_id)
-    return matched
+def _state(db: Database) -> tuple:
+    try:
+        return db.execute(_STATE_NOW).fetchone()
+    except sqlite3.OperationalError:  # this connection's first search: make its TEMP tables
+        _create(db)
+        return db.execute(_STATE_NOW).fetchone()
+
+
+def _create(db: Database) -> None:
+    """The TEMP tables, in memory when this connection has none yet.
+
+    (Changing temp_store drops a connection's TEMP tables, so it is only set before any exist.)
+    """
+    if db.execute("SELECT count(*) FROM sqlite_temp_master").fetchone()[0] == 0:
+        db.execute("PRAGMA temp_store = MEMORY")
+    for sql in _CREATE:
+        db.execute(sql)
+
+
+def _build(db: Database, query: str, run_id: int, newest: tuple) -> SearchHits:
+    """Copy the FTS5 matches into the TEMP tables, in one snapshot of the store."""
+    db.execute("SAVEPOINT undo_search")
+    try:
+        for table in (STATE, QUESTIONS, RATIONALES, EXAMPLES):
+            db.execute(f"DELETE FROM {table}")
+        questions = db.execute(f"INSERT INTO {QUESTIONS} {SEARCH_SQL['questions']}",
+                               [query]).rowcount
+        rationales = db.execute(f"INSERT INTO {RATIONALES} {SEARCH_SQL['rationales']}",
+                                [query]).rowcount
+        few = questions + rationales <= SMALL_SEARCH
+        if few:
+            db.execute(_RESOLVE, [run_id])
+        db.execute(f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [query, run_id, *newest, questions, rationales, int(few)])
+    except BaseException:
+        db.execute("ROLLBACK TO undo_search")
+        db.execute("RELEASE undo_search")
+        raise
+    db.execute("RELEASE undo_search")
+    return SearchHits(query, run_id, questions, rationales, few)

@@ -151,55 +151,15 @@ def test_query_plans_use_the_store_indexes(fx, status, index):
     assert "example_tags_by_tag" in joined and "USE TEMP B-TREE FOR ORDER BY" not in joined
     assert "search questions: SCAN examples_fts VIRTUAL TABLE" in joined, plan
     assert "search rationales: SCAN rationales_fts VIRTUAL TABLE" in joined, plan
-    # matching rationales are tied to examples and the run through a covering index seek
-    assert "search run: SEARCH rationales USING COVERING INDEX rationales_by_example" in joined
+    # many matches: each row of the walk probes the TEMP tables, its rationales of this run
+    # found through a covering index seek
+    assert ("search many: SEARCH r USING COVERING INDEX rationales_by_example (example_id=?)"
+            in joined), plan
+    assert "search many: USING ROWID SEARCH ON TABLE undo_search_rationales" in joined, plan
+    # few matches: their short list drives one covering seek per example into predictions
+    few = [line for line in plan if line.startswith("search few: SEARCH p")]
+    assert few and "example_id=?" in few[0], plan
+    if index:
+        assert index in few[0], plan
     history = " | ".join(browse.explain(db, flt, what="history"))
     assert "predictions_by_example" in history and "TEMP B-TREE" not in history, history
-
-
-def test_searched_pages_walk_the_status_filter_in_chunks(fx, monkeypatch):
-    db, ids = fx
-    monkeypatch.setattr(browse, "SEARCH_CHUNK", 2)
-    flt = BrowseFilter(ids["run"], "train", 3, "all", previous=2, search="Buying")
-    hits = browse.search_hits(db, "Buying")
-    assert hits.questions >= frozenset(ids["train_ids"])  # "buys" stems to "buy" as well
-    refined = browse.search_hits(db, "total")  # only in the iteration-3 rationales
-    assert not refined.questions and len(refined.rationales) == len(ids["train_ids"])
-    assert browse.browse_count(db, flt.with_(search="total"), hits=refined) == 12
-    pages, after = [], None
-    while True:
-        page = browse.browse_page(db, flt, after=after, limit=1, hits=hits)
-        if not page:
-            break
-        pages.append(page[0].example_id)
-        after = page[0].example_id
-    assert pages == ids["train_ids"]
-    last = browse.browse_page(db, flt, last=True, limit=3, hits=hits)
-    assert [r.example_id for r in last] == ids["train_ids"][-3:]
-    before = browse.browse_page(db, flt, before=last[0].example_id, limit=3, hits=hits)
-    assert [r.example_id for r in before] == ids["train_ids"][-6:-3]
-    only = browse.SearchHits(frozenset(ids["train_ids"][4:6]), frozenset())
-    assert [r.example_id for r in browse.browse_page(db, flt, hits=only)] == ids["train_ids"][4:6]
-    assert browse.browse_count(db, flt, hits=only) == 2
-    nothing = browse.SearchHits(frozenset(), frozenset())
-    assert browse.browse_count(db, flt, hits=nothing) == 0
-    assert browse.search_hits(db, "   ") is None
-    # a rationale of another run does not make an example match in this one
-    other = browse.search_hits(db, "total")
-    assert browse.browse_count(db, flt.with_(run_id=ids["live"], search="total"),
-                               hits=other) == 0
-
-
-def test_a_searchs_count_over_many_rows_is_capped(fx, monkeypatch):
-    db, ids = fx
-    monkeypatch.setattr(browse, "SEARCH_CHUNK", 3)
-    monkeypatch.setattr(browse.SearchHits, "examples_for", lambda self, run_id: None)  # chunked
-    flt = BrowseFilter(ids["run"], "train", 3, "all", previous=2, search="Buying")
-    hits = browse.search_hits(db, "Buying")
-    n = len(ids["train_ids"])
-    assert browse.browse_count_bounded(db, flt, hits, max_read=None) == (n, True)
-    assert browse.browse_count_bounded(db, flt, hits, max_read=5) == (5, False)  # "5+"
-    assert browse.browse_count_bounded(db, flt, hits, max_read=n) == (n, True)
-    assert browse.browse_count(db, flt, hits) == n  # exact, whatever the cap
-    no_search = flt.with_(search=None)
-    assert browse.browse_count_bounded(db, no_search, max_read=1) == (n, True)  # one SQL count

@@ -9,7 +9,7 @@ from store.predictions import NewPrediction
 from tests.fixtures.tui_fixtures import (TRAIN_PATTERNS, VAL_PATTERNS, screen_named, settle,
                                          wait_for)
 from undo_tui.app import UndoApp
-from undo_tui.screens import errors as errors_screen
+from undo_tui.screens import errors_paging
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tui_env")]
 
@@ -222,7 +222,7 @@ def paged_store(tmp_path):
 
 
 async def test_pages_load_as_the_cursor_moves_and_g_G_jump(paged_store, monkeypatch):
-    monkeypatch.setattr(errors_screen, "MAX_WINDOW", 600)
+    monkeypatch.setattr(errors_paging, "MAX_WINDOW", 600)
     path, run, wrong = paged_store
     assert len(wrong) == 1600
     app = UndoApp(path)
@@ -311,10 +311,11 @@ async def test_the_browser_follows_a_running_evaluation(tui_store):
 
 
 async def test_a_capped_search_count_shows_a_lower_bound(tui_store, monkeypatch):
+    import store.search
     from store import browse
 
     monkeypatch.setattr(browse, "COUNT_READ_CAP", 4)
-    monkeypatch.setattr(browse.SearchHits, "examples_for", lambda self, run_id: None)  # chunked
+    monkeypatch.setattr(store.search, "SMALL_SEARCH", -1)  # the row-by-row probe
     path, ids = tui_store
     app = UndoApp(path)
     async with app.run_test(size=(120, 40)) as pilot:

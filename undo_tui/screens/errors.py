@@ -1,14 +1,11 @@
 """Errors browser: the student's errors (or fixes, regressions...) for one iteration and split.
 
-The table is a window of at most MAX_WINDOW rows over the filter's result, fetched 200 rows at a
-time by keyset from the store (store.browse). Moving near either end of the window fetches the
-next or previous page; g/G jump to the first/last page without reading what lies between. The row
-count is a separate query, so the first page paints before it is known.
+This module holds the screen: its filter bar (split, iteration, status, tag, FTS5 search), its
+keys and actions. The window of rows and its page workers are in errors_paging, following a run
+that writes is in errors_live, the table and its cells in widgets/errors_table.
 """
 
 from __future__ import annotations
-
-import time
 
 from rich.text import Text
 from textual import on, work
@@ -20,41 +17,19 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 import store
 from store import browse
 from store.browse import STATUSES, BrowseFilter, BrowseRow
-from undo_tui.messages import (BrowseChanged, BrowseCountLoaded, BrowseOptions,
-                               BrowseOptionsLoaded, BrowsePageLoaded, Saved)
+from undo_tui.messages import BrowseOptions, BrowseOptionsLoaded, Saved
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import InputDialog
-from undo_tui.widgets.render import highlight, history_text, one_line, verdict
-from undo_tui.widgets.vim_table import VimDataTable
+from undo_tui.screens.errors_live import ErrorsLive, read_options
+from undo_tui.screens.errors_paging import ErrorsPaging
+from undo_tui.widgets.errors_table import STATUS_LABELS, ErrorsTable
 
-PAGE = browse.PAGE_SIZE
-MAX_WINDOW = 1000
-PREFETCH = 40
+__all__ = ["ErrorsScreen", "ErrorsTable"]
+
 STATUS_ORDER = list(STATUSES)
-ACTIVE = ("created", "running", "stopping")
-IDLE_CHECK_S = 5.0  # a finished run is still checked now and then (another process may write)
-STATUS_LABELS = {"wrong": "wrong at k", "fixed": "fixed", "regressed": "regressed",
-                 "still_wrong": "still wrong", "always_right": "always right", "all": "all"}
 
 
-# What matters most first, so a narrow terminal still shows the verdicts.
-COLUMNS = (("id", "id", 7), ("ext id", "ext", 10), ("student", "student", 9),
-           ("history", "history", 11), ("question", "question", 44), ("gold", "gold", 7),
-           ("tags", "tags", 10), ("", "excluded", 4))
-
-
-def read_options(db, run_id: int) -> BrowseOptions:
-    """The splits and iterations a run has predictions for, and the store's tags."""
-    splits = browse.browse_splits(db, run_id)
-    iterations = {split: browse.browse_iterations(db, run_id, split) for split in splits}
-    return BrowseOptions(splits, iterations, store.all_tags(db))
-
-
-class ErrorsTable(VimDataTable):
-    BINDINGS = [Binding("enter", "select_cursor", "Open", id="errors_open")]
-
-
-class ErrorsScreen(BaseScreen):
+class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
     HELP_SCOPE = "Errors browser"
     BINDINGS = [
         Binding("slash", "search", "Search", key_display="/", id="errors_search"),
@@ -94,7 +69,6 @@ class ErrorsScreen(BaseScreen):
         self.last_count_ms = 0.0
         self.page_loads = 0
         self.note = ""
-        self.hits: tuple[str, browse.SearchHits] | None = None  # the last search's FTS matches
         self._focus_table_when_loaded = False
         self.marker: tuple | None = None  # what the store looked like at the last check
         self.last_check = 0.0
@@ -115,8 +89,7 @@ class ErrorsScreen(BaseScreen):
     def on_mount(self) -> None:
         self.sub_title = f"Errors — run {self.run_id}"
         table = self.query_one(ErrorsTable)
-        for label, key, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        table.add_columns_for_rows()
         table.focus()
         self.load_options()
         self.set_interval(self.app.poll_interval, self._poll)
@@ -181,165 +154,6 @@ class ErrorsScreen(BaseScreen):
         self._fetch(self.flt, "replace", anchor=anchor)
         self._status()
 
-    def _cached_hits(self, flt: BrowseFilter) -> browse.SearchHits | None:
-        if flt.search and self.hits is not None and self.hits[0] == flt.search:
-            return self.hits[1]
-        return None
-
-    def _fetch(self, flt: BrowseFilter, mode: str, **where) -> None:
-        """Start a page load; a replacing load also counts the rows once the page is in."""
-        self.fetch_page(self.token, flt, mode, hits=self._cached_hits(flt), **where)
-
-    @work(thread=True, exclusive=True, group="browse-page", exit_on_error=False,
-          name="loading rows")
-    def fetch_page(self, token: int, flt: BrowseFilter, mode: str, *, after: int | None = None,
-                   before: int | None = None, anchor: str = "start", select: int | None = None,
-                   hits: browse.SearchHits | None = None, limit: int = PAGE) -> None:
-        started = time.perf_counter()
-        found = None
-        try:
-            db = self.db()
-            if flt.search and hits is None:
-                hits = browse.search_hits(db, flt.search)
-                found = (flt.search, hits)
-            rows = browse.browse_page(db, flt, after=after, before=before,
-                                      last=(anchor == "end" and mode == "replace"),
-                                      limit=limit, hits=hits)
-        except Exception as exc:  # reported, and the screen stays usable
-            self.post_message(BrowsePageLoaded(token, [], "failed", 0.0))
-            raise exc
-        self.post_message(BrowsePageLoaded(token, rows, mode,
-                                           (time.perf_counter() - started) * 1000, anchor,
-                                           select, found))
-
-    @work(thread=True, exclusive=True, group="browse-count", exit_on_error=False,
-          name="counting rows")
-    def fetch_count(self, token: int, flt: BrowseFilter,
-                    hits: browse.SearchHits | None = None) -> None:
-        started = time.perf_counter()
-        n, exact = browse.browse_count_bounded(self.db(), flt, hits=hits,
-                                               max_read=browse.COUNT_READ_CAP)
-        self.post_message(BrowseCountLoaded(token, n, (time.perf_counter() - started) * 1000,
-                                            exact))
-
-    # -- applying pages ---------------------------------------------------------------------------
-
-    def on_browse_page_loaded(self, message: BrowsePageLoaded) -> None:
-        if message.hits is not None:
-            self.hits = message.hits
-        if message.token != self.token:
-            return
-        self.loading = False
-        if message.mode == "failed":
-            self._focus_table_when_loaded = False
-            self.query_one(ErrorsTable).focus()
-            return
-        if message.mode == "replace" and self.total is None:
-            # counted after the first page, so the two do not compete for the first paint
-            self.fetch_count(self.token, self.flt, self._cached_hits(self.flt))
-        self.last_page_ms = message.elapsed_ms
-        table = self.query_one(ErrorsTable)
-        rows = message.rows
-        full = len(rows) == PAGE
-        if message.mode == "replace":
-            self.rows = list(rows)
-            if message.anchor == "end":
-                self.more_after, self.more_before = False, full
-                self.after, self.before = 0, None
-            else:
-                self.more_before, self.more_after = False, full
-                self.before, self.after = 0, None
-            self._rebuild(select=(len(self.rows) - 1 if message.anchor == "end" else 0)
-                          if message.select is None else message.select)
-        elif message.mode == "append":
-            self.more_after = full
-            if self.after is not None:
-                self.after = max(0, self.after - len(rows))
-            self.rows.extend(rows)
-            cursor = table.cursor_row
-            if len(self.rows) > MAX_WINDOW:
-                drop = len(self.rows) - MAX_WINDOW
-                self.rows = self.rows[drop:]
-                self.more_before = True
-                if self.before is not None:
-                    self.before += drop
-                self._rebuild(select=max(0, cursor - drop))
-            else:
-                for row in rows:
-                    table.add_row(*self._cells(row), key=str(row.example_id))
-        elif message.mode == "refresh":
-            self._refreshed(rows, message.select)
-        elif message.mode == "prepend":
-            self.more_before = full
-            if self.before is not None:
-                self.before = max(0, self.before - len(rows))
-            cursor = table.cursor_row + len(rows)
-            self.rows = list(rows) + self.rows
-            if len(self.rows) > MAX_WINDOW:
-                drop = len(self.rows) - MAX_WINDOW
-                self.rows = self.rows[:MAX_WINDOW]
-                self.more_after = True
-                if self.after is not None:
-                    self.after += drop
-            self._rebuild(select=min(cursor, len(self.rows) - 1))
-        self._resolve_offsets()
-        self.page_loads += 1
-        self._status()
-        if self._focus_table_when_loaded:
-            self._focus_table_when_loaded = False
-            table.focus()
-
-    def on_browse_count_loaded(self, message: BrowseCountLoaded) -> None:
-        if message.token != self.token:
-            return
-        self.total = message.count
-        self.total_exact = message.exact
-        self.last_count_ms = message.elapsed_ms
-        self._resolve_offsets()
-        self._status()
-
-    def _resolve_offsets(self) -> None:
-        if self.total is None or not self.total_exact:
-            return
-        if self.before is None and self.after is not None:
-            self.before = max(0, self.total - self.after - len(self.rows))
-        if self.after is None and self.before is not None:
-            self.after = max(0, self.total - self.before - len(self.rows))
-
-    def _cells(self, row: BrowseRow) -> list:
-        """One row's cells, in COLUMNS order."""
-        return [self._cell(row, key) for _, key, _ in COLUMNS]
-
-    def _cell(self, row: BrowseRow, key: str):
-        flt = self.flt
-        if key == "id":
-            return str(row.example_id)
-        if key == "ext":
-            return one_line(row.ext_id, 10)
-        if key == "student":
-            student = verdict(row.correct)
-            student.append(f" {one_line(row.answer or '—', 6)}")
-            return student
-        if key == "history":
-            ks = self.options.iterations.get(flt.split, []) if self.options and flt else []
-            return history_text(row.history, ks, flt.iteration if flt else None)
-        if key == "question":
-            words = browse.search_terms(flt.search) if flt and flt.search else []
-            return highlight(one_line(row.question, 44), words)
-        if key == "gold":
-            return one_line(row.gold, 7)
-        if key == "tags":
-            return one_line(" ".join(row.tags), 10)
-        return Text("excl", style="bold yellow") if row.excluded else ""
-
-    def _rebuild(self, select: int = 0) -> None:
-        table = self.query_one(ErrorsTable)
-        table.clear()
-        for row in self.rows:
-            table.add_row(*self._cells(row), key=str(row.example_id))
-        if self.rows:
-            table.move_cursor(row=max(0, min(select, len(self.rows) - 1)), animate=False)
-
     def _status(self) -> None:
         flt = self.flt
         if flt is None:
@@ -370,143 +184,6 @@ class ErrorsScreen(BaseScreen):
                 text.append(f"row {position:,} of {total}")
                 text.append(f" (loaded {start:,}–{start + len(self.rows) - 1:,})", style="dim")
         self.query_one("#browse-status", Static).update(text)
-
-    # -- following a run that writes ----------------------------------------------------------
-
-    def _poll(self) -> None:
-        if self.is_current and self.options is not None and not self.loading:
-            self.check_store(self.marker)
-
-    @work(thread=True, exclusive=True, group="browse-poll", exit_on_error=False,
-          name="watching the store")
-    def check_store(self, known: tuple | None, force: bool = False) -> None:
-        """Post BrowseChanged when what this screen shows may have changed (short reads)."""
-        db = self.db()
-        active = store.get_run(db, self.run_id).status in ACTIVE
-        now = time.monotonic()
-        if not (force or active or now - self.last_check >= IDLE_CHECK_S):
-            return
-        self.last_check = now
-        flt = self.flt
-        marker = browse.browse_marker(db, self.run_id, flt.split if flt else None,
-                                      flt.iteration if flt else None)
-        if marker == known and not force:
-            return
-        self.post_message(BrowseChanged(marker, read_options(db, self.run_id),
-                                        refresh=force or known is not None))
-
-    def on_browse_changed(self, message: BrowseChanged) -> None:
-        self.marker = message.marker
-        if not message.refresh:
-            return
-        options, old = message.options, self.options
-        if self.flt is None or self.flt.split not in options.iterations:
-            self.on_browse_options_loaded(BrowseOptionsLoaded(options))  # first predictions
-            return
-        self.options = options
-        flt = self.flt
-        self._set_select("#split-select", [(s, s) for s in options.splits], flt.split)
-        self._set_select("#iteration-select",
-                         [(f"iteration {k}", k) for k in options.iterations[flt.split]],
-                         flt.iteration)
-        new = [k for k in options.iterations[flt.split]
-               if old is None or k not in old.iterations.get(flt.split, [])]
-        if new:
-            self.notify(f"Iteration {new[-1]} has {flt.split} predictions now: ] shows it.",
-                        title="Errors browser")
-        self.hits = None  # new rationales may match the search
-        self._refresh_window()
-
-    def _refresh_window(self) -> None:
-        """Re-read the rows from the window's first one on, keeping the highlighted example."""
-        current = self.current_row()
-        self.loading = True
-        # from the filter's start when the window begins there (new rows may come before it)
-        after = self.rows[0].example_id - 1 if self.rows and self.more_before else None
-        self._fetch(self.flt, "refresh", after=after, limit=max(len(self.rows), PAGE),
-                    select=current.example_id if current else None)
-
-    def _refreshed(self, rows: list[BrowseRow], keep: int | None) -> None:
-        """Apply a re-read window: cells change in place; the cursor stays on its example."""
-        table = self.query_one(ErrorsTable)
-        old_ids = [row.example_id for row in self.rows]
-        cursor = table.cursor_row
-        self.more_after = len(rows) >= max(len(self.rows), PAGE) or (
-            self.more_after and len(rows) >= len(self.rows))
-        if self.before is not None:
-            self.after = None  # known again once the new count is in (_resolve_offsets)
-        if [row.example_id for row in rows] == old_ids:
-            for old, row in zip(self.rows, rows):
-                if old != row:
-                    for _, key, _ in COLUMNS:
-                        table.update_cell(str(row.example_id), key, self._cell(row, key))
-            self.rows = list(rows)
-        else:
-            ids = [row.example_id for row in rows]
-            self.rows = list(rows)
-            scroll = table.scroll_y
-            self._rebuild(select=ids.index(keep) if keep in ids else cursor)
-            table.scroll_to(y=scroll, animate=False)
-        self.refreshes += 1
-        self.fetch_count(self.token, self.flt, self._cached_hits(self.flt))
-
-    # -- moving ---------------------------------------------------------------------------------
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if self.flt is None or not self.rows:
-            return
-        index = event.cursor_row
-        if index != event.data_table.cursor_row:
-            return  # stale: the table was rebuilt (and its cursor moved) since this was posted
-        if not self.loading and self.more_after and index >= len(self.rows) - PREFETCH:
-            self.loading = True
-            self._fetch(self.flt, "append", after=self.rows[-1].example_id)
-        elif not self.loading and self.more_before and index < PREFETCH:
-            self.loading = True
-            self._fetch(self.flt, "prepend", before=self.rows[0].example_id)
-        self._status()
-
-    def on_vim_data_table_edge_requested(self, event: VimDataTable.EdgeRequested) -> None:
-        if self.flt is None:
-            return
-        table = self.query_one(ErrorsTable)
-        if event.edge == "top":
-            if not self.more_before:
-                if self.rows:
-                    table.move_cursor(row=0, animate=False)
-                return
-            self._jump("start")
-        else:
-            if not self.more_after:
-                if self.rows:
-                    table.move_cursor(row=len(self.rows) - 1, animate=False)
-                return
-            self._jump("end")
-
-    def _jump(self, anchor: str) -> None:
-        """Replace the window with the first or last page; the count stays what it was."""
-        total = self.total
-        self.token += 1
-        self.loading = True
-        self._fetch(self.flt, "replace", anchor=anchor)
-        self.total = total
-
-    def current_row(self) -> BrowseRow | None:
-        table = self.query_one(ErrorsTable)
-        if not self.rows or not (0 <= table.cursor_row < len(self.rows)):
-            return None
-        return self.rows[table.cursor_row]
-
-    def neighbour(self, example_id: int, step: int) -> int | None:
-        """The example `step` rows from `example_id` (the detail screen's n/N); moves the cursor."""
-        ids = [row.example_id for row in self.rows]
-        if example_id not in ids:
-            return None
-        index = ids.index(example_id) + step
-        if not 0 <= index < len(ids):
-            return None
-        self.query_one(ErrorsTable).move_cursor(row=index, animate=False)
-        return ids[index]
 
     # -- actions ------------------------------------------------------------------------------
 
