@@ -29,8 +29,8 @@ from sqlite_utils import Database
 
 from store.fetch import all_rows
 # The search names are part of this module's API too (the TUI imports them from here).
-from store.search import (EXAMPLES, MATCHES, SEARCH_SQL, SMALL_SEARCH, SearchHits,  # noqa: F401
-                          fts_query, search_hits, search_terms)
+from store.search import (EXAMPLES, SEARCH_SQL, SMALL_SEARCH, SearchHits,  # noqa: F401
+                          fts_query, matches, search_hits, search_terms)
 
 STATUSES: dict[str, str] = {
     "wrong": "wrong at k",
@@ -91,8 +91,8 @@ def _filtered(db: Database, flt: BrowseFilter, hits: SearchHits | None = None, *
     """`FROM ... WHERE ...` for the rows of a filter, and its parameters (p = prediction at k).
 
     hits: the filter's search, made ready on this connection (store.search). Few matches are
-    read from their list of example ids (s, joined to p); many are probed row by row (MATCHES),
-    unless match=False (the caller applies MATCHES itself).
+    read from their list of example ids (s, joined to p); many are probed row by row,
+    unless match=False (the caller applies store.search.matches itself).
     """
     joins: list[str] = []
     join_params: list[Any] = []
@@ -129,10 +129,15 @@ def _filtered(db: Database, flt: BrowseFilter, hits: SearchHits | None = None, *
         # CROSS JOIN: walk the short list in id order, one seek into predictions per id
         source = f"FROM {EXAMPLES} s CROSS JOIN predictions p ON p.example_id = s.example_id "
     elif hits is not None and match:
-        where.append(MATCHES)
+        where.append(matches(_innermost(flt)))
         params.append(flt.run_id)
     sql = source + " ".join(joins) + " WHERE " + " AND ".join(where)
     return sql, join_params + params
+
+
+def _innermost(flt: BrowseFilter) -> str:
+    """The example id column of the filter's last joined table (see store.search.matches)."""
+    return "q.example_id" if flt.status in NEEDS_PREVIOUS else "p.example_id"
 
 
 def _key(hits: SearchHits | None) -> str:
@@ -250,7 +255,7 @@ def browse_count_bounded(db: Database, flt: BrowseFilter, *,
     body, params = _filtered(db, flt, hits, match=False)
     read, matched, last = db.execute(
         f"SELECT count(*), coalesce(sum(m), 0), max(e) FROM (SELECT p.example_id AS e, "
-        f"{MATCHES} AS m {body} ORDER BY p.example_id LIMIT ?)",
+        f"{matches(_innermost(flt))} AS m {body} ORDER BY p.example_id LIMIT ?)",
         [flt.run_id, *params, max_read]).fetchone()
     if read < max_read:
         return matched, True

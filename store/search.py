@@ -29,11 +29,6 @@ SEARCH_SQL = {
     "questions": "SELECT rowid FROM examples_fts WHERE examples_fts MATCH ?",
     "rationales": "SELECT rowid FROM rationales_fts WHERE rationales_fts MATCH ?",
 }
-# Whether the example of predictions row `p` matched: by its question, or by one of its
-# rationales of this run (a covering seek on rationales_by_example, then a TEMP table probe).
-MATCHES = (f"(p.example_id IN {QUESTIONS} OR EXISTS (SELECT 1 FROM rationales r INDEXED BY "
-           "rationales_by_example WHERE r.example_id = p.example_id "
-           f"AND (r.run_id = ? OR r.run_id IS NULL) AND r.id IN {RATIONALES}))")
 
 _CREATE = [
     f"CREATE TEMP TABLE IF NOT EXISTS {STATE.split('.')[1]} (query TEXT, run_id INTEGER, "
@@ -72,6 +67,18 @@ def fts_query(text: str | None) -> str | None:
 def search_terms(text: str | None) -> list[str]:
     """The words of a search, for highlighting matches on screen."""
     return re.findall(r"\w+", text or "")
+
+
+def matches(example_id: str = "p.example_id") -> str:
+    """SQL: whether the example in column `example_id` matched the search (one ? = the run).
+
+    By its question, or by one of its rationales of this run: a covering seek on
+    rationales_by_example, then a TEMP table probe per rationale. Name the column of the
+    innermost joined table, so SQLite checks the cheaper join conditions first.
+    """
+    return (f"({example_id} IN {QUESTIONS} OR EXISTS (SELECT 1 FROM rationales r INDEXED BY "
+            f"rationales_by_example WHERE r.example_id = {example_id} "
+            f"AND (r.run_id = ? OR r.run_id IS NULL) AND r.id IN {RATIONALES}))")
 
 
 @dataclass(frozen=True)

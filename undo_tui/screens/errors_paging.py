@@ -71,8 +71,8 @@ class ErrorsPaging:
             self.query_one(ErrorsTable).focus()
             return
         if message.mode == "replace" and self.total is None:
-            # counted after the first page, so the two do not compete for the first paint
-            self.fetch_count(self.token, self.flt)
+            # counted once the first page is painted, so the two do not compete for it
+            self.call_after_refresh(self.fetch_count, self.token, self.flt)
         self.last_page_ms = message.elapsed_ms
         table = self.query_one(ErrorsTable)
         rows = message.rows
