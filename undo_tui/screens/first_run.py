@@ -35,7 +35,7 @@ def welcome_text(store_path: Path, sample: Path) -> Text:
     text.append("2. Start a run from a config file:\n", style="bold")
     text.append("     press n here, or: ")
     text.append(f"undo-tui {s} run run.toml\n\n")
-    text.append("3. Or watch a real UNDO loop on this CPU (about 15 minutes):\n", style="bold")
+    text.append("3. Or watch a real UNDO loop on this CPU (about 15-20 minutes):\n", style="bold")
     text.append("     undo-tui demo\n\n")
     text.append("The bundled sample run: ", style="bold")
     if sample.exists():
