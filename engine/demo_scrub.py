@@ -6,7 +6,7 @@ each absolute path is rewritten to a placeholder that keeps the useful part: `<s
 for files beside the store, `<repo>/...` for the source checkout, `<python-env>/...` for installed
 packages, `~/...` for the home directory, and `<abs>/NAME` for anything else. Only columns that hold
 paths or engine messages are touched: examples, rationales and predictions are data and stay as
-they are. The file is then checkpointed, switched out of WAL mode and vacuumed.
+they are. The file is then checkpointed and vacuumed into one file (no -wal beside it).
 """
 
 from __future__ import annotations
@@ -95,6 +95,9 @@ def scrub_store(store_path: str | Path) -> ScrubReport:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("PRAGMA journal_mode=DELETE")
         conn.execute("VACUUM")
+        # Left in WAL mode, the mode every undo-tui connection sets: opening the shipped file then
+        # writes nothing to it, so browsing a committed sample does not dirty the checkout.
+        conn.execute("PRAGMA journal_mode=WAL")
     finally:
         conn.close()
     return ScrubReport(cells, paths, before, store_path.stat().st_size)

@@ -41,6 +41,14 @@ def test_sample_is_small_and_has_no_machine_paths_or_weights():
                     or f.endswith((".safetensors", ".bin", ".gguf", ".pt"))]
 
 
+def test_opening_the_sample_does_not_change_it(sample_copy):
+    before = sample_copy.read_bytes()
+    db = store.open_store(sample_copy)
+    store.list_runs(db)
+    db.close()
+    assert sample_copy.read_bytes() == before  # `make run` leaves the checkout clean
+
+
 def test_sample_holds_a_finished_demo_run(sample_copy):
     db = store.open_store(sample_copy)
     try:
