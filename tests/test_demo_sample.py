@@ -1,4 +1,5 @@
-"""The recorded sample run shipped as sample_runs/demo.db: small, no machine paths, opens in the TUI.
+"""The recorded sample run shipped as sample_runs/demo.db: small, no machine paths, opens in
+the TUI without changing the file.
 
 Skipped when the file is absent (a packaged install has no sample_runs/).
 """
