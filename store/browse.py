@@ -22,12 +22,12 @@ split (normally k-1; the caller decides, see `previous_iteration`):
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlite_utils import Database
 
-from store.fetch import all_rows
 # The search names are part of this module's API too (the TUI imports them from here).
 from store.search import (EXAMPLES, SEARCH_SQL, SMALL_SEARCH, SearchHits,  # noqa: F401
                           fts_query, matches, search_hits, search_terms)
@@ -172,11 +172,14 @@ def _ready(db: Database, flt: BrowseFilter) -> SearchHits | None:
 def browse_page(db: Database, flt: BrowseFilter, *, after: int | None = None,
                 before: int | None = None, last: bool = False,
                 limit: int = PAGE_SIZE) -> list[BrowseRow]:
-    """One page of rows in example-id order (one SQL statement, searches included).
+    """One page of rows in example-id order, with each row's details, in one SQL statement.
 
     after:  rows with example_id > after (the next page); None = from the start.
     before: rows with example_id < before (the previous page).
     last:   the last page of the filter.
+
+    One statement (plus one to check a search is ready): a worker thread beside the busy UI
+    thread waits for the GIL after every statement, so their number is what a page costs there.
     """
     if not flt.comparable:
         return []
@@ -186,49 +189,32 @@ def browse_page(db: Database, flt: BrowseFilter, *, after: int | None = None,
     if hits is not None and not hits:
         return []
     sql, params = _page_sql(db, flt, after=after, before=before, limit=limit, hits=hits)
-    found = _ordered(all_rows(db, sql, params, 2), descending=before is not None)
-    if before is not None:
-        found.reverse()
-    return _rows(db, flt, found)
+    found = json.loads(db.execute(_ROWS_SQL.format(page=sql), [
+        *params, flt.run_id, flt.iteration, flt.split, flt.run_id, flt.split]).fetchone()[0])
+    found.sort(key=lambda row: row[0])  # an aggregate does not promise to keep the order
+    return [BrowseRow(example_id, ext_id, question, gold, answer, bool(correct),
+                      tuple((k, bool(c)) for k, c in history), bool(excluded), tuple(tags))
+            for example_id, correct, ext_id, question, gold, excluded, tags, answer, history
+            in found]
 
 
-def _ordered(rows: list[tuple], descending: bool) -> list[tuple]:
-    """Rows in keyset order again (an aggregate does not promise to keep it)."""
-    return sorted(rows, key=lambda row: row[0], reverse=descending)
-
-
-def _rows(db: Database, flt: BrowseFilter, hits: list[tuple]) -> list[BrowseRow]:
-    if not hits:
-        return []
-    ids = [h[0] for h in hits]
-    marks = ", ".join("?" * len(ids))
-    examples = {r[0]: r[1:] for r in all_rows(
-        db, f"SELECT e.id, e.ext_id, substr(e.question, 1, {QUESTION_CHARS}), e.answer, "
-        f"coalesce(a.excluded, 0) FROM examples e LEFT JOIN annotations a ON a.example_id = e.id "
-        f"WHERE e.id IN ({marks})", ids, 5)}
-    tags: dict[int, list[str]] = {}
-    for example_id, tag in sorted(all_rows(
-            db, f"SELECT example_id, tag FROM example_tags WHERE example_id IN ({marks})",
-            ids, 2)):
-        tags.setdefault(example_id, []).append(tag)
-    answers = dict(all_rows(
-        db, f"SELECT example_id, answer FROM predictions WHERE run_id = ? AND iteration = ? "
-        f"AND split = ? AND example_id IN ({marks})", [flt.run_id, flt.iteration, flt.split, *ids],
-        2))
-    history: dict[int, list[tuple[int, bool]]] = {}
-    for example_id, iteration, correct in sorted(all_rows(
-            # INDEXED BY: left to itself SQLite scans the run's whole split on predictions_by_status
-            db, f"SELECT example_id, iteration, correct FROM predictions INDEXED BY "
-            f"predictions_by_example WHERE example_id IN ({marks}) AND run_id = ? AND split = ?",
-            [*ids, flt.run_id, flt.split], 3)):
-        history.setdefault(example_id, []).append((iteration, bool(correct)))
-    rows = []
-    for example_id, correct in hits:
-        ext_id, question, gold, excluded = examples.get(example_id, ("?", "", "", 0))
-        rows.append(BrowseRow(example_id, ext_id, question, gold, answers.get(example_id),
-                              bool(correct), tuple(history.get(example_id, ())), bool(excluded),
-                              tuple(tags.get(example_id, ()))))
-    return rows
+# A page's rows (the keyset walk, indexed columns only) and then, per row, its example, tags,
+# answer at k and verdicts at every iteration: one aggregate row of JSON.
+_ROWS_SQL = (
+    "WITH page(example_id, correct) AS ({page}) "
+    "SELECT json_group_array(json_array(pg.example_id, pg.correct, coalesce(e.ext_id, '?'), "
+    f"coalesce(substr(e.question, 1, {QUESTION_CHARS}), ''), coalesce(e.answer, ''), "
+    "coalesce(a.excluded, 0), "
+    "json((SELECT json_group_array(tag) FROM (SELECT tag FROM example_tags t "
+    "WHERE t.example_id = pg.example_id ORDER BY tag))), "
+    "(SELECT x.answer FROM predictions x WHERE x.run_id = ? AND x.iteration = ? "
+    "AND x.split = ? AND x.example_id = pg.example_id), "
+    # INDEXED BY: left to itself SQLite scans the run's whole split on predictions_by_status
+    "json((SELECT json_group_array(json_array(h.iteration, h.correct)) FROM (SELECT iteration, "
+    "correct FROM predictions INDEXED BY predictions_by_example WHERE example_id = pg.example_id "
+    "AND run_id = ? AND split = ? ORDER BY iteration) h)))) "
+    "FROM page pg LEFT JOIN examples e ON e.id = pg.example_id "
+    "LEFT JOIN annotations a ON a.example_id = pg.example_id")
 
 
 def browse_count(db: Database, flt: BrowseFilter) -> int:
@@ -321,11 +307,10 @@ def explain(db: Database, flt: BrowseFilter, *, what: str = "page") -> list[str]
     hits = _ready(db, flt)
     if what in ("page", "page_before", "count"):
         sql, params = _plan_sql(db, flt, what, hits)
-    elif what == "history":
-        sql = ("SELECT example_id, iteration, correct FROM predictions INDEXED BY "
-               "predictions_by_example WHERE example_id IN (?, ?) AND run_id = ? AND split = ? "
-               "ORDER BY example_id, iteration")
-        params = [1, 2, flt.run_id, flt.split]
+    elif what == "history":  # a page's details (tags, answer, verdicts per iteration)
+        sql, params = _page_sql(db, flt, after=0, before=None, limit=PAGE_SIZE)
+        sql = _ROWS_SQL.format(page=sql)
+        params += [flt.run_id, flt.iteration, flt.split, flt.run_id, flt.split]
     else:
         raise ValueError(f"unknown query {what!r}")
     plan = _plan(db, sql, params)

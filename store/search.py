@@ -20,32 +20,51 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 SMALL_SEARCH = 5000  # up to this many matches, a search's example ids are listed up front
-QUESTIONS = "temp.undo_search_questions"
-RATIONALES = "temp.undo_search_rationales"
-EXAMPLES = "temp.undo_search_examples"
-STATE = "temp.undo_search_state"
+QUESTIONS = "temp.undo_search_questions"  # example ids whose question matched
+RATIONALES = "temp.undo_search_rationales"  # rationale ids (any run) whose text matched
+EXAMPLES = "temp.undo_search_examples"  # few matches: the example ids of the run they make
+STATE = "temp.undo_search_state"  # the one search these tables hold
 
 SEARCH_SQL = {
     "questions": "SELECT rowid FROM examples_fts WHERE examples_fts MATCH ?",
     "rationales": "SELECT rowid FROM rationales_fts WHERE rationales_fts MATCH ?",
 }
 
+
+def _name(table: str) -> str:
+    return table.split(".")[1]
+
+
+# Writing the state row fills the tables (a TEMP trigger): a new search is one statement, in
+# one snapshot of the store, and a failure leaves the previous search whole.
 _CREATE = [
-    f"CREATE TEMP TABLE IF NOT EXISTS {STATE.split('.')[1]} (query TEXT, run_id INTEGER, "
-    "newest_example INTEGER, newest_rationale INTEGER, questions INTEGER, rationales INTEGER, "
-    "few INTEGER)",
-    f"CREATE TEMP TABLE IF NOT EXISTS {QUESTIONS.split('.')[1]} (id INTEGER PRIMARY KEY)",
-    f"CREATE TEMP TABLE IF NOT EXISTS {RATIONALES.split('.')[1]} (id INTEGER PRIMARY KEY)",
-    f"CREATE TEMP TABLE IF NOT EXISTS {EXAMPLES.split('.')[1]} (example_id INTEGER PRIMARY KEY)",
+    f"CREATE TEMP TABLE IF NOT EXISTS {_name(STATE)} (slot INTEGER PRIMARY KEY CHECK (slot = 1), "
+    "query TEXT, run_id INTEGER, newest_example INTEGER, newest_rationale INTEGER, "
+    "small INTEGER, matches INTEGER, few INTEGER)",
+    f"CREATE TEMP TABLE IF NOT EXISTS {_name(QUESTIONS)} (id INTEGER PRIMARY KEY)",
+    f"CREATE TEMP TABLE IF NOT EXISTS {_name(RATIONALES)} (id INTEGER PRIMARY KEY)",
+    f"CREATE TEMP TABLE IF NOT EXISTS {_name(EXAMPLES)} (example_id INTEGER PRIMARY KEY)",
+    f"""CREATE TEMP TRIGGER IF NOT EXISTS undo_search_fill AFTER INSERT ON {_name(STATE)} BEGIN
+    DELETE FROM {_name(QUESTIONS)};
+    DELETE FROM {_name(RATIONALES)};
+    DELETE FROM {_name(EXAMPLES)};
+    INSERT INTO {_name(QUESTIONS)} SELECT rowid FROM examples_fts WHERE examples_fts MATCH NEW.query;
+    INSERT INTO {_name(RATIONALES)}
+        SELECT rowid FROM rationales_fts WHERE rationales_fts MATCH NEW.query;
+    UPDATE {_name(STATE)} SET matches = (SELECT count(*) FROM {_name(QUESTIONS)})
+        + (SELECT count(*) FROM {_name(RATIONALES)}) WHERE slot = 1;
+    UPDATE {_name(STATE)} SET few = matches <= small WHERE slot = 1;
+    INSERT OR IGNORE INTO {_name(EXAMPLES)}
+        SELECT id FROM {_name(QUESTIONS)} WHERE (SELECT few FROM {_name(STATE)})
+        UNION SELECT r.example_id FROM {_name(RATIONALES)} h CROSS JOIN rationales r
+        ON r.id = h.id WHERE (SELECT few FROM {_name(STATE)})
+        AND (r.run_id = NEW.run_id OR r.run_id IS NULL);
+END""",
 ]
-# One statement: the cached search (if any) and what the store looks like now.
-_STATE_NOW = (f"SELECT (SELECT max(id) FROM examples), (SELECT max(id) FROM rationales), "
-              f"s.query, s.run_id, s.newest_example, s.newest_rationale, s.questions, "
-              f"s.rationales, s.few FROM (SELECT 1) LEFT JOIN {STATE} s")
-# The examples of this run that a few matches belong to (a rowid lookup per rationale).
-_RESOLVE = (f"INSERT OR IGNORE INTO {EXAMPLES} SELECT id FROM {QUESTIONS} "
-            f"UNION SELECT r.example_id FROM {RATIONALES} h CROSS JOIN rationales r "
-            "ON r.id = h.id WHERE r.run_id = ? OR r.run_id IS NULL")
+# One statement: the search these tables hold (if any) and what the store looks like now.
+_STATE_NOW = ("SELECT (SELECT max(id) FROM examples), (SELECT max(id) FROM rationales), "
+              "s.query, s.run_id, s.newest_example, s.newest_rationale, s.matches, s.few "
+              f"FROM (SELECT 1) LEFT JOIN {STATE} s")
 
 
 def fts_query(text: str | None) -> str | None:
@@ -85,18 +104,17 @@ def matches(example_id: str = "p.example_id") -> str:
 class SearchHits:
     """A search made ready on one connection: how many rows matched, and how to join them.
 
-    few: the matching example ids of the run are listed in EXAMPLES (pages are read from that
-    short list); otherwise pages walk the status filter and probe QUESTIONS/RATIONALES per row.
+    few: the matching example ids of the run are listed in EXAMPLES and pages are read from
+    that short list; otherwise pages walk the status filter and probe each row.
     """
 
     query: str
     run_id: int
-    questions: int
-    rationales: int
+    matches: int  # matching questions + matching rationales (any run)
     few: bool
 
     def __bool__(self) -> bool:
-        return bool(self.questions or self.rationales)
+        return self.matches > 0
 
 
 def search_hits(db: Database, text: str | None, run_id: int) -> SearchHits | None:
@@ -111,7 +129,7 @@ def search_hits(db: Database, text: str | None, run_id: int) -> SearchHits | Non
     state = _state(db)
     newest, cached = state[:2], state[2:]
     if cached[:4] == (query, run_id, *newest):
-        return SearchHits(query, run_id, cached[4], cached[5], bool(cached[6]))
+        return SearchHits(query, run_id, cached[4], bool(cached[5]))
     return _build(db, query, run_id, newest)
 
 
@@ -135,23 +153,13 @@ def _create(db: Database) -> None:
 
 
 def _build(db: Database, query: str, run_id: int, newest: tuple) -> SearchHits:
-    """Copy the FTS5 matches into the TEMP tables, in one snapshot of the store."""
-    db.execute("SAVEPOINT undo_search")
-    try:
-        for table in (STATE, QUESTIONS, RATIONALES, EXAMPLES):
-            db.execute(f"DELETE FROM {table}")
-        questions = db.execute(f"INSERT INTO {QUESTIONS} {SEARCH_SQL['questions']}",
-                               [query]).rowcount
-        rationales = db.execute(f"INSERT INTO {RATIONALES} {SEARCH_SQL['rationales']}",
-                                [query]).rowcount
-        few = questions + rationales <= SMALL_SEARCH
-        if few:
-            db.execute(_RESOLVE, [run_id])
-        db.execute(f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   [query, run_id, *newest, questions, rationales, int(few)])
-    except BaseException:
-        db.execute("ROLLBACK TO undo_search")
-        db.execute("RELEASE undo_search")
-        raise
-    db.execute("RELEASE undo_search")
-    return SearchHits(query, run_id, questions, rationales, few)
+    """Fill the TEMP tables for a new search: one statement (the trigger does the work).
+
+    Few statements matter here: a worker thread beside the busy UI thread waits for the GIL
+    again after every one.
+    """
+    db.execute(f"INSERT OR REPLACE INTO {STATE} (slot, query, run_id, newest_example, "
+               "newest_rationale, small) VALUES (1, ?, ?, ?, ?, ?)",
+               [query, run_id, *newest, SMALL_SEARCH])
+    matches, few = db.execute(f"SELECT matches, few FROM {STATE}").fetchone()
+    return SearchHits(query, run_id, matches, bool(few))
