@@ -113,12 +113,10 @@ class BrowsePageLoaded(Message):
     'refresh' (the same window re-read in place; `select` is then the example id to keep)."""
 
     def __init__(self, token: int, rows: list[BrowseRow], mode: str, elapsed_ms: float,
-                 anchor: str = "start", select: int | None = None,
-                 hits: tuple | None = None) -> None:
+                 anchor: str = "start", select: int | None = None) -> None:
         super().__init__()
         self.token, self.rows, self.mode, self.elapsed_ms = token, rows, mode, elapsed_ms
         self.anchor, self.select = anchor, select
-        self.hits = hits  # (search text, store.browse.SearchHits) when this worker searched
 
 
 class BrowseCountLoaded(Message):
