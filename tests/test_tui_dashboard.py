@@ -7,7 +7,7 @@ import io
 import pytest
 
 import store
-from tests.fixtures.tui_fixtures import VAL_PATTERNS, expected, screen_named, wait_for
+from tests.fixtures.tui_fixtures import VAL_PATTERNS, expected, screen_named, wait_for, wait_notified
 from undo_tui.app import UndoApp
 from undo_tui.screens.dashboard import DashboardScreen, teacher_quality_note
 
@@ -127,8 +127,7 @@ async def test_stop_from_the_dashboard_writes_the_request(tui_store):
         app.pop_screen()
         dash = await open_dashboard(app, pilot, ids["run"])
         await pilot.press("s")
-        await pilot.pause(0.1)
-        assert any("nothing to stop" in n.message for n in app._notifications)
+        await wait_notified(pilot, "nothing to stop")
         assert isinstance(app.screen, DashboardScreen)
 
 

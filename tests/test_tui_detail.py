@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import store
-from tests.fixtures.tui_fixtures import screen_named, settle, wait_for
+from tests.fixtures.tui_fixtures import screen_named, settle, wait_for, wait_notified
 from undo_tui.app import UndoApp
 from undo_tui.screens.detail import default_pair
 from undo_tui.widgets.render import STYLE_DELETE, STYLE_INSERT, word_diff
@@ -130,7 +130,7 @@ async def test_editing_a_rationale_stores_a_new_human_version(tui_store):
         assert human.source == "human" and human.parent_id == original.id and human.kept
         # graded like the teacher's versions: same answer rules, against the gold answer
         assert (human.answer, human.answer_rule, human.correct) == (gold, "answer_line", True)
-        assert any(f"Graded correct: answer {gold}" in n.message for n in app._notifications)
+        await wait_notified(pilot, f"Graded correct: answer {gold}")
         assert human.iteration == original.iteration
         assert screen.pair == (original.id, human.id)
         assert f"B #{human.id} it3 human" in text_of(screen, "#diff")
@@ -156,10 +156,8 @@ async def test_a_wrong_or_answerless_edit_is_graded_and_flagged(tui_store):
             editor.query_one("TextArea").text = text
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: len(screen.detail.rationales) == n, what="new version")
-            await settle(pilot)
-        messages = [n.message for n in app._notifications]
-    assert any(f"Graded WRONG: answer {wrong}, gold {gold}" in m for m in messages)
-    assert any("No final answer found" in m for m in messages)
+        await wait_notified(pilot, f"Graded WRONG: answer {wrong}, gold {gold}")
+        await wait_notified(pilot, "No final answer found")
     stored = read(path, store.rationales_for_example, example, ids["run"])
     assert [(r.answer, r.correct) for r in stored if r.source == "human"] == [
         (wrong, False), (None, False)]
@@ -199,8 +197,7 @@ async def test_n_and_N_step_through_the_browser_results(tui_store):
         await wait_for(pilot, lambda: screen.detail and
                        screen.detail.example.id == ids["train_ids"][0])
         await pilot.press("N")  # already the first
-        await pilot.pause(0.05)
-        assert any("No more results" in n.message for n in app._notifications)
+        await wait_notified(pilot, "No more results")
         # changes made here show in the browser's row on return
         await pilot.press("x")
         await wait_for(pilot, lambda: screen.detail.annotation.excluded)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import store
-from tests.fixtures.tui_fixtures import screen_named, wait_for
+from tests.fixtures.tui_fixtures import screen_named, wait_for, wait_notified
 from undo_tui import engine_control
 
 STANDIN_SOURCE = """\
@@ -217,5 +217,4 @@ async def test_resume_and_stop_from_the_runs_screen(tui_store, standin):
         # a finished run is not resumed
         await pilot.press("G")
         await pilot.press("r")
-        await pilot.pause(0.1)
-        assert any("already finished" in n.message for n in app._notifications)
+        await wait_notified(pilot, "already finished")

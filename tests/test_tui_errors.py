@@ -7,7 +7,7 @@ import pytest
 import store
 from store.predictions import NewPrediction
 from tests.fixtures.tui_fixtures import (TRAIN_PATTERNS, VAL_PATTERNS, screen_named, settle,
-                                         wait_for)
+                                         wait_for, wait_notified)
 from undo_tui.app import UndoApp
 from undo_tui.screens import errors_paging
 
@@ -153,8 +153,7 @@ async def test_search_filters_by_question_and_rationale_text_and_n_moves(tui_sto
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_errors(app, pilot, ids["run"], split="train", status="all")
         await pilot.press("n")  # no search yet
-        await pilot.pause(0.05)
-        assert any("No search" in n.message for n in app._notifications)
+        await wait_notified(pilot, "No search")
         await pilot.press("slash")
         assert screen.query_one("#search").has_focus
         await pilot.press(*"Raj", "enter")
@@ -305,7 +304,7 @@ async def test_the_browser_follows_a_running_evaluation(tui_store):
         add_val_predictions(path, live, 1, {val[7]: True})
         await wait_for(pilot, lambda: screen.options.iterations["val"] == [0, 1])
         await wait_for(pilot, lambda: str(table.get_row_at(table.cursor_row)[3]) == "✗ ✓")
-        assert any("Iteration 1 has val predictions" in n.message for n in app._notifications)
+        await wait_notified(pilot, "Iteration 1 has val predictions")
         assert screen.flt.iteration == 0 and ids_shown(screen) == want
         assert screen.rows[table.cursor_row].example_id == val[7]
 

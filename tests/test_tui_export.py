@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import store
-from tests.fixtures.tui_fixtures import screen_named, wait_for
+from tests.fixtures.tui_fixtures import screen_named, wait_for, wait_notified
 from undo_tui.app import UndoApp
 from undo_tui.screens import export as export_screen
 
@@ -62,8 +62,8 @@ async def test_a_failed_export_is_shown_not_raised(tui_store, tmp_path):
         dialog.query_one("#export-out").value = str(tmp_path / "x.jsonl")
         await pilot.press("ctrl+e")
         await wait_for(pilot, lambda: dialog.finished, timeout=120, what="export finished")
-        report = str(dialog.query_one("#export-output").render())
-        assert any("Export failed" in n.message for n in app._notifications), report
+        await wait_notified(pilot, "Export failed")
+        assert "has no iteration 9" in str(dialog.query_one("#export-output").render())
         assert app.screen is dialog
         await pilot.press("escape")
         assert screen_named(app, "RunsScreen")
@@ -78,4 +78,4 @@ async def test_without_an_exporter_the_dialog_is_disabled(tui_store, monkeypatch
         assert "not available" in str(dialog.query_one("#export-disabled").render())
         assert dialog.query_one("#export-go").disabled
         await pilot.press("ctrl+e")
-        assert any("disabled" in n.message for n in app._notifications)
+        await wait_notified(pilot, "disabled")

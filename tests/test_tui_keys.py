@@ -7,7 +7,7 @@ import inspect
 import pytest
 from textual.binding import Binding
 
-from tests.fixtures.tui_fixtures import screen_named, settle, wait_for
+from tests.fixtures.tui_fixtures import screen_named, settle, wait_for, wait_notified
 from undo_tui.app import UndoApp
 from undo_tui.keymap import config_path, load_keymap
 
@@ -85,7 +85,7 @@ async def test_a_remapped_key_replaces_the_default(tui_store, tmp_path, monkeypa
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data
                                 and app.screen)
-        assert any("bogus_id" in n.message for n in app._notifications)
+        await wait_notified(pilot, "bogus_id")
         table = screen.query_one("#runs-table")
         await pilot.press("ctrl+n")
         assert table.cursor_row == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import store
-from tests.fixtures.tui_fixtures import screen_named, wait_for
+from tests.fixtures.tui_fixtures import screen_named, wait_for, wait_notified
 from undo_tui.app import UndoApp
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tui_env")]
@@ -95,7 +95,7 @@ async def test_a_running_run_with_a_live_engine_cannot_be_deleted(tui_store):
         await pilot.press("d")
         await pilot.pause(0.1)
         assert not screen_named(app, "ConfirmDialog")
-        assert any("stop it" in n.message for n in app._notifications)
+        await wait_notified(pilot, "stop it")
 
 
 async def test_enter_opens_the_dashboard_and_e_the_errors_browser(tui_store):
