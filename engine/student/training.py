@@ -125,6 +125,7 @@ def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, 
     sampler, collator = make_batching(config.batching, lengths, config.batch_size, config.seed,
                                       tokenizer.pad_token_id or 0, config.max_length)
     autocast_bf16 = not config.lora and resolve_dtype(config.dtype, device) == torch.bfloat16
+    # transformers 5 dropped warmup_ratio: a warmup_steps value below 1 is read as a fraction.
     args = TrainingArguments(
         output_dir=output_dir, per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum, num_train_epochs=config.epochs,
