@@ -83,7 +83,7 @@ def test_scrubbed_store_is_one_file_that_opening_does_not_change(tmp_path):
     ("see /tmp/a/b.log.", "see <abs>/b.log."),
     ('{"p": "/home/me/x"}', '{"p": "<abs>/x"}'),
     ("url http://h:1/v1 and 1/2", "url http://h:1/v1 and 1/2"),
-    ("(/work/x/y):", "(<abs>/y):"),
+    ("(/srv/x/y):", "(<abs>/y):"),
 ])
 def test_scrub_text(text, expected):
     assert scrub_text(text, [])[0] == expected
