@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 import store
+from undo_tui.gc_pacing import GcPacer
 from undo_tui.keymap import KeymapFile, binding_ids, load_keymap
 from undo_tui.messages import StoreFailed, StoreOpened
 
@@ -75,6 +76,7 @@ class UndoApp(App):
         self.keymap_file = KeymapFile(Path(""))
         self.opened = False
         self.open_error: str | None = None
+        self.gc_pacer = GcPacer()
 
     # -- layout and start-up --------------------------------------------------------------------
 
@@ -88,6 +90,7 @@ class UndoApp(App):
         for problem in self.keymap_file.problems:
             self.notify(problem, title="Key bindings", severity="warning", timeout=15)
         self.open_store()
+        self.set_interval(0.5, self.gc_pacer.tick, name="gc pacing")
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False, name="opening the store")
     def open_store(self) -> None:
@@ -115,6 +118,7 @@ class UndoApp(App):
             if self.open_run is not None:
                 self.open_dashboard(self.open_run)
         self.open_run = None
+        self.gc_pacer.arm()  # at the first pause: freeze start-up objects, pace full collections
 
     def on_store_failed(self, message: StoreFailed) -> None:
         self.open_error = message.error
@@ -127,7 +131,13 @@ class UndoApp(App):
             self.pop_screen()
 
     def on_unmount(self) -> None:
+        self.gc_pacer.stop()
         self.store.close()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.gc_pacer.input_seen()  # full collections wait for a pause in typing
+        await super().on_event(event)
 
     # -- navigation -----------------------------------------------------------------------------
 
