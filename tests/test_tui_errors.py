@@ -324,3 +324,31 @@ async def test_a_capped_search_count_shows_a_lower_bound(tui_store, monkeypatch)
         assert ids_shown(screen) == ids["train_ids"]  # every row still listed
         assert screen.total == 4 and not screen.total_exact
         assert "row 1 of 4+" in str(screen.query_one("#browse-status").render())
+
+
+async def test_a_pause_in_typing_makes_the_search_ready_for_enter(tui_store):
+    """The search's TEMP tables are filled on the page connection before Enter (prefetch)."""
+    from store import browse
+
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"], split="train", status="all")
+        await pilot.press("slash", *"Buying")
+        await wait_for(pilot, lambda: "Buying" in screen.prefetched, what="the prefetch")
+        with screen.shared.use() as db:
+            held = db.execute("SELECT query FROM temp.undo_search_state").fetchone()[0]
+        assert held == browse.fts_query("Buying")
+        assert screen.flt.search is None  # nothing applied before Enter
+        await pilot.press("enter")
+        await until_loaded(pilot, screen)
+        assert screen.flt.search == "Buying"
+        assert ids_shown(screen) == ids["train_ids"]  # the refined rationales all say it
+        # typing on after a pause replaces the prepared search; the page agrees with the store
+        await pilot.press("slash")
+        screen.query_one("#search").value = ""
+        await pilot.press(*"Raj")
+        await wait_for(pilot, lambda: screen.prefetched[-1] == "Raj", what="second prefetch")
+        await pilot.press("enter")
+        await until_loaded(pilot, screen)
+        assert ids_shown(screen) == [ids["train_ids"][2]]

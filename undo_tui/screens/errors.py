@@ -22,11 +22,15 @@ from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import InputDialog
 from undo_tui.screens.errors_live import ErrorsLive, read_options
 from undo_tui.screens.errors_paging import ErrorsPaging
+from undo_tui.shared_connection import SharedConnection, interrupted
 from undo_tui.widgets.errors_table import STATUS_LABELS, ErrorsTable
 
 __all__ = ["ErrorsScreen", "ErrorsTable"]
 
 STATUS_ORDER = list(STATUSES)
+# A pause in typing this long starts making the search ready (store.search fills its TEMP
+# tables: ~100 ms for a word in every rationale of a 100k store), so Enter finds it done.
+PREFETCH_PAUSE_S = 0.15
 
 
 class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
@@ -73,6 +77,9 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         self.marker: tuple | None = None  # what the store looked like at the last check
         self.last_check = 0.0
         self.refreshes = 0
+        self.shared: SharedConnection | None = None  # page loads and prefetches (on_mount)
+        self._prefetch_timer = None
+        self.prefetched: list[str] = []  # searches made ready while typing (newest last)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,6 +94,7 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.shared = SharedConnection(self.app.store)
         self.sub_title = f"Errors — run {self.run_id}"
         table = self.query_one(ErrorsTable)
         table.add_columns_for_rows()
@@ -195,9 +203,41 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
 
+    def on_unmount(self) -> None:
+        if self.shared is not None:
+            self.shared.close()
+
+    @on(Input.Changed, "#search")
+    def search_typed(self, event: Input.Changed) -> None:
+        """After a short pause in typing, make the search ready on the page connection."""
+        if self._prefetch_timer is not None:
+            self._prefetch_timer.stop()
+            self._prefetch_timer = None
+        text = event.value.strip()
+        if self.flt is None or not text or browse.fts_query(text) is None \
+                or text == (self.flt.search or ""):
+            return
+        self._prefetch_timer = self.set_timer(
+            PREFETCH_PAUSE_S, lambda: self.prefetch_search(text, self.run_id))
+
+    @work(thread=True, exclusive=True, group="browse-prefetch", exit_on_error=False,
+          name="preparing the search")
+    def prefetch_search(self, text: str, run_id: int) -> None:
+        try:
+            with self.shared.use(prefetch=True) as db:
+                browse.search_hits(db, text, run_id)
+        except Exception as exc:
+            if interrupted(exc):
+                return  # a page load needed the connection first: it will search itself
+            raise
+        self.prefetched.append(text)
+
     @on(Input.Submitted, "#search")
     def search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if self._prefetch_timer is not None:
+            self._prefetch_timer.stop()  # the page load makes it ready itself, now
+            self._prefetch_timer = None
         if self.flt is None:
             return
         text = event.value.strip() or None

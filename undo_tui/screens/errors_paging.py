@@ -1,7 +1,8 @@
 """The errors browser's window of rows: page loads, applying them, moving across them.
 
 The table is a window of at most MAX_WINDOW rows over the filter's result, fetched PAGE rows at
-a time by keyset from the store (store.browse). Moving near either end of the window fetches the
+a time by keyset from the store (store.browse), on the screen's one shared connection (so a
+search made ready while the user typed is there for the page load: undo_tui.shared_connection). Moving near either end of the window fetches the
 next or previous page; g/G jump to the first/last page without reading what lies between. The
 row count is a separate worker, started once the first page is in so it never delays it.
 """
@@ -16,6 +17,7 @@ from textual.widgets import DataTable
 from store import browse
 from store.browse import BrowseFilter, BrowseRow
 from undo_tui.messages import BrowseCountLoaded, BrowsePageLoaded
+from undo_tui.shared_connection import interrupted
 from undo_tui.widgets.errors_table import ErrorsTable, cell, row_cells
 from undo_tui.widgets.vim_table import VimDataTable
 
@@ -42,15 +44,25 @@ class ErrorsPaging:
         """One page in one worker; a search's matches stay in SQLite (store.search)."""
         started = time.perf_counter()
         try:
-            rows = browse.browse_page(self.db(), flt, after=after, before=before,
-                                      last=(anchor == "end" and mode == "replace"),
-                                      limit=limit)
+            rows = self._read_page(flt, after=after, before=before,
+                                   last=(anchor == "end" and mode == "replace"), limit=limit)
         except Exception as exc:  # reported, and the screen stays usable
             self.post_message(BrowsePageLoaded(token, [], "failed", 0.0))
             raise exc
         self.post_message(BrowsePageLoaded(token, rows, mode,
                                            (time.perf_counter() - started) * 1000, anchor,
                                            select))
+
+    def _read_page(self, flt: BrowseFilter, **where) -> list[BrowseRow]:
+        try:
+            with self.shared.use() as db:
+                return browse.browse_page(db, flt, **where)
+        except Exception as exc:
+            if not interrupted(exc):
+                raise
+        # an interrupt meant for a prefetch that finished just before it arrived: once more
+        with self.shared.use() as db:
+            return browse.browse_page(db, flt, **where)
 
     @work(thread=True, exclusive=True, group="browse-count", exit_on_error=False,
           name="counting rows")
