@@ -11,7 +11,7 @@ from pathlib import Path
 
 from textual.message import Message
 
-from store.browse import BrowseRow
+from store.browse import BrowseFilter, BrowseRow
 from store.models import (Annotation, Event, Example, Iteration, Prediction, Rationale, Run,
                           RunSummary)
 from store.transfers import TransferLink
@@ -92,9 +92,16 @@ class DashboardLoaded(Message):
 
 
 class BrowseOptionsLoaded(Message):
-    def __init__(self, options: BrowseOptions) -> None:
+    """What the errors browser can filter by; when it first opens, also its first page.
+
+    flt/rows/elapsed_ms: the opening filter and its first page, read by the same worker so the
+    screen paints rows without a second round trip through the UI thread.
+    """
+
+    def __init__(self, options: BrowseOptions, flt: BrowseFilter | None = None,
+                 rows: list[BrowseRow] | None = None, elapsed_ms: float = 0.0) -> None:
         super().__init__()
-        self.options = options
+        self.options, self.flt, self.rows, self.elapsed_ms = options, flt, rows, elapsed_ms
 
 
 class BrowseChanged(Message):

@@ -7,6 +7,8 @@ that writes is in errors_live, the table and its cells in widgets/errors_table.
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,7 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 import store
 from store import browse
 from store.browse import STATUSES, BrowseFilter, BrowseRow
-from undo_tui.messages import BrowseOptions, BrowseOptionsLoaded, Saved
+from undo_tui.messages import BrowseOptions, BrowseOptionsLoaded, BrowsePageLoaded, Saved
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import InputDialog
 from undo_tui.screens.errors_live import ErrorsLive, read_options
@@ -28,6 +30,21 @@ from undo_tui.widgets.errors_table import STATUS_LABELS, ErrorsTable
 __all__ = ["ErrorsScreen", "ErrorsTable"]
 
 STATUS_ORDER = list(STATUSES)
+
+
+def opening_filter(options: BrowseOptions, wanted: dict, run_id: int) -> BrowseFilter | None:
+    """The filter the browser opens on: what was asked for where it exists, else the val split
+    (or the first) at its newest iteration. None when the run has no predictions yet."""
+    if not options.splits:
+        return None
+    split = wanted["split"] if wanted["split"] in options.splits else (
+        "val" if "val" in options.splits else options.splits[0])
+    iterations = options.iterations[split]
+    k = wanted["iteration"] if wanted["iteration"] in iterations else iterations[-1]
+    return BrowseFilter(run_id, split, k, wanted["status"] or "wrong",
+                        browse.previous_iteration(iterations, k), wanted["tag"],
+                        wanted["search"])
+
 # A pause in typing this long starts making the search ready (store.search fills its TEMP
 # tables: ~100 ms for a word in every rationale of a 100k store), so Enter finds it done.
 PREFETCH_PAUSE_S = 0.15
@@ -107,7 +124,14 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
     @work(thread=True, exclusive=True, group="browse-options", exit_on_error=False,
           name="loading filters")
     def load_options(self) -> None:
-        self.post_message(BrowseOptionsLoaded(read_options(self.db(), self.run_id)))
+        """The filter bar's choices and, the first time, the opening filter's first page."""
+        options = read_options(self.db(), self.run_id)
+        flt = rows = None
+        started = time.perf_counter()
+        if self.flt is None and (flt := opening_filter(options, self.wanted, self.run_id)):
+            rows = self._read_page(flt)
+        self.post_message(BrowseOptionsLoaded(options, flt, rows,
+                                              (time.perf_counter() - started) * 1000))
 
     def on_browse_options_loaded(self, message: BrowseOptionsLoaded) -> None:
         options = self.options = message.options
@@ -116,16 +140,13 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
                 "This run has no student predictions yet: errors appear after its first "
                 "evaluation.")
             return
-        wanted = self.wanted
-        split = wanted["split"] if wanted["split"] in options.splits else (
-            "val" if "val" in options.splits else options.splits[0])
-        iterations = options.iterations[split]
-        k = wanted["iteration"] if wanted["iteration"] in iterations else iterations[-1]
-        self.apply(BrowseFilter(self.run_id, split, k, wanted["status"] or "wrong",
-                                browse.previous_iteration(iterations, k), wanted["tag"],
-                                wanted["search"]))
+        if message.flt is not None and self.flt is None:
+            self.apply(message.flt, first_page=(message.rows, message.elapsed_ms))
+        else:
+            self.apply(opening_filter(options, self.wanted, self.run_id))
 
-    def apply(self, flt: BrowseFilter) -> None:
+    def apply(self, flt: BrowseFilter, *,
+              first_page: tuple[list[BrowseRow], float] | None = None) -> None:
         """Show a new filter: sync the filter bar, then fetch its first page and its count."""
         assert self.options is not None
         if flt.split in self.options.iterations:
@@ -140,7 +161,7 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         search = self.query_one("#search", Input)
         if search.value != (flt.search or ""):
             search.value = flt.search or ""
-        self.reload()
+        self.reload(first_page=first_page)
 
     def _set_select(self, selector: str, options: list[tuple[str, object]], value) -> None:
         select = self.query_one(selector, Select)
@@ -150,7 +171,9 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         if select.value != value:
             select.value = value
 
-    def reload(self, *, anchor: str = "start") -> None:
+    def reload(self, *, anchor: str = "start",
+               first_page: tuple[list[BrowseRow], float] | None = None) -> None:
+        """Show the filter from its start (or end); first_page: already read, no fetch."""
         self.token += 1
         self.total = None
         self.loading = True
@@ -159,7 +182,11 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
             self.note = (f"iteration {self.flt.iteration} is the first evaluated on "
                          f"{self.flt.split}: nothing to compare '{STATUS_LABELS[self.flt.status]}' "
                          "with")
-        self._fetch(self.flt, "replace", anchor=anchor)
+        if first_page is not None:
+            rows, elapsed_ms = first_page
+            self.on_browse_page_loaded(BrowsePageLoaded(self.token, rows, "replace", elapsed_ms))
+        else:
+            self._fetch(self.flt, "replace", anchor=anchor)
         self._status()
 
     def _status(self) -> None:
