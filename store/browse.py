@@ -31,6 +31,7 @@ from sqlite_utils import Database
 # The search names are part of this module's API too (the TUI imports them from here).
 from store.search import (EXAMPLES, SEARCH_SQL, SMALL_SEARCH, SearchHits,  # noqa: F401
                           fts_query, matches, search_hits, search_terms)
+from store.search_probe import probe_matches
 
 STATUSES: dict[str, str] = {
     "wrong": "wrong at k",
@@ -128,6 +129,9 @@ def _filtered(db: Database, flt: BrowseFilter, hits: SearchHits | None = None, *
     if hits is not None and hits.few:
         # CROSS JOIN: walk the short list in id order, one seek into predictions per id
         source = f"FROM {EXAMPLES} s CROSS JOIN predictions p ON p.example_id = s.example_id "
+    elif hits is not None and hits.probe is not None:
+        where.append(probe_matches(_innermost(flt)))
+        params.extend([hits.probe, flt.run_id, hits.probe])
     elif hits is not None and match:
         where.append(matches(_innermost(flt)))
         params.append(flt.run_id)
@@ -164,9 +168,9 @@ def _page_sql(db: Database, flt: BrowseFilter, *, after: int | None, before: int
             f"ORDER BY {key} {order} LIMIT ?", params + [limit])
 
 
-def _ready(db: Database, flt: BrowseFilter) -> SearchHits | None:
+def _ready(db: Database, flt: BrowseFilter, *, probe: bool = True) -> SearchHits | None:
     """The filter's search made ready on this connection (None without a search)."""
-    return search_hits(db, flt.search, flt.run_id) if flt.search else None
+    return search_hits(db, flt.search, flt.run_id, probe=probe) if flt.search else None
 
 
 def browse_page(db: Database, flt: BrowseFilter, *, after: int | None = None,
@@ -232,7 +236,7 @@ def browse_count_bounded(db: Database, flt: BrowseFilter, *,
     """
     if not flt.comparable:
         return 0, True
-    hits = _ready(db, flt)
+    hits = _ready(db, flt, probe=False)  # listed: probing every row of a filter is slower
     if hits is not None and not hits:
         return 0, True
     if hits is None or hits.few or max_read is None:

@@ -6,9 +6,11 @@ store.browse then joins them into its keyset page and count queries, so a page i
 statement that stops at its LIMIT. Building Python sets of ~50k ids in a worker thread, beside
 the UI thread, used to cost more than the query itself (each id parsed while holding the GIL).
 
-TEMP tables belong to one connection: every connection (the TUI has one per worker thread)
-builds its own copy on first use, and rebuilds it when the search text, the run or the store's
-newest example/rationale changes.
+TEMP tables belong to one connection: every connection builds its own copy on first use, and
+rebuilds it when the search text, the run or the store's newest example/rationale changes.
+
+A search that matches nearly everything is not listed at all: its rows are probed one by one
+(store.search_probe), which finds a first page in a fraction of the time listing would take.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import sqlite3
 from dataclasses import dataclass
 
 from sqlite_utils import Database
+
+from store.search_probe import HUGE_SEARCH, probe_plan
 
 SMALL_SEARCH = 5000  # up to this many matches, a search's example ids are listed up front
 QUESTIONS = "temp.undo_search_questions"  # example ids whose question matched
@@ -40,11 +44,13 @@ def _name(table: str) -> str:
 _CREATE = [
     f"CREATE TEMP TABLE IF NOT EXISTS {_name(STATE)} (slot INTEGER PRIMARY KEY CHECK (slot = 1), "
     "query TEXT, run_id INTEGER, newest_example INTEGER, newest_rationale INTEGER, "
-    "small INTEGER, matches INTEGER, few INTEGER)",
+    "small INTEGER, matches INTEGER, few INTEGER, probe TEXT)",
     f"CREATE TEMP TABLE IF NOT EXISTS {_name(QUESTIONS)} (id INTEGER PRIMARY KEY)",
     f"CREATE TEMP TABLE IF NOT EXISTS {_name(RATIONALES)} (id INTEGER PRIMARY KEY)",
     f"CREATE TEMP TABLE IF NOT EXISTS {_name(EXAMPLES)} (example_id INTEGER PRIMARY KEY)",
-    f"""CREATE TEMP TRIGGER IF NOT EXISTS undo_search_fill AFTER INSERT ON {_name(STATE)} BEGIN
+    # (a probed search lists nothing: the tables keep what they held, unread)
+    f"""CREATE TEMP TRIGGER IF NOT EXISTS undo_search_fill AFTER INSERT ON {_name(STATE)}
+    WHEN NEW.probe IS NULL BEGIN
     DELETE FROM {_name(QUESTIONS)};
     DELETE FROM {_name(RATIONALES)};
     DELETE FROM {_name(EXAMPLES)};
@@ -63,7 +69,7 @@ END""",
 ]
 # One statement: the search these tables hold (if any) and what the store looks like now.
 _STATE_NOW = ("SELECT (SELECT max(id) FROM examples), (SELECT max(id) FROM rationales), "
-              "s.query, s.run_id, s.newest_example, s.newest_rationale, s.matches, s.few "
+              "s.query, s.run_id, s.newest_example, s.newest_rationale, s.matches, s.few, s.probe "
               f"FROM (SELECT 1) LEFT JOIN {STATE} s")
 
 
@@ -105,31 +111,41 @@ class SearchHits:
     """A search made ready on one connection: how many rows matched, and how to join them.
 
     few: the matching example ids of the run are listed in EXAMPLES and pages are read from
-    that short list; otherwise pages walk the status filter and probe each row.
+    that short list; otherwise pages walk the status filter and check each row against the
+    listed matches, or, with `probe` (a search matching nearly everything), ask FTS5 directly.
     """
 
     query: str
     run_id: int
-    matches: int  # matching questions + matching rationales (any run)
+    matches: int  # matching questions + matching rationales (any run); an estimate if probed
     few: bool
+    probe: str | None = None  # exact-term FTS5 query for row-by-row probes (store.search_probe)
 
     def __bool__(self) -> bool:
         return self.matches > 0
 
 
-def search_hits(db: Database, text: str | None, run_id: int) -> SearchHits | None:
+def search_hits(db: Database, text: str | None, run_id: int, *,
+                probe: bool = True) -> SearchHits | None:
     """Make a search ready on this connection (None when there is nothing to search for).
 
     Cheap when this connection already holds the same search of the same run and the store has
     no newer example or rationale since: one statement of index seeks.
+    probe=False: always list the matches (a count reads every row of the filter anyway).
     """
     query = fts_query(text)
     if query is None:
         return None
     state = _state(db)
     newest, cached = state[:2], state[2:]
-    if cached[:4] == (query, run_id, *newest):
-        return SearchHits(query, run_id, cached[4], bool(cached[5]))
+    if cached[:4] == (query, run_id, *newest) and (probe or cached[6] is None):
+        return SearchHits(query, run_id, cached[4], bool(cached[5]), cached[6])
+    plan = probe_plan(db, text) if probe else None
+    if plan is not None and plan.estimate >= HUGE_SEARCH:
+        db.execute(f"INSERT OR REPLACE INTO {STATE} (slot, query, run_id, newest_example, "
+                   "newest_rationale, small, matches, few, probe) VALUES (1, ?, ?, ?, ?, ?, ?, 0, ?)",
+                   [query, run_id, *newest, SMALL_SEARCH, plan.estimate, plan.query])
+        return SearchHits(query, run_id, plan.estimate, False, plan.query)
     return _build(db, query, run_id, newest)
 
 

@@ -2,8 +2,9 @@
 
 The reference is the semantics the browser always had, computed here in plain Python from the
 FTS5 tables: an example matches when its question does, or one of its rationales of the viewed
-run (or of no run) does. Both ways of reading a search (few matches: a short list of example
-ids; many: a probe per row of the status filter) must give exactly that, page by page.
+run (or of no run) does. Every way of reading a search (few matches: a short list of example
+ids; many: each row of the status filter checked against the listed matches; probe: each row
+asked of FTS5 with the exact terms of store.search_probe) must give exactly that, page by page.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import pytest
 
 import store
 import store.search
+import store.search_probe
 from store import browse
 from store.browse import BrowseFilter
 from store.rationales import NewRationale
 
-WORDS = ["Raj", "Buying", "total", "apples", "Tom apples", "things", "buy", "zebra"]
+WORDS = ["Raj", "Buying", "total", "apples", "Tom apples", "things", "buy", "zebra", "T",
+         "apples Ra", "how many"]
 
 
 @pytest.fixture
@@ -32,6 +35,16 @@ def mode(request, monkeypatch):
     """Force either way of reading a search (the fixture's searches are all small)."""
     if request.param == "many":
         monkeypatch.setattr(store.search, "SMALL_SEARCH", -1)
+    return request.param
+
+
+@pytest.fixture(params=["few", "many", "probe"])
+def any_mode(request, monkeypatch):
+    """As `mode`, plus probing every search that has a probe plan (as if all were huge)."""
+    if request.param == "many":
+        monkeypatch.setattr(store.search, "SMALL_SEARCH", -1)
+    if request.param == "probe":
+        monkeypatch.setattr(store.search, "HUGE_SEARCH", 0)
     return request.param
 
 
@@ -63,9 +76,9 @@ def walk(db, flt: BrowseFilter, step: int) -> tuple[list[int], list[int]]:
 
 @pytest.mark.parametrize("split,k,tag", [("train", 3, None), ("train", 2, "carry"),
                                          ("val", 3, None)])
-def test_searched_pages_and_counts_equal_the_reference(fx, mode, split, k, tag):
+def test_searched_pages_and_counts_equal_the_reference(fx, any_mode, split, k, tag):
     db, ids, _ = fx
-    seen_some = False
+    seen_some = probed = False
     for word in WORDS:
         for status in browse.STATUSES:
             flt = BrowseFilter(ids["run"], split, k, status, previous=k - 1, tag=tag,
@@ -73,13 +86,38 @@ def test_searched_pages_and_counts_equal_the_reference(fx, mode, split, k, tag):
             want = reference(db, flt)
             seen_some |= bool(want)
             hits = browse.search_hits(db, word, ids["run"])
-            assert hits.few == (mode == "few")
+            probed |= hits.probe is not None
+            if any_mode != "probe":  # (probe: a count's listed matches may be reused)
+                assert hits.few == (any_mode == "few") and hits.probe is None
             got = [row.example_id for row in browse.browse_page(db, flt)]
             assert got == want, (word, status)
             assert walk(db, flt, step=2) == (want, want), (word, status)
             assert browse.browse_count(db, flt) == len(want), (word, status)
             assert browse.browse_count_bounded(db, flt) == (len(want), True)
     assert seen_some
+    assert probed == (any_mode == "probe")
+
+
+def test_a_probe_plan_names_exact_terms_and_bounds_the_matches(fx):
+    db, ids, _ = fx
+    plan = store.search_probe.probe_plan(db, "Tom app")
+    assert plan.query == '"Tom" AND ("appl")'  # porter's stem of "apples", found from "app"
+    questions = db.execute("SELECT count(*) FROM examples_fts WHERE examples_fts MATCH ?",
+                           [browse.fts_query("Tom app")]).fetchone()[0]
+    rationales = db.execute("SELECT count(*) FROM rationales_fts WHERE rationales_fts MATCH ?",
+                            [browse.fts_query("Tom app")]).fetchone()[0]
+    assert questions + rationales > 0
+    assert plan.estimate >= questions + rationales
+    assert store.search_probe.probe_plan(db, "zebra") is None  # matches nothing: nothing to plan
+    assert store.search_probe.probe_plan(db, "  ") is None
+
+
+def test_a_search_too_wide_to_probe_safely_is_listed(fx, monkeypatch):
+    db, ids, _ = fx
+    monkeypatch.setattr(store.search, "HUGE_SEARCH", 0)
+    monkeypatch.setattr(store.search_probe, "MAX_TERMS", 1)
+    hits = browse.search_hits(db, "a", ids["run"])  # "a" starts many terms
+    assert hits.probe is None and hits.matches > 0
 
 
 def test_a_rationale_of_another_run_does_not_match(fx, mode):
