@@ -226,6 +226,12 @@ def test_the_tui_command_opens_path_or_store_and_rejects_a_missing_one(tmp_path,
     parser = cli.build_parser()
     args = parser.parse_args(cli._with_default_command([str(tmp_path / "x.db")]))
     assert args.command == "tui" and args.path == tmp_path / "x.db"
+    for argv in (["--run", "3", "x.db"], ["x.db", "--run", "3"], ["--poll", "2", "--run=3", "x.db"],
+                 ["--store", "s.db", "--run", "3", "x.db"], ["--store=s.db", "x.db", "--run", "3"]):
+        parsed = parser.parse_args(cli._with_default_command(argv))
+        assert (parsed.command, parsed.path, parsed.open_run) == ("tui", Path("x.db"), 3), argv
+    assert parser.parse_args(cli._with_default_command(["--store", "s.db", "status"])).command \
+        == "status"
     args.store = None
     with pytest.raises(store.UndoError, match="no such store"):
         tui.resolve_store(args)

@@ -55,18 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
-    """`undo-tui [PATH]` means `undo-tui tui [PATH]`: insert the command when none is named."""
+    """`undo-tui [PATH]` means `undo-tui tui [PATH]`: insert the command when none is named.
+
+    Only --store and --help belong to `undo-tui` itself; the first other option or argument
+    starts the tui command's own (`undo-tui --run 1 PATH` as well as `undo-tui PATH --run 1`).
+    """
     i = 0
     while i < len(argv):
         token = argv[i]
         if token == "--store":
             i += 2
             continue
-        if token.startswith("-"):
-            if token in ("-h", "--help"):
-                return argv
+        if token.startswith("--store="):
             i += 1
             continue
+        if token in ("-h", "--help"):
+            return argv
         if token in COMMANDS or token == "import":
             return argv
         break
