@@ -158,8 +158,10 @@ def add_transfers(path, ids) -> dict:
                                    source_export_id=export)
             store.upsert_iteration(db, run, 0, status="done", val_accuracy=0.125,
                                    test_accuracy=0.0)
+            # (the engine records the imported rows as iteration 1's "attempted/kept")
             store.upsert_iteration(db, run, 1, status="done", val_accuracy=trained,
-                                   test_accuracy=0.25, train_size=rows)
+                                   test_accuracy=0.25, train_size=rows, teacher_attempted=rows,
+                                   teacher_kept=rows)
             store.mark_best_iteration(db, run, 1)
             store.update_run(db, run, status="finished",
                              stop_reason="transfer student trained and evaluated")
@@ -212,8 +214,12 @@ async def test_a_transfer_run_compares_source_and_transfer_student(tui_store):
         transfer = next(line for line in text.splitlines() if "transfer student" in line)
         assert "tiny-llama" in transfer and "12.5%" in transfer and "50.0%" in transfer
         assert "+37.5" in transfer
-        # the teacher did no work in a transfer: no teacher-yield note
+        # the teacher did no work in a transfer: no teacher-yield note, no "kept" figure
         assert not dash.query_one("#quality-note").display
+        table = dash.query_one("#iterations")
+        assert str(table.get_row("1")[3]) == "—"
+        summary = str(dash.query_one("#dash-summary").render())
+        assert "student tiny-llama" in summary and "/models/" not in summary
         # the iteration-1 transfer is labelled as such
         app.pop_screen()
         dash = await open_dashboard(app, pilot, transfers[1])

@@ -42,6 +42,14 @@ async def test_runs_are_listed_newest_first_with_status_and_live_progress(tui_st
         line = str(screen.query_one("#runs-live").render())
         assert "train (iteration 2)" in line and "10/40" in line and "loss 1.500" in line
         assert "ETA 1:35" in line
+        # the row cuts a stop reason short; the line under the table has it whole
+        assert undo[-1] == "no improvement over…"
+        await pilot.press("G")
+        await wait_for(pilot, lambda: f"run {ids['run']} finished: no improvement over best by 0.5 points"
+                       in str(screen.query_one("#runs-hint").render()), what="the whole reason")
+        await pilot.press("k")
+        await wait_for(pilot, lambda: "iteration cap" in
+                       str(screen.query_one("#runs-hint").render()), what="the baseline's reason")
 
 
 async def test_progress_written_by_the_engine_shows_up_without_a_keypress(tui_store):

@@ -20,7 +20,7 @@ from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
                                TransitionCounts)
 from undo_tui.screens.base import BaseScreen
-from undo_tui.widgets.render import count, delta_points, duration, one_line, pct
+from undo_tui.widgets.render import count, delta_points, duration, model_label, one_line, pct
 from undo_tui.widgets.stage_progress import StageProgress
 from undo_tui.widgets.transfer_panel import TransferPanel
 from undo_tui.widgets.vim_table import VimDataTable
@@ -216,8 +216,8 @@ class DashboardScreen(BaseScreen):
         if run.stop_reason:
             text.append(f" ({run.stop_reason})", style="dim")
         text.append("\n")
-        text.append(f"teacher {run.teacher or '—'}  ·  student {run.student or '—'}  ·  "
-                    f"dataset {data.dataset_name or '—'}")
+        text.append(f"teacher {model_label(run.teacher, 40)}  ·  "
+                    f"student {model_label(run.student, 40)}  ·  dataset {data.dataset_name or '—'}")
         if run.best_iteration is not None:
             text.append(f"  ·  best iteration {run.best_iteration}", style="bold")
         if data.baseline:
@@ -234,7 +234,7 @@ class DashboardScreen(BaseScreen):
         previous: Iteration | None = None
         for it in data.iterations:
             kept = "—"
-            if it.teacher_attempted:
+            if it.teacher_attempted and data.run.kind != "transfer":  # a transfer has no teacher
                 kept = f"{it.teacher_kept or 0}/{it.teacher_attempted} {pct(it.teacher_yield, 0)}"
             trans = data.transitions.get(it.k)
             moved = Text("—", style="dim")

@@ -16,7 +16,7 @@ from undo_tui import engine_control
 from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import ConfirmDialog, InputDialog
-from undo_tui.widgets.render import one_line, pct
+from undo_tui.widgets.render import model_label, one_line, pct
 from undo_tui.widgets.stage_progress import progress_detail, progress_numbers
 from undo_tui.widgets.vim_table import VimDataTable
 
@@ -184,7 +184,7 @@ class RunsScreen(BaseScreen):
                 name.append(f" {tag}", style="dim italic")
             rows.append((key, [
                 str(run.id), name, status,
-                one_line(run.teacher or "—", 15), one_line(run.student or "—", 15),
+                model_label(run.teacher, 15), model_label(run.student, 15),
                 one_line(summary.dataset_name or "—", 10), str(summary.iterations),
                 pct(summary.best_val_accuracy),
                 progress_cell(summary, data.progress.get(run.id, {}), data.alive.get(run.id)),
@@ -206,13 +206,30 @@ class RunsScreen(BaseScreen):
         live_widget = self.query_one("#runs-live", Static)
         live_widget.display = bool(live)
         live_widget.update(Text("\n").join(live) if live else "")
+        self._hint()
+
+    def _hint(self) -> None:
+        """Keys, and the highlighted run's whole stop reason or error (cut short in its row)."""
         hint = self.query_one("#runs-hint", Static)
-        if not data.runs:
+        if self.data is None or not self.data.runs:
             hint.update("No runs yet. Press n to start one from a config file (TOML), or run "
                         "`undo-tui run CONFIG` in a terminal; it appears here as it starts.")
-        else:
-            hint.update("enter: dashboard · e: errors browser · n: new run · r: resume · "
-                        "s: stop · d: delete · ?: all keys")
+            return
+        text = Text()
+        key = self._cursor_key()
+        summary = self.summaries.get(key) if key else None
+        run = summary.run if summary else None
+        if run is not None and run.status == "failed" and run.error:
+            text.append(f"run {run.id} failed: {one_line(run.error, 300)}\n", style="red")
+        elif run is not None and run.stop_reason and run.status not in ("running", "stopping"):
+            text.append(f"run {run.id} {run.status}: {run.stop_reason}\n")
+        text.append("enter: dashboard · e: errors browser · n: new run · r: resume · "
+                    "s: stop · d: delete · ?: all keys", style="dim")
+        hint.update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.data is not None:
+            self._hint()
 
     def _cursor_key(self) -> str | None:
         table = self.query_one(RunsTable)

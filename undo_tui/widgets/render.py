@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.text import Text
 
@@ -118,3 +119,18 @@ def word_diff(before: str, after: str) -> tuple[Text, DiffStats]:
 
 def _words(tokens: list[str]) -> int:
     return sum(1 for t in tokens if not t.isspace())
+
+
+def model_label(model: str | None, width: int = 24) -> str:
+    """A model's file or directory name rather than its whole path (or a hub id's name);
+    a backend prefix stays: 'llamacpp:/models/x.gguf' -> 'llamacpp:x.gguf'."""
+    if not model:
+        return "—"
+    prefix, sep, rest = model.partition(":")
+    if not sep or "/" in prefix:
+        prefix, rest = "", model
+    else:
+        prefix += ":"
+    name = Path(rest.rstrip("/")).name if "/" in rest else rest
+    return one_line(prefix + (name or rest), width)
+

@@ -7,7 +7,6 @@ one new student on "iteration-1 data" and on "refined data" reads as one compari
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from rich.console import Group
 from rich.table import Table
@@ -15,15 +14,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from store.transfers import StudentFigures, TransferLink
-from undo_tui.widgets.render import delta_points, one_line, pct
-
-
-def student_label(student: str | None, width: int = 24) -> str:
-    """A model directory's name rather than its whole path."""
-    if not student:
-        return "—"
-    name = Path(student.rstrip("/")).name if "/" in student else student
-    return one_line(name or student, width)
+from undo_tui.widgets.render import delta_points, one_line, pct, model_label
 
 
 ACCURACY_COLUMNS = (("val k=0", "right"), ("val", "right"), ("Δ val", "right"),
@@ -69,10 +60,10 @@ def source_vs_transfer(link: TransferLink) -> Group:
     title.append(data_description(link))
     table = _table(("", "left"), ("student", "left"), *ACCURACY_COLUMNS)
     source = link.source
-    table.add_row("source student", student_label(source.student if source else None),
+    table.add_row("source student", model_label(source.student if source else None),
                   *_accuracy_cells(source))
     table.add_row(Text("transfer student", style="bold"),
-                  student_label(link.transfer.student), *_accuracy_cells(link.transfer))
+                  model_label(link.transfer.student), *_accuracy_cells(link.transfer))
     return Group(title, table)
 
 
@@ -84,7 +75,7 @@ def transfers_of_run(links: list[TransferLink]) -> Group:
         t = link.transfer
         k = "?" if link.data_iteration is None else str(link.data_iteration)
         star = "★" if link.data_iteration == link.source_best_iteration else ""
-        table.add_row(str(t.run_id), student_label(t.student, 16),
+        table.add_row(str(t.run_id), model_label(t.student, 16),
                       f"k{k}{star} {link.data_label}",
                       "—" if t.train_size is None else str(t.train_size), *_accuracy_cells(t))
     lines = [Text(f"Transfer runs on this run's data ({len(links)})", style="bold"), table]
@@ -106,7 +97,7 @@ def data_verdicts(links: list[TransferLink]) -> list[Text]:
         refined, first = per_label.get("refined data"), per_label.get("iteration-1 data")
         if refined is None or first is None:
             continue
-        text = Text(f"{student_label(student)}: ", style="bold")
+        text = Text(f"{model_label(student)}: ", style="bold")
         text.append(f"refined data {pct(refined)} vs iteration-1 data {pct(first)} (")
         text.append_text(delta_points(refined, first))
         text.append(" points)")
