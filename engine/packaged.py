@@ -15,7 +15,22 @@ def resolve_model_path(name_or_path: str) -> Path:
     if name_or_path in PACKAGED_MODELS:
         return resolve_gguf(name_or_path)
     path = Path(name_or_path).expanduser()
+    use = (f"use a .gguf file, a Hugging Face model directory, or one of "
+           f"{', '.join(PACKAGED_MODELS)}")
     if not path.exists():
-        raise UndoError(f"model {name_or_path!r}: no such file or directory (use a .gguf file, "
-                        f"a Hugging Face model directory, or one of {', '.join(PACKAGED_MODELS)})")
+        raise UndoError(f"model {name_or_path!r}: no such file or directory ({use})")
+    if path.is_dir() and not (path / "config.json").is_file():
+        raise UndoError(f"model {name_or_path!r}: not a Hugging Face model directory (no "
+                        f"config.json in it; {use})")
+    if path.is_file() and not _has_gguf_magic(path):
+        raise UndoError(f"model {name_or_path!r}: not a GGUF file (it does not start with the "
+                        f"GGUF magic; {use})")
     return path
+
+
+def _has_gguf_magic(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(4) == b"GGUF"
+    except OSError:
+        return False

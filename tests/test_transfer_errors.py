@@ -29,6 +29,7 @@ def student(tmp_path) -> Path:
     """A directory standing in for a model: these commands fail before any model is loaded."""
     path = tmp_path / "student"
     path.mkdir()
+    (path / "config.json").write_text("{}")  # passes the cheap check, never loaded
     return path
 
 
@@ -79,6 +80,14 @@ def test_missing_student(capsys, source, tmp_path):
     store_path, ids, _ = source
     err = fails(capsys, store_path, "--from-run", ids["run"], "--student", tmp_path / "none")
     assert "none': no such file or directory" in err
+    empty = tmp_path / "empty-dir"
+    empty.mkdir()
+    err = fails(capsys, store_path, "--from-run", ids["run"], "--student", empty)
+    assert "empty-dir': not a Hugging Face model directory (no config.json" in err
+    text = tmp_path / "model.gguf"
+    text.write_text("not a model")
+    err = fails(capsys, store_path, "--from-run", ids["run"], "--student", text)
+    assert "model.gguf': not a GGUF file" in err
 
 
 def test_dataset_not_in_the_store_is_an_error_saying_what_to_import(capsys, source, student,

@@ -209,6 +209,7 @@ class UndoApp(App):
         from undo_tui.screens.first_run import FirstRunScreen
         from undo_tui.screens.help import HelpScreen
         from undo_tui.screens.runs import RunsScreen, RunsTable
+        from undo_tui.screens.transfer_dialog import TransferDialog
         from textual.widgets import DataTable
 
         from undo_tui.widgets.vim_table import VimDataTable, VimScroll
@@ -223,6 +224,7 @@ class UndoApp(App):
             ("example detail", [VersionsTable, ExampleDetailScreen]),
             ("rationale editor", [EditorDialog]),
             ("export dialog", [ExportDialog]),
+            ("transfer dialog", [TransferDialog]),
             ("dialogs", [ConfirmDialog, InputDialog]),
             ("help", [HelpScreen]),
             ("first run", [FirstRunScreen]),

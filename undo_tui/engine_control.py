@@ -10,6 +10,7 @@ Stopping is a request written to the store, which the engine polls between steps
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -41,6 +42,45 @@ def resume_command(store_path: str | Path, run_id: int, python: str | None = Non
     """The exact command line that resumes a run."""
     return [python or sys.executable, "-m", CLI_MODULE, "--store", _abs(store_path), "resume",
             str(int(run_id))]
+
+
+def transfer_create_command(store_path: str | Path, run_id: int, iteration: str, student: str,
+                            *, name: str | None = None, epochs: int | None = None,
+                            correct_only: bool = False, refined_only: bool = False,
+                            python: str | None = None) -> list[str]:
+    """`undo-tui transfer --from-run RUN ... --create-only`: export, validate, record; no training."""
+    argv = [python or sys.executable, "-m", CLI_MODULE, "--store", _abs(store_path), "transfer",
+            "--from-run", str(int(run_id)), "--iteration", iteration or "best",
+            "--student", student, "--create-only"]
+    if name:
+        argv += ["--name", name]
+    if epochs is not None:
+        argv += ["--epochs", str(int(epochs))]
+    if correct_only:
+        argv.append("--correct-only")
+    if refined_only:
+        argv.append("--refined-only")
+    return argv
+
+
+CREATED = re.compile(r"^run (\d+) created: ", re.MULTILINE)
+
+
+def create_transfer(store_path: str | Path, run_id: int, iteration: str, student: str,
+                    timeout: float = 600, **options) -> int:
+    """Record a transfer run through the CLI (it exports the iteration and checks the student
+    in its own process: engine code never loads here); its id, or an UndoError with the CLI's
+    own message. Training starts separately (resume_run), detached."""
+    argv = transfer_create_command(store_path, run_id, iteration, student, **options)
+    done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    found = CREATED.search(done.stdout)
+    if done.returncode != 0 or found is None:
+        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        last = lines[-1].removeprefix("undo-tui: error: ") if lines else \
+            f"`undo-tui transfer` exited with {done.returncode}"
+        raise UndoError(last)
+    return int(found.group(1))
 
 
 def _abs(path: str | Path) -> str:

@@ -149,9 +149,13 @@ class Saved(Message):
 
 
 class EngineLaunched(Message):
-    def __init__(self, pid: int, log_path: Path, argv: list[str]) -> None:
+    """started_run: a new run (a transfer) whose engine this is, to be shown next."""
+
+    def __init__(self, pid: int, log_path: Path, argv: list[str],
+                 started_run: int | None = None) -> None:
         super().__init__()
         self.pid, self.log_path, self.argv = pid, log_path, argv
+        self.started_run = started_run
 
 
 class WorkFailed(Message):

@@ -82,6 +82,7 @@ class DashboardScreen(BaseScreen):
         Binding("s", "stop", "Stop", id="dash_stop"),
         Binding("r", "resume", "Resume", id="dash_resume"),
         Binding("x", "export", "Export", id="dash_export"),
+        Binding("t", "transfer", "Transfer", id="dash_transfer"),
         Binding("l", "focus_log", "Log", id="dash_log"),
         Binding("escape", "back", "Back", id="dash_back"),
         Binding("ctrl+r", "refresh", "Refresh", id="dash_refresh", show=False),
@@ -299,6 +300,38 @@ class DashboardScreen(BaseScreen):
     def action_export(self) -> None:
         self.app.open_export(self.run_id)
 
+    def action_transfer(self) -> None:
+        """Train another student on one of this run's iterations (a transfer run)."""
+        from undo_tui.screens.transfer_dialog import TransferDialog
+
+        data = self.data
+        if data is None:
+            return
+        if data.run.kind == "transfer":
+            self.notify("This is already a transfer run: start a transfer from its source run "
+                        f"(run {data.run.source_run_id}).", severity="warning")
+            return
+        trained = [it.k for it in data.iterations if it.k >= 1 and it.train_size]
+        if not trained:
+            self.notify("No iteration has training data yet: a transfer needs the teacher's "
+                        "rationales of at least iteration 1.", severity="warning")
+            return
+        students = [link.transfer.student for link in data.transfers if link.transfer.student]
+
+        def created(run_id: int | None) -> None:
+            if run_id is not None:
+                self.start_transfer(run_id)
+
+        self.app.push_screen(TransferDialog(self.run_id, trained, data.run.best_iteration,
+                                            students), created)
+
+    @work(thread=True, exit_on_error=False, name="starting the transfer")
+    def start_transfer(self, run_id: int) -> None:
+        launched = engine_control.resume_run(self.store_path, run_id,
+                                             python=self.app.engine_python)
+        self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv,
+                                         started_run=run_id))
+
     def action_focus_log(self) -> None:
         log = self.query_one("#log-tail", RichLog)
         (self.query_one(IterationsTable) if log.has_focus else log).focus()
@@ -334,6 +367,12 @@ class DashboardScreen(BaseScreen):
         self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
 
     def on_engine_launched(self, message: EngineLaunched) -> None:
+        if message.started_run is not None:
+            self.notify(f"Transfer run {message.started_run} is training in the background "
+                        f"(pid {message.pid}). Log: {message.log_path}", title="Transfer started",
+                        timeout=10)
+            self.app.open_dashboard(message.started_run)
+            return
         self.notify(f"Engine resumed in the background (pid {message.pid}). "
                     f"Log: {message.log_path}", title="Run resumed", timeout=10)
         self.load()
