@@ -22,7 +22,7 @@ from store.browse import STATUSES, BrowseFilter, BrowseRow
 from undo_tui.messages import BrowseOptions, BrowseOptionsLoaded, BrowsePageLoaded, Saved
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import InputDialog
-from undo_tui.screens.errors_live import ErrorsLive, read_options
+from undo_tui.screens.errors_live import ErrorsLive, opening_filter, read_options
 from undo_tui.screens.errors_paging import ErrorsPaging
 from undo_tui.shared_connection import SharedConnection, interrupted
 from undo_tui.widgets.errors_table import STATUS_LABELS, ErrorsTable
@@ -30,21 +30,6 @@ from undo_tui.widgets.errors_table import STATUS_LABELS, ErrorsTable
 __all__ = ["ErrorsScreen", "ErrorsTable"]
 
 STATUS_ORDER = list(STATUSES)
-
-
-def opening_filter(options: BrowseOptions, wanted: dict, run_id: int) -> BrowseFilter | None:
-    """The filter the browser opens on: what was asked for where it exists, else the val split
-    (or the first) at its newest iteration. None when the run has no predictions yet."""
-    if not options.splits:
-        return None
-    split = wanted["split"] if wanted["split"] in options.splits else (
-        "val" if "val" in options.splits else options.splits[0])
-    iterations = options.iterations[split]
-    k = wanted["iteration"] if wanted["iteration"] in iterations else iterations[-1]
-    return BrowseFilter(run_id, split, k, wanted["status"] or "wrong",
-                        browse.previous_iteration(iterations, k), wanted["tag"],
-                        wanted["search"])
-
 # A pause in typing this long starts making the search ready (store.search fills its TEMP
 # tables: ~100 ms for a word in every rationale of a 100k store), so Enter finds it done.
 PREFETCH_PAUSE_S = 0.15
