@@ -158,10 +158,8 @@ def add_transfers(path, ids) -> dict:
                                    source_export_id=export)
             store.upsert_iteration(db, run, 0, status="done", val_accuracy=0.125,
                                    test_accuracy=0.0)
-            # (the engine records the imported rows as iteration 1's "attempted/kept")
             store.upsert_iteration(db, run, 1, status="done", val_accuracy=trained,
-                                   test_accuracy=0.25, train_size=rows, teacher_attempted=rows,
-                                   teacher_kept=rows)
+                                   test_accuracy=0.25, train_size=rows)
             store.mark_best_iteration(db, run, 1)
             store.update_run(db, run, status="finished",
                              stop_reason="transfer student trained and evaluated")

@@ -235,7 +235,7 @@ class DashboardScreen(BaseScreen):
         previous: Iteration | None = None
         for it in data.iterations:
             kept = "—"
-            if it.teacher_attempted and data.run.kind != "transfer":  # a transfer has no teacher
+            if it.teacher_attempted:
                 kept = f"{it.teacher_kept or 0}/{it.teacher_attempted} {pct(it.teacher_yield, 0)}"
             trans = data.transitions.get(it.k)
             moved = Text("—", style="dim")

@@ -2,9 +2,10 @@
 
 The table is a window of at most MAX_WINDOW rows over the filter's result, fetched PAGE rows at
 a time by keyset from the store (store.browse), on the screen's one shared connection (so a
-search made ready while the user typed is there for the page load: undo_tui.shared_connection). Moving near either end of the window fetches the
-next or previous page; g/G jump to the first/last page without reading what lies between. The
-row count is a separate worker, started once the first page is in so it never delays it.
+search made ready while the user typed is there for the page load: undo_tui.shared_connection).
+Moving near either end of the window fetches the next or previous page; g/G jump to the
+first/last page without reading what lies between. The row count is a separate worker, started
+once the first page is in so it never delays it.
 """
 
 from __future__ import annotations
