@@ -49,6 +49,11 @@ async def test_a_wrong_student_is_reported_in_the_dialog_and_nothing_is_recorded
         _, dialog = await open_transfer_dialog(app, pilot, ids["run"])
         await pilot.press(*"/nonexistent/student", "enter")
         assert "no such file" in error_text(dialog)
+        dialog.query_one("#transfer-student").value = "smollm2"
+        dialog.query_one("#transfer-epochs").value = "-"  # half-typed: an error, not a crash
+        await pilot.press("ctrl+s")
+        assert "epochs" in error_text(dialog) and app.screen is dialog
+        dialog.query_one("#transfer-epochs").value = ""
         dialog.query_one("#transfer-student").value = str(not_a_model)
         await pilot.press("ctrl+s")
         # the real `undo-tui transfer --create-only` refuses it; its message shows in place

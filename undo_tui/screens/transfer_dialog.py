@@ -113,7 +113,7 @@ class TransferDialog(ModalScreen[int | None]):
             iteration=str(self.query_one("#transfer-iteration", Select).value),
             student=self.query_one("#transfer-student", Input).value.strip(),
             name=self.query_one("#transfer-name", Input).value.strip() or None,
-            epochs=int(epochs) if epochs else None,
+            epochs=int(epochs) if epochs.lstrip("-").isdigit() else (0 if epochs else None),
             correct_only=self.query_one("#transfer-correct", Checkbox).value,
             refined_only=self.query_one("#transfer-refined", Checkbox).value)
 
