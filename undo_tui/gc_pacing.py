@@ -41,7 +41,6 @@ class GcPacer:
         self.saved_threshold: tuple[int, int, int] | None = None
         self.armed = False  # start at the first idle tick
         self.collections = 0  # full collections run by tick()
-        self.last_pause_ms = 0.0
 
     @property
     def active(self) -> bool:
@@ -92,8 +91,6 @@ class GcPacer:
             return False
         if not self.due():
             return False
-        started = time.perf_counter()
         gc.collect()
-        self.last_pause_ms = (time.perf_counter() - started) * 1000
         self.collections += 1
         return True
