@@ -30,6 +30,16 @@ def error_text(dialog) -> str:
     return str(dialog.query_one("#transfer-error").render())
 
 
+def test_values_that_look_like_options_reach_the_cli_as_values(tmp_path):
+    from undo_tui import engine_control
+    from undo_tui.cli import build_parser
+
+    argv = engine_control.transfer_create_command(tmp_path / "s.db", 1, "best", "-odd",
+                                                  name="--x")
+    args = build_parser().parse_args(argv[3:])
+    assert (args.student, args.name, args.create_only) == ("-odd", "--x", True)
+
+
 def test_the_form_is_checked_before_any_process_starts(tmp_path):
     assert "Name the new student" in check_request(TransferRequest("best", "  "))
     assert "no such file" in check_request(TransferRequest("best", str(tmp_path / "nope")))

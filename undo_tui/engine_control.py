@@ -51,9 +51,9 @@ def transfer_create_command(store_path: str | Path, run_id: int, iteration: str,
     """`undo-tui transfer --from-run RUN ... --create-only`: export, validate, record; no training."""
     argv = [python or sys.executable, "-m", CLI_MODULE, "--store", _abs(store_path), "transfer",
             "--from-run", str(int(run_id)), "--iteration", iteration or "best",
-            "--student", student, "--create-only"]
+            f"--student={student}", "--create-only"]  # (=: a value may start with "-")
     if name:
-        argv += ["--name", name]
+        argv.append(f"--name={name}")
     if epochs is not None:
         argv += ["--epochs", str(int(epochs))]
     if correct_only:
