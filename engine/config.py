@@ -62,7 +62,11 @@ class PromptsSection:
 @dataclass
 class LoopSection:
     max_iterations: int = 4
-    delta: float = 0.5  # accuracy points (percent) a new iteration must beat the best by
+    # "significant": a new iteration beats the best only if its strict validation accuracy is
+    # higher with an exact McNemar p < alpha on the same examples; "delta": higher by `delta` points.
+    stop_rule: Literal["significant", "delta"] = "significant"
+    alpha: float = 0.05  # significance level of the "significant" stop rule
+    delta: float = 0.5  # accuracy points (percent) a new iteration must beat the best by ("delta")
     regenerate: Literal["all", "wrong"] = "all"
     keep: Literal["correct", "all", "retry", "hinted"] = "correct"
     retries: int = 1
@@ -189,6 +193,8 @@ def _check_semantics(config: RunConfig, source: str) -> None:
         raise ConfigError(f"{source}: loop.max_iterations must be >= 1, got {config.loop.max_iterations}")
     if config.loop.delta < 0:
         raise ConfigError(f"{source}: loop.delta must be >= 0 (accuracy points), got {config.loop.delta}")
+    if not 0 < config.loop.alpha < 1:
+        raise ConfigError(f"{source}: loop.alpha must be between 0 and 1, got {config.loop.alpha}")
     if config.loop.retries < 0:
         raise ConfigError(f"{source}: loop.retries must be >= 0, got {config.loop.retries}")
     if config.evaluation.max_new_tokens < 1 or config.evaluation.batch_size < 1:

@@ -80,10 +80,14 @@ class Run:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    # the best trained iteration beat the untrained student beyond noise; None: no iteration 0
+    best_beats_base: bool | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> Run:
         row = dict(row)
+        if row.get("best_beats_base") is not None:
+            row["best_beats_base"] = bool(row["best_beats_base"])
         row["config"] = _loads(row.pop("config_json"), {})
         row["stop_requested"] = bool(row["stop_requested"])
         return cls(**_known(cls, row))
@@ -96,7 +100,9 @@ class RunSummary:
     run: Run
     dataset_name: str | None
     iterations: int
-    best_val_accuracy: float | None
+    best_val_accuracy: float | None  # strict, of the marked best iteration
+    best_val_correct: int | None = None
+    best_val_total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,27 @@ class Iteration:
         if not self.teacher_attempted:
             return None
         return (self.teacher_kept or 0) / self.teacher_attempted
+
+    def scored(self, split: str) -> SplitCounts | None:
+        """The split's counts as finalized (strict, flexible, format); None if not evaluated."""
+        total = self.metrics.get(f"{split}_total")
+        correct = self.metrics.get(f"{split}_correct")
+        if not total or correct is None:
+            return None
+        flexible = self.metrics.get(f"{split}_flexible_correct", correct)
+        fmt = self.metrics.get(f"{split}_format")
+        return SplitCounts(int(correct), int(flexible), int(total),
+                           None if fmt is None else round(fmt * total))
+
+
+@dataclass(frozen=True)
+class SplitCounts:
+    """One split of one iteration: strict correct (the headline), flexible correct, n, format."""
+
+    correct: int
+    flexible_correct: int
+    total: int
+    with_answer_line: int | None
 
 
 @dataclass(frozen=True)
@@ -182,12 +209,16 @@ class Prediction:
     correct: bool
     has_answer_line: bool
     new_tokens: int | None
+    flexible_correct: bool = False  # with the last-number fallback (strict is `correct`)
+    flexible_answer: str | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> Prediction:
         row = dict(row)
         row["correct"] = bool(row["correct"])
         row["has_answer_line"] = bool(row["has_answer_line"])
+        flexible = row.get("flexible_correct")
+        row["flexible_correct"] = row["correct"] if flexible is None else bool(flexible)
         return cls(**_known(cls, row))
 
 

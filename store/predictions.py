@@ -23,10 +23,17 @@ class NewPrediction:
     answer_rule: str | None = None
     has_answer_line: bool = False
     new_tokens: int | None = None
+    flexible_correct: bool | None = None  # with the last-number fallback; None: same as correct
+    flexible_answer: str | None = None
+
+    def __post_init__(self):
+        if self.flexible_correct is None:
+            self.flexible_correct = self.correct
+            self.flexible_answer = self.flexible_answer or self.answer
 
 
 _COLUMNS = ("run_id", "iteration", "split", "example_id", "output", "correct", "answer",
-            "answer_rule", "has_answer_line", "new_tokens")
+            "answer_rule", "has_answer_line", "new_tokens", "flexible_correct", "flexible_answer")
 
 
 def add_predictions(db: Database, predictions: Iterable[NewPrediction]) -> int:
@@ -62,13 +69,18 @@ def predictions_for_example(db: Database, example_id: int, run_id: int) -> list[
 
 @dataclass(frozen=True)
 class SplitScore:
-    correct: int
+    correct: int  # strict: an explicit answer marker with the gold value
     total: int
     with_answer_line: int
+    flexible_correct: int = 0  # strict, or else the last number in the output
 
     @property
     def accuracy(self) -> float | None:
         return self.correct / self.total if self.total else None
+
+    @property
+    def flexible_accuracy(self) -> float | None:
+        return self.flexible_correct / self.total if self.total else None
 
     @property
     def format_rate(self) -> float | None:
@@ -77,8 +89,8 @@ class SplitScore:
 
 def score(db: Database, run_id: int, iteration: int, split: str) -> SplitScore:
     row = db.execute(
-        "SELECT coalesce(sum(correct), 0), count(*), coalesce(sum(has_answer_line), 0) "
-        "FROM predictions WHERE run_id = ? AND iteration = ? AND split = ?",
+        "SELECT coalesce(sum(correct), 0), count(*), coalesce(sum(has_answer_line), 0), "
+        "coalesce(sum(coalesce(flexible_correct, correct)), 0) FROM predictions WHERE run_id = ? AND iteration = ? AND split = ?",
         [run_id, iteration, split]).fetchone()
     return SplitScore(*row)
 
@@ -104,6 +116,16 @@ def transitions(db: Database, run_id: int, split: str, before: int, after: int) 
         " WHERE a.run_id = ? AND a.split = ? AND a.iteration = ?",
         [after, run_id, split, before]).fetchone()
     return Transitions(*row)
+
+
+def changes_by_iteration(db: Database, run_id: int, split: str = "val") -> dict[int, Transitions]:
+    """For every evaluated iteration after the first, its per-example change from the one before,
+    recomputed from the stored verdicts (so it always follows the current grading)."""
+    ks = [r[0] for r in db.execute(
+        "SELECT DISTINCT iteration FROM predictions WHERE run_id = ? AND split = ? "
+        "ORDER BY iteration", [run_id, split])]
+    return {after: transitions(db, run_id, split, before, after)
+            for before, after in zip(ks, ks[1:])}
 
 
 def wrong_example_ids(db: Database, run_id: int, iteration: int, split: str) -> list[int]:

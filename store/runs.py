@@ -36,18 +36,22 @@ def get_run(db: Database, run_id: int) -> Run:
 
 
 def list_runs(db: Database) -> list[RunSummary]:
-    """Every run, newest first, with its dataset, iteration count and best validation accuracy."""
+    """Every run, newest first, with its dataset, iteration count and the strict validation
+    accuracy of its best iteration (the one the stop rule marked, not the highest number)."""
     rows = db.query(
         "SELECT r.*, d.name AS dataset_name, "
         " (SELECT count(*) FROM iterations i WHERE i.run_id = r.id AND i.k > 0) AS n_iterations,"
-        " (SELECT max(val_accuracy) FROM iterations i WHERE i.run_id = r.id AND i.k > 0) AS best"
-        " FROM runs r LEFT JOIN datasets d ON d.id = r.dataset_id ORDER BY r.id DESC")
+        " b.val_accuracy AS best, json_extract(b.metrics_json, '$.val_correct') AS best_correct,"
+        " json_extract(b.metrics_json, '$.val_total') AS best_total"
+        " FROM runs r LEFT JOIN datasets d ON d.id = r.dataset_id"
+        " LEFT JOIN iterations b ON b.run_id = r.id AND b.k = r.best_iteration"
+        " ORDER BY r.id DESC")
     out = []
     for row in rows:
         dataset_name = row.pop("dataset_name")
         n = row.pop("n_iterations")
-        best = row.pop("best")
-        out.append(RunSummary(Run.from_row(row), dataset_name, n, best))
+        best, correct, total = row.pop("best"), row.pop("best_correct"), row.pop("best_total")
+        out.append(RunSummary(Run.from_row(row), dataset_name, n, best, correct, total))
     return out
 
 
@@ -130,7 +134,10 @@ def list_iterations(db: Database, run_id: int) -> list[Iteration]:
             for row in db.query("SELECT * FROM iterations WHERE run_id = ? ORDER BY k", [run_id])]
 
 
-def mark_best_iteration(db: Database, run_id: int, k: int | None) -> None:
+def mark_best_iteration(db: Database, run_id: int, k: int | None,
+                        beats_base: bool | None = None) -> None:
+    """Mark the best trained iteration, and whether it beat the untrained student beyond noise."""
     with write(db):
         db.execute("UPDATE iterations SET is_best = (k = ?) WHERE run_id = ?", [k, run_id])
-        db.execute("UPDATE runs SET best_iteration = ? WHERE id = ?", [k, run_id])
+        db.execute("UPDATE runs SET best_iteration = ?, best_beats_base = ? WHERE id = ?",
+                   [k, None if beats_base is None else int(beats_base), run_id])

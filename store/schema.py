@@ -229,6 +229,48 @@ def m001_initial(db: Database) -> None:
         db.execute(statement)
 
 
+@migrations()
+def m002_strict_and_flexible_scores(db: Database) -> None:
+    """Strict grading becomes the headline; the loose score is kept beside it as `flexible`.
+
+    `predictions.correct` and `answer` now hold the strict verdict (an explicit answer marker);
+    `flexible_correct`/`flexible_answer` the verdict with the last-number fallback. Rows graded
+    before this version carry the fallback in `answer_rule`, so they are converted without
+    re-grading: their old verdict becomes the flexible one, and a verdict that came only from the
+    last number is no longer strictly correct. Iteration accuracies are recomputed from them.
+    `runs.best_beats_base` records whether the best trained iteration beat the untrained student
+    beyond noise (NULL: no iteration 0 to compare with).
+    """
+    for statement in _statements(STRICT_AND_FLEXIBLE):
+        db.execute(statement)
+
+
+STRICT_AND_FLEXIBLE = """
+ALTER TABLE predictions ADD COLUMN flexible_correct INTEGER;
+ALTER TABLE predictions ADD COLUMN flexible_answer TEXT;
+ALTER TABLE runs ADD COLUMN best_beats_base INTEGER;
+UPDATE predictions SET flexible_correct = correct, flexible_answer = answer;
+UPDATE predictions SET correct = 0, answer = NULL, answer_rule = NULL
+    WHERE answer_rule IS NULL OR answer_rule = 'last_number';
+UPDATE iterations SET val_accuracy = (SELECT avg(p.correct) FROM predictions p
+    WHERE p.run_id = iterations.run_id AND p.iteration = iterations.k AND p.split = 'val')
+    WHERE EXISTS (SELECT 1 FROM predictions p WHERE p.run_id = iterations.run_id
+                  AND p.iteration = iterations.k AND p.split = 'val');
+UPDATE iterations SET test_accuracy = (SELECT avg(p.correct) FROM predictions p
+    WHERE p.run_id = iterations.run_id AND p.iteration = iterations.k AND p.split = 'test')
+    WHERE EXISTS (SELECT 1 FROM predictions p WHERE p.run_id = iterations.run_id
+                  AND p.iteration = iterations.k AND p.split = 'test');
+UPDATE iterations SET metrics_json = json_set(coalesce(metrics_json, '{}'),
+    '$.val_correct', (SELECT sum(p.correct) FROM predictions p WHERE p.run_id = iterations.run_id
+                      AND p.iteration = iterations.k AND p.split = 'val'),
+    '$.val_flexible_correct', (SELECT sum(p.flexible_correct) FROM predictions p
+                      WHERE p.run_id = iterations.run_id AND p.iteration = iterations.k
+                      AND p.split = 'val'))
+    WHERE EXISTS (SELECT 1 FROM predictions p WHERE p.run_id = iterations.run_id
+                  AND p.iteration = iterations.k AND p.split = 'val');
+"""
+
+
 def _statements(script: str) -> list[str]:
     """Split a script into statements; executescript() would COMMIT the migration's transaction."""
     import sqlite3

@@ -1,35 +1,8 @@
-"""The stopping rule and the choice of validation errors shown to the teacher."""
+"""The choice of validation errors shown to the teacher (the stop rules: test_loop_convergence_rules)."""
 
 from __future__ import annotations
 
 from engine.loop.context import ErrorIndex, ValError, select_errors
-from engine.loop.convergence import decide
-
-
-def test_keeps_going_while_improving_by_delta():
-    d = decide({0: 0.02, 1: 0.10, 2: 0.12}, delta_points=0.5, max_iterations=4)
-    assert not d.stop and d.best_k == 2
-
-
-def test_stops_when_not_beating_best_by_delta():
-    d = decide({1: 0.100, 2: 0.104}, delta_points=0.5, max_iterations=4)
-    assert d.stop and d.best_k == 2 and "did not beat" in d.reason
-    d = decide({1: 0.20, 2: 0.10}, delta_points=0.5, max_iterations=4)
-    assert d.stop and d.best_k == 1
-
-
-def test_exactly_delta_counts_as_improvement():
-    assert not decide({1: 0.100, 2: 0.105}, delta_points=0.5, max_iterations=4).stop
-
-
-def test_cap_stops_and_base_iteration_is_never_best():
-    d = decide({0: 0.9, 1: 0.1, 2: 0.3, 3: 0.5}, delta_points=0.5, max_iterations=3)
-    assert d.stop and "cap" in d.reason and d.best_k == 3
-    assert decide({0: 0.5}, 0.5, 3).best_k is None
-
-
-def test_ties_pick_the_earlier_iteration():
-    assert decide({1: 0.3, 2: 0.3}, 0.0, 4).best_k == 1
 
 
 def test_similar_errors_are_the_nearest_questions():

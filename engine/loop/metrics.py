@@ -1,12 +1,14 @@
 """An iteration's figures, computed from the stored predictions and rationales.
 
 Accuracy alone misleads with small students (self-distillation mostly teaches the answer format),
-so format compliance and per-example fixed/regressed counts are stored beside it.
+so format compliance, the flexible (last-number) score and per-example fixed/regressed counts with
+their exact McNemar p-values are stored beside the strict accuracy.
 """
 
 from __future__ import annotations
 
 import store
+from engine.stats import mcnemar_exact
 
 
 def finalize_iteration(db, run_id: int, k: int) -> None:
@@ -17,7 +19,8 @@ def finalize_iteration(db, run_id: int, k: int) -> None:
         scored = store.score(db, run_id, k, split)
         if not scored.total:
             continue
-        metrics[f"{split}_correct"] = scored.correct
+        metrics[f"{split}_correct"] = scored.correct  # strict: the headline
+        metrics[f"{split}_flexible_correct"] = scored.flexible_correct
         metrics[f"{split}_total"] = scored.total
         metrics[f"{split}_format"] = scored.format_rate
         if split == "val":
@@ -30,7 +33,12 @@ def finalize_iteration(db, run_id: int, k: int) -> None:
     if previous:
         change = store.transitions(db, run_id, "val", previous[-1], k)
         metrics.update(val_fixed=change.fixed, val_regressed=change.regressed,
-                       val_still_wrong=change.still_wrong, val_still_right=change.still_right)
+                       val_still_wrong=change.still_wrong, val_still_right=change.still_right,
+                       val_p_vs_previous=mcnemar_exact(change.fixed, change.regressed))
+    if k >= 1 and 0 in previous:
+        base = store.transitions(db, run_id, "val", 0, k)
+        metrics.update(val_fixed_vs_base=base.fixed, val_regressed_vs_base=base.regressed,
+                       val_p_vs_base=mcnemar_exact(base.fixed, base.regressed))
     if k >= 1:
         metrics["epochs_spent"] = epochs_spent(db, run_id, k, metrics)
     # Teacher yield (teacher_kept/teacher_attempted) has one writer: the teacher pass

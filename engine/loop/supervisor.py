@@ -14,14 +14,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import store
 from engine.config import RunConfig, config_from_dict
 from engine.errors import StageFailed
-from engine.loop.convergence import Decision, decide
+from engine.loop.convergence import Decision, Rule, Score, decide
 from engine.loop.metrics import finalize_iteration
+from engine.stats import format_p
 from store.processes import pid_alive
 from store.errors import UndoError
 
@@ -108,23 +110,47 @@ def _walk(db, store_path: Path, run_id: int, config: RunConfig, echo: Echo,
     k = 1
     while True:
         _ensure_iteration(db, store_path, run_id, config, k, echo, tick)
-        history = {it.k: it.val_accuracy for it in store.list_iterations(db, run_id)}
-        decision = decide(history, config.loop.delta, cap)
+        decision = decide_now(db, run_id, config)
         if config.run.kind == "baseline":  # equal budget: every iteration runs, no early stop
             reason = f"equal budget reached ({cap} iterations)" if k >= cap else None
-            decision = Decision(k >= cap, reason, decision.best_k)
+            decision = replace(decision, stop=k >= cap, reason=reason)
         if config.run.kind == "transfer":  # one trained iteration, compared with its source
-            decision = Decision(True, "transfer student trained and evaluated", decision.best_k)
+            decision = replace(decision, stop=True, reason="transfer student trained and evaluated")
         if decision.best_k is not None:
-            store.mark_best_iteration(db, run_id, decision.best_k)
+            store.mark_best_iteration(db, run_id, decision.best_k, decision.beats_base)
         if decision.stop:
             store.update_run(db, run_id, status="finished", stage=None, pid=None,
                              stop_reason=decision.reason, finished_at=now_iso())
-            store.add_event(db, run_id, "stage", message=f"finished: {decision.reason}; "
-                                                         f"best iteration {decision.best_k}")
-            echo(f"finished: {decision.reason}; best iteration {decision.best_k}")
+            summary = f"finished: {decision.reason}; {describe_best(decision)}"
+            store.add_event(db, run_id, "stage", message=summary)
+            echo(summary)
             return
         k += 1
+
+
+def describe_best(decision: Decision) -> str:
+    text = f"best trained iteration {decision.best_k}"
+    if decision.vs_base is not None:
+        verdict = "beats" if decision.beats_base else "does not beat"
+        text += (f" ({verdict} the untrained student: {decision.vs_base.fixed} fixed, "
+                 f"{decision.vs_base.regressed} regressed, McNemar "
+                 f"{format_p(decision.vs_base.p_value)})")
+    return text
+
+
+def decide_now(db, run_id: int, config: RunConfig) -> Decision:
+    """The stop rule on the stored strict validation scores and per-example changes."""
+    scores = {}
+    for it in store.list_iterations(db, run_id):
+        scored = store.score(db, run_id, it.k, "val")
+        scores[it.k] = Score(scored.correct, scored.total)
+
+    def pairs(before: int, after: int) -> tuple[int, int]:
+        change = store.transitions(db, run_id, "val", before, after)
+        return change.fixed, change.regressed
+
+    rule = Rule(config.loop.stop_rule, config.loop.alpha, config.loop.delta)
+    return decide(scores, pairs, rule, config.loop.max_iterations)
 
 
 def _ensure_iteration(db, store_path: Path, run_id: int, config: RunConfig, k: int,

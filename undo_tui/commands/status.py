@@ -1,16 +1,20 @@
-"""`undo-tui status [RUN]`: every run in a line, or one run's iterations in a table."""
+"""`undo-tui status [RUN]`: every run in a line, or one run's iterations in a table.
+
+Every accuracy carries its n and 95% Wilson interval; every change between iterations its exact
+McNemar p-value, so a reader can tell noise from progress. Tables are rendered by rich.
+"""
 
 from __future__ import annotations
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("status", help="show runs, or one run's iterations")
+    parser = subparsers.add_parser(
+        "status", help="show runs, or one run's iterations",
+        description="Without RUN: every run in a line. With RUN: its iterations with strict and "
+                    "flexible accuracy (95%% Wilson intervals), format compliance and per-example "
+                    "changes with exact McNemar p-values.")
     parser.add_argument("run_id", type=int, nargs="?", metavar="RUN")
     return parser
-
-
-def _pct(value):
-    return "-" if value is None else f"{value:6.1%}"
 
 
 def run(args) -> int:
@@ -19,36 +23,141 @@ def run(args) -> int:
     db = store.open_store(args.store)
     try:
         if args.run_id is None:
-            runs = store.list_runs(db)
-            if not runs:
-                print("no runs in this store")
-            for s in runs:
-                r = s.run
-                print(f"{r.id:>4}  {r.status:<9} {r.kind:<9} {r.name:<24} "
-                      f"dataset={s.dataset_name} iterations={s.iterations} "
-                      f"best_val={_pct(s.best_val_accuracy).strip()}")
-            return 0
-        r = store.get_run(db, args.run_id)
-        print(f"run {r.id} {r.name}: {r.status}" + (f" - {r.stage}" if r.stage else "")
-              + (f" ({r.stop_reason})" if r.stop_reason else ""))
-        if r.error:
-            print(f"error: {r.error}")
-        print("   k  status   train  kept/tried     val    test  format  fixed  regr   loss")
-        for it in store.list_iterations(db, r.id):
-            m = it.metrics
-            tried = f"{it.teacher_kept}/{it.teacher_attempted}" if it.teacher_attempted else "-"
-            best = "*" if it.is_best else " "
-            loss = "-" if it.train_loss is None else f"{it.train_loss:.3f}"
-            fmt = m.get("val_format")
-            print(f"{best}{it.k:>3}  {it.status:<7} {it.train_size or '-':>6} {tried:>11} "
-                  f"{_pct(it.val_accuracy)} {_pct(it.test_accuracy)} {_pct(fmt)} "
-                  f"{m.get('val_fixed', '-'):>6} {m.get('val_regressed', '-'):>5} {loss:>6}")
-        progress = store.latest_progress(db, r.id)
-        if r.status in ("running", "stopping") and progress:
-            from undo_tui.commands.progress_line import format_progress
-
-            for event in progress.values():
-                print("  " + format_progress(event))
+            _print_runs(store.list_runs(db))
+        else:
+            _print_run(db, store.get_run(db, args.run_id))
     finally:
         db.close()
     return 0
+
+
+def _console():
+    """rich at the terminal's width; piped output is not squeezed to 80 columns."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
+
+
+def _print_runs(runs) -> None:
+    from rich.table import Table, box
+
+    from engine.stats import format_accuracy
+
+    if not runs:
+        print("no runs in this store")
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in (("run", "right"), ("status", "left"), ("kind", "left"),
+                          ("name", "left"), ("dataset", "left"), ("iterations", "right"),
+                          ("best val (strict, 95% CI)", "left")):
+        table.add_column(name, justify=justify, no_wrap=True)
+    for s in runs:
+        r = s.run
+        best = "-"
+        if s.best_val_total:
+            best = f"k={r.best_iteration}: " + format_accuracy(s.best_val_correct, s.best_val_total)
+            if r.best_beats_base is False:
+                best += " (not beyond base)"
+        table.add_row(str(r.id), r.status, r.kind, r.name, s.dataset_name or "-",
+                      str(s.iterations), best)
+    _console().print(table)
+
+
+def _print_run(db, r) -> None:
+    import store
+
+    console = _console()
+    console.print(f"run {r.id} {r.name}: {r.status}" + (f" - {r.stage}" if r.stage else ""))
+    if r.stop_reason:
+        console.print(f"stop reason: {r.stop_reason}")
+    if r.error:
+        console.print(f"error: {r.error}")
+    iterations = store.list_iterations(db, r.id)
+    console.print(iteration_table(iterations, store.changes_by_iteration(db, r.id)))
+    for line in verdict_lines(db, r, iterations):
+        console.print(line)
+    progress = store.latest_progress(db, r.id)
+    if r.status in store.runs.ACTIVE_STATUSES and progress:
+        from undo_tui.commands.progress_line import format_progress
+
+        for event in progress.values():
+            console.print("  " + format_progress(event))
+
+
+def iteration_table(iterations, changes):
+    """One row per iteration: strict accuracy with its interval is the headline column."""
+    from rich.table import Table, box
+
+    from engine.stats import format_p, mcnemar_exact, wilson_interval
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption=(
+        "strict: the value after an explicit answer marker; flexible: else the last number; "
+        "95% CI: Wilson interval; p: exact McNemar test of fixed/regressed vs the previous "
+        "iteration; loss: mean training loss"), caption_justify="left")
+    for name in ("k", "status", "train", "kept/tried", "val strict", "95% CI", "n", "flexible",
+                 "format", "fixed/regr", "p", "test strict", "95% CI", "n", "loss"):
+        table.add_column(name, justify="left" if name in ("status", "95% CI") else "right",
+                         no_wrap=True)
+
+    def accuracy(counts) -> tuple[str, str, str]:
+        if counts is None:
+            return "-", "", ""
+        low, high = wilson_interval(counts.correct, counts.total)
+        return (_pct(counts.correct, counts.total), f"{low:.1%}-{high:.1%}", str(counts.total))
+
+    for it in iterations:
+        m = it.metrics
+        tried = f"{it.teacher_kept}/{it.teacher_attempted}" if it.teacher_attempted else "-"
+        change, p = "-", ""
+        if it.k in changes:
+            fixed, regressed = changes[it.k].fixed, changes[it.k].regressed
+            change = f"+{fixed}/-{regressed}"
+            p = format_p(mcnemar_exact(fixed, regressed)).removeprefix("p=")
+        val = it.scored("val")
+        table.add_row(
+            f"{it.k}{'*' if it.is_best else ''}", it.status, str(it.train_size or "-"), tried,
+            *accuracy(val), _pct(val.flexible_correct, val.total) if val else "-",
+            _pct(val.with_answer_line, val.total) if val and val.with_answer_line is not None
+            else "-", change, p, *accuracy(it.scored("test")),
+            "-" if it.train_loss is None else f"{it.train_loss:.3f}")
+    return table
+
+
+def verdict_lines(db, run, iterations) -> list[str]:
+    """What the numbers allow a reader to claim: best vs the untrained student, and noise."""
+    import store
+    from engine.stats import (DEFAULT_ALPHA, compare, format_p, min_discordant_for_significance,
+                              smallest_detectable_points)
+
+    alpha = run.config.get("loop", {}).get("alpha", DEFAULT_ALPHA)
+    lines = []
+    best = next((it for it in iterations if it.is_best), None)
+    base = next((it for it in iterations if it.k == 0 and it.scored("val")), None)
+    if best is not None and base is not None and best.scored("val"):
+        change = store.transitions(db, run.id, "val", 0, best.k)
+        vs_base = compare(change.fixed, change.regressed, alpha)
+        counts = (f"{vs_base.fixed} fixed, {vs_base.regressed} regressed, "
+                  f"McNemar {format_p(vs_base.p_value)}")
+        beats = run.best_beats_base
+        if beats is None:  # decided before this was recorded: judge by significance
+            beats = vs_base.verdict() == "better"
+        if beats:
+            lines.append(f"best: iteration {best.k}, better than the untrained student ({counts})")
+        else:
+            lines.append(f"no trained iteration beats the untrained student beyond noise "
+                         f"(best trained: iteration {best.k}; {counts})")
+    val = next((it.scored("val") for it in iterations if it.scored("val")), None)
+    if val is not None:
+        points = smallest_detectable_points(val.total, alpha)
+        if points is not None and points > 2:
+            lines.append(f"warning: {val.total} validation examples detect changes of "
+                         f"{points:.1f} points at best ({min_discordant_for_significance(alpha)} "
+                         f"examples fixed, none regressed, at alpha {alpha}); smaller changes "
+                         "are within noise")
+    return lines
+
+
+def _pct(part: int, total: int) -> str:
+    return f"{part / total:.1%}" if total else "-"
