@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -21,6 +22,10 @@ async def open_dashboard(app, pilot, run_id):
                           and s, what="dashboard loaded")
 
 
+def table_k(dash, k):
+    return row(dash.query_one("#iterations"), k)
+
+
 def row(table, k):
     return [str(c) for c in table.get_row(str(k))]
 
@@ -33,20 +38,22 @@ async def test_iterations_table_shows_every_column(tui_store):
         table = dash.query_one("#iterations")
         assert table.row_count == 4
         k0, k1, k2, k3 = (row(table, k) for k in range(4))
-        # k, status, train n, kept, val, Δ val, test, format, fixed/regr, loss, wall, tokens, cost
-        assert k1 == ["1", "done", "10", "9/12 75%", "50.0%", "+37.5", "25.0%", "75%", "+3 / −0",
-                      "1.250", "2:05", "6.0k", "—"]
-        assert k2[0] == "2 ★" and k2[4] == f"{expected(VAL_PATTERNS, 2):.1%}"
-        assert k2[3] == "1/12 8%" and k2[5] == "+12.5" and k2[8] == "+2 / −1"
-        assert k3[5] == "-12.5" and k3[8] == "+1 / −2"
-        assert k0[3] == "—" and k0[5] == "—" and k0[7] == "25%"
+        # k, status, train n, kept, val strict [95% Wilson], Δ val with its McNemar verdict,
+        # flexible, test strict [95%], format, fixed/regr, loss, wall, tokens, cost
+        assert k1 == ["1", "done", "10", "9/12 75%", "50.0% [21.5–78.5]", "+37.5 noise", "62.5%",
+                      "25.0% [4.6–69.9]", "75%", "+3 / −0", "1.250", "2:05", "6.0k", "—"]
+        # iteration 2 is the marked best, but not starred: it does not beat k=0 beyond noise
+        assert k2[0] == "2" and k2[4].startswith(f"{expected(VAL_PATTERNS, 2):.1%} [")
+        assert k2[3] == "1/12 8%" and k2[5] == "+12.5 noise" and k2[9] == "+2 / −1"
+        assert k3[5] == "-12.5 noise" and k3[9] == "+1 / −2"
+        assert k0[3] == "—" and k0[5] == "—" and k0[8] == "25%"
         # the fixed/regressed counts are the store's own transitions on val
         db = store.open_store(path)
         try:
             t = store.transitions(db, ids["run"], "val", 2, 3)
         finally:
             db.close()
-        assert k3[8] == f"+{t.fixed} / −{t.regressed}"
+        assert k3[9] == f"+{t.fixed} / −{t.regressed}"
 
 
 async def test_summary_baseline_and_teacher_note(tui_store):
@@ -56,7 +63,11 @@ async def test_summary_baseline_and_teacher_note(tui_store):
         dash = await open_dashboard(app, pilot, ids["run"])
         summary = str(dash.query_one("#dash-summary").render())
         assert "undo-arith" in summary and "finished" in summary
-        assert "best iteration 2" in summary and "baseline baseline-equal: 37.5%" in summary
+        assert "baseline baseline-equal: 37.5%" in summary
+        # iteration 2 fixed 4 of the untrained student's errors and broke none: p = 0.125 on 8
+        assert "no iteration beats the untrained student beyond noise (best trained 2: +4/−0, " \
+               "p=0.12)" in summary and "★" not in str(table_k(dash, 2))
+        assert "validation n=8: changes under 75.0 points cannot be told from noise" in summary
         assert dash.data.baseline.run.id == ids["baseline"]
         assert [it.k for it in dash.data.baseline_iterations] == [1, 2, 3]
         note = str(dash.query_one("#quality-note").render())
@@ -244,3 +255,37 @@ async def test_runs_screen_shows_the_kind_and_the_source_of_a_transfer(tui_store
                               and s)
         name = str(runs.query_one("#runs-table").get_row(str(transfers[2]))[1])
         assert name.endswith(f" transfer←{ids['run']}") and name.startswith("arith-k2")
+
+
+async def test_best_is_starred_when_the_engine_recorded_it_beats_the_untrained_student(tui_store):
+    path, ids = tui_store
+    db = store.open_store(path)
+    try:
+        store.mark_best_iteration(db, ids["run"], 2, beats_base=True)  # e.g. under stop_rule delta
+    finally:
+        db.close()
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await open_dashboard(app, pilot, ids["run"])
+        summary = str(dash.query_one("#dash-summary").render())
+        assert "best iteration 2 (vs untrained: p=0.12)" in summary
+        assert table_k(dash, 2)[0] == "2 ★"
+
+
+async def test_plot_starts_at_zero_with_interval_bars(tui_store):
+    from undo_tui.widgets.accuracy_plot import interval_points
+
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await open_dashboard(app, pilot, ids["run"])
+        points = interval_points(dash.data.iterations, "val")
+        assert [k for k, *_ in points] == [0, 1, 2, 3]
+        k, acc, low, high = points[1]
+        assert (acc, round(low, 1), round(high, 1)) == (50.0, 21.5, 78.5)
+        plot = dash.query_one("#accuracy-plot")
+        plot.plt.plotsize(60, 20)
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", plot.plt.build())
+        lines = [line.rstrip() for line in plain.splitlines()]
+        y_labels = [line.split("┤")[0].strip() for line in lines if "┤" in line]
+        assert y_labels[-1] in ("0", "0.0") and "95% interval" in lines[0]

@@ -47,6 +47,7 @@ class DashboardData:
     alive: bool
     transfer: TransferLink | None = None  # this run is a transfer: its source and data
     transfers: list[TransferLink] = field(default_factory=list)  # transfers of this run's data
+    best_vs_base: TransitionCounts | None = None  # the best iteration against iteration 0 (val)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
                                TransitionCounts)
 from undo_tui.screens.base import BaseScreen
-from undo_tui.widgets.render import count, delta_points, duration, model_label, one_line, pct
+from undo_tui.widgets.render import (accuracy_cell, change_cell, count, duration, model_label,
+                                     one_line, pct)
 from undo_tui.widgets.stage_progress import StageProgress
 from undo_tui.widgets.transfer_panel import TransferPanel
 from undo_tui.widgets.vim_table import VimDataTable
@@ -71,6 +72,46 @@ def format_note(iterations: list[Iteration], format_rates: dict[int, float]) -> 
     return None
 
 
+def best_beats_base(data: DashboardData, alpha: float) -> bool:
+    """Whether the best iteration may be called best: it beat the untrained student by the run's
+    rule (recorded by the engine; judged by significance for runs decided before that)."""
+    from engine.stats import compare
+
+    if data.best_vs_base is None or data.run.best_beats_base is not None:
+        return data.run.best_beats_base is not False
+    return compare(data.best_vs_base.fixed, data.best_vs_base.regressed,
+                   alpha).verdict() == "better"
+
+
+def best_summary(data: DashboardData, alpha: float) -> Text:
+    """The best iteration, said only as strongly as the statistics allow, and the noise floor."""
+    from engine.stats import compare, format_p, smallest_detectable_points
+
+    run, text = data.run, Text()
+    if run.best_iteration is not None:
+        vs_base = data.best_vs_base
+        if vs_base is None:
+            text.append(f"  ·  best iteration {run.best_iteration}", style="bold")
+        else:
+            comparison = compare(vs_base.fixed, vs_base.regressed, alpha)
+            if best_beats_base(data, alpha):
+                text.append(f"  ·  best iteration {run.best_iteration} "
+                            f"(vs untrained: {format_p(comparison.p_value)})", style="bold")
+            else:
+                text.append(f"  ·  no iteration beats the untrained student beyond noise "
+                            f"(best trained {run.best_iteration}: +{comparison.fixed}/"
+                            f"−{comparison.regressed}, {format_p(comparison.p_value)})",
+                            style="bold yellow")
+    val = next((it.scored("val") for it in data.iterations if it.scored("val")), None)
+    if val is not None:
+        text.append(f"\nvalidation n={val.total}", style="dim")
+        points = smallest_detectable_points(val.total, alpha)
+        if points is not None and points > 2:
+            text.append(f": changes under {points:.1f} points cannot be told from noise",
+                        style="yellow")
+    return text
+
+
 class IterationsTable(VimDataTable):
     BINDINGS = [Binding("enter", "select_cursor", "Errors at k", id="dash_open_iteration")]
 
@@ -89,7 +130,8 @@ class DashboardScreen(BaseScreen):
     ]
 
     COLUMNS = (("k", "k"), ("status", "status"), ("train n", "train"), ("kept", "kept"),
-               ("val", "val"), ("Δ val", "delta"), ("test", "test"), ("format", "format"),
+               ("val strict [95%]", "val"), ("Δ val", "delta"), ("flexible", "flexible"),
+               ("test strict [95%]", "test"), ("format", "format"),
                ("fixed/regr", "transitions"), ("loss", "loss"), ("wall", "wall"),
                ("tokens", "tokens"), ("cost", "cost"))
 
@@ -176,9 +218,23 @@ class DashboardScreen(BaseScreen):
         log = store.recent_events(db, self.run_id, limit=LOG_LINES, kinds=LOG_KINDS)
         alive = engine_control.pid_alive(run.pid) if run.pid else False
         link = transfer_link(db, run) if run.kind == "transfer" else None
+        best_vs_base = None
+        if run.best_iteration and any(it.k == 0 and it.val_accuracy is not None
+                                      for it in iterations):
+            t = store.transitions(db, self.run_id, "val", 0, run.best_iteration)
+            best_vs_base = TransitionCounts(t.fixed, t.regressed)
         self.post_message(DashboardLoaded(DashboardData(
             run, dataset_name, iterations, transitions, format_rates, baseline,
-            baseline_iterations, progress, log, alive, link, transfers_from(db, run.id))))
+            baseline_iterations, progress, log, alive, link, transfers_from(db, run.id),
+            best_vs_base)))
+
+    @property
+    def alpha(self) -> float:
+        from engine.stats import DEFAULT_ALPHA
+
+        if self.data is None:
+            return DEFAULT_ALPHA
+        return float(self.data.run.config.get("loop", {}).get("alpha", DEFAULT_ALPHA))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
         data = message.data
@@ -219,11 +275,10 @@ class DashboardScreen(BaseScreen):
         text.append("\n")
         text.append(f"teacher {model_label(run.teacher, 40)}  ·  "
                     f"student {model_label(run.student, 40)}  ·  dataset {data.dataset_name or '—'}")
-        if run.best_iteration is not None:
-            text.append(f"  ·  best iteration {run.best_iteration}", style="bold")
         if data.baseline:
             best = data.baseline.best_val_accuracy
             text.append(f"  ·  baseline {data.baseline.run.name}: {pct(best)}")
+        text.append_text(best_summary(data, self.alpha))
         if run.error:
             text.append(f"\nerror: {one_line(run.error, 200)}", style="red")
         self.query_one("#dash-summary", Static).update(text)
@@ -233,6 +288,7 @@ class DashboardScreen(BaseScreen):
         cursor = table.cursor_row
         table.clear()
         previous: Iteration | None = None
+        claimed = best_beats_base(data, self.alpha)
         for it in data.iterations:
             kept = "—"
             if it.teacher_attempted:
@@ -245,14 +301,20 @@ class DashboardScreen(BaseScreen):
                 moved.append(" / ")
                 moved.append(f"−{trans.regressed}", style="red")
             tokens = it.teacher_prompt_tokens + it.teacher_completion_tokens
-            k_cell = Text(f"{it.k}{' ★' if it.is_best else ''}",
-                          style="bold" if it.is_best else "")
+            starred = it.is_best and claimed
+            k_cell = Text(f"{it.k}{' ★' if starred else ''}", style="bold" if starred else "")
+            val, test = it.scored("val"), it.scored("test")
             status_style = {"running": "green", "failed": "red", "stopped": "yellow"}
             table.add_row(
                 k_cell, Text(it.status, style=status_style.get(it.status, "")),
-                count(it.train_size), kept, pct(it.val_accuracy),
-                delta_points(it.val_accuracy, previous.val_accuracy if previous else None),
-                pct(it.test_accuracy), pct(data.format_rates.get(it.k), 0), moved,
+                count(it.train_size), kept,
+                accuracy_cell(val.correct, val.total) if val else pct(it.val_accuracy),
+                change_cell(it.val_accuracy, previous.val_accuracy if previous else None,
+                            trans.fixed if trans else None, trans.regressed if trans else None,
+                            self.alpha),
+                pct(val.flexible_correct / val.total) if val else "—",
+                accuracy_cell(test.correct, test.total) if test else pct(it.test_accuracy),
+                pct(data.format_rates.get(it.k), 0), moved,
                 "—" if it.train_loss is None else f"{it.train_loss:.3f}",
                 duration(it.wall_seconds), count(tokens) if tokens else "—",
                 f"${it.teacher_cost:.2f}" if it.teacher_cost else "—",

@@ -51,6 +51,34 @@ def delta_points(now: float | None, before: float | None) -> Text:
     return Text(f"{points:+.1f}", style="green" if points > 0 else "red")
 
 
+def accuracy_cell(correct: int | None, total: int | None) -> Text:
+    """"2.0% [0.6–7.0]": an accuracy with its 95% Wilson interval (n is shown once, above)."""
+    from engine.stats import wilson_interval
+
+    if not total or correct is None:
+        return Text("—", style="dim")
+    low, high = wilson_interval(correct, total)
+    text = Text(f"{correct / total * 100:.1f}%")
+    text.append(f" [{low * 100:.1f}–{high * 100:.1f}]", style="dim")
+    return text
+
+
+def change_cell(now: float | None, before: float | None, fixed: int | None,
+                regressed: int | None, alpha: float) -> Text:
+    """The change in points with its verdict: "+1.0 noise" unless McNemar says otherwise."""
+    from engine.stats import compare, format_p
+
+    cell = delta_points(now, before)
+    if fixed is None or regressed is None or now is None or before is None:
+        return cell
+    comparison = compare(fixed, regressed, alpha)
+    if comparison.significant and comparison.net:
+        cell.append(f" {format_p(comparison.p_value)}", style="bold")
+    else:
+        cell.append(" noise", style="dim")
+    return cell
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
