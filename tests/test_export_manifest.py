@@ -28,6 +28,10 @@ def test_manifest_names_run_models_iteration_filters_counts_and_versions(world, 
     assert manifest["dataset"]["answer_type"] == "number"
     assert (manifest["iteration"], manifest["iteration_requested"]) == (2, "best")
     assert manifest["iteration_metrics"]["val_accuracy"] == 0.5
+    val = manifest["iteration_metrics"]["val"]  # every accuracy with n and its 95% interval
+    assert val["n"] == 10 and val["strict"]["correct"] == 5 and val["flexible"]["correct"] == 6
+    assert [round(x, 3) for x in val["strict"]["ci95"]] == [0.237, 0.763]
+    assert val["format_rate"] == 0.8 and "test" not in manifest["iteration_metrics"]
     assert manifest["filters"]["correct_only"] and manifest["filters"]["tags"] == ["hard", "units"]
     assert manifest["counts"] == {"candidates": 7, "after_excluded": 6, "after_correct_only": 4,
                                   "after_refined_only": 4, "after_tags": 2, "written": 2}

@@ -17,6 +17,7 @@ from pathlib import Path
 from engine.export.errors import BadExportFile
 from engine.export.filters import ExportFilters, Selection
 from engine.export.redact import scrub, scrub_text
+from engine.stats import wilson_interval
 from store.models import Dataset, Iteration, Run
 
 MARKER = "undo_tui_export"
@@ -90,10 +91,30 @@ def _dataset(dataset: Dataset | None) -> dict | None:
 
 
 def _metrics(row: Iteration | None) -> dict | None:
+    """The iteration's figures; every accuracy with n and its 95% Wilson interval."""
     if row is None:
         return None
-    return {"val_accuracy": row.val_accuracy, "test_accuracy": row.test_accuracy,
-            "train_size": row.train_size, "checkpoint_path": row.checkpoint_path}
+    out = {"val_accuracy": row.val_accuracy, "test_accuracy": row.test_accuracy,
+           "train_size": row.train_size, "checkpoint_path": row.checkpoint_path}
+    for split in ("val", "test"):
+        counts = row.scored(split)
+        if counts is not None:
+            out[split] = accuracy_record(counts)
+    return out
+
+
+def accuracy_record(counts) -> dict:
+    """Strict (the headline) and flexible accuracy of one split, each with n and its interval."""
+    low, high = wilson_interval(counts.correct, counts.total)
+    flex_low, flex_high = wilson_interval(counts.flexible_correct, counts.total)
+    return {"n": counts.total,
+            "strict": {"correct": counts.correct, "accuracy": counts.correct / counts.total,
+                       "ci95": [low, high]},
+            "flexible": {"correct": counts.flexible_correct,
+                         "accuracy": counts.flexible_correct / counts.total,
+                         "ci95": [flex_low, flex_high]},
+            "format_rate": None if counts.with_answer_line is None
+            else counts.with_answer_line / counts.total}
 
 
 def prompt_templates(selection: Selection) -> list[dict]:
