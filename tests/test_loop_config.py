@@ -24,6 +24,7 @@ def test_defaults_follow_the_brief():
     config = config_from_dict({"dataset": {"name": "d"}})
     assert (config.loop.max_iterations, config.loop.delta, config.loop.keep,
             config.loop.regenerate, config.loop.init) == (4, 0.5, "correct", "all", "base")
+    assert (config.loop.stop_rule, config.loop.alpha) == ("significant", 0.05)
 
 
 @pytest.mark.parametrize("data, message", [
@@ -31,6 +32,8 @@ def test_defaults_follow_the_brief():
     ({"dataset": {"name": "d"}, "loop": {"keep": "most"}}, "loop.keep: 'most' is not allowed; choose one of 'correct', 'all', 'retry', 'hinted'"),
     ({"dataset": {"name": "d"}, "loop": {"max_iterations": "4"}}, "loop.max_iterations: expected an integer"),
     ({"dataset": {"name": "d"}, "loop": {"delta": -1}}, "loop.delta must be >= 0"),
+    ({"dataset": {"name": "d"}, "loop": {"stop_rule": "better"}}, "loop.stop_rule: 'better' is not allowed; choose one of 'significant', 'delta'"),
+    ({"dataset": {"name": "d"}, "loop": {"alpha": 1.5}}, "loop.alpha must be between 0 and 1"),
     ({"dataset": {"name": "d"}, "evaluation": {"evaluate_base": "yes"}}, "evaluation.evaluate_base: expected true or false"),
     ({"loop": {}}, "dataset.name is required"),
     ({"dataset": {"name": "d"}, "trainig": {}}, "unknown section [trainig]"),

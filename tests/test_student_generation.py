@@ -122,3 +122,23 @@ def test_bad_arguments(tiny):
     model, tokenizer = tiny
     with pytest.raises(ValueError, match="batch_size"):
         generate_with_model(model, tokenizer, QUESTIONS, batch_size=0)
+
+
+def test_batches_are_planned_from_the_prompts_alone_so_a_resume_decodes_the_same_batches(
+        tiny_llama_dir):
+    """In bf16 an answer depends on its batch's shape: a resumed evaluation (some prompts done)
+    must decode exactly the batches of the uninterrupted one, skipping only the finished ones."""
+    from engine.student.generation import generate_in_batches
+
+    model, tokenizer = load_student(tiny_llama_dir, dtype="bfloat16", device="cpu")
+    full: list[tuple[list[int], list]] = []
+    generate_in_batches(model, tokenizer, QUESTIONS, 8, 2,
+                        lambda batch, outputs: full.append((batch, outputs)))
+    assert sorted(i for batch, _ in full for i in batch) == list(range(len(QUESTIONS)))
+    first_batch = full[0][0]
+    done = set(first_batch) | {full[1][0][0]}  # one batch whole, one batch half done
+    resumed: list[tuple[list[int], list]] = []
+    generate_in_batches(model, tokenizer, QUESTIONS, 8, 2,
+                        lambda batch, outputs: resumed.append((batch, outputs)), done=done)
+    assert [batch for batch, _ in resumed] == [batch for batch, _ in full[1:]]
+    assert resumed == full[1:]  # same shapes, so the same bf16 answers

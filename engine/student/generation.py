@@ -81,24 +81,46 @@ def generate_with_model(model, tokenizer, prompts: Sequence[Question], max_new_t
                         should_stop: ShouldStop | None = None,
                         system: str | None = None) -> list[GenerationOutput]:
     """Like generate_answers, with a model already loaded (evaluating several splits reuses it)."""
+    results: dict[int, GenerationOutput] = {}
+    try:
+        generate_in_batches(model, tokenizer, prompts, max_new_tokens, batch_size,
+                            lambda batch, outputs: results.update(zip(batch, outputs)),
+                            progress=progress, should_stop=should_stop, system=system)
+    except GenerationStopped:
+        raise GenerationStopped(results) from None
+    return [results[i] for i in range(len(prompts))]
+
+
+def generate_in_batches(model, tokenizer, prompts: Sequence[Question], max_new_tokens: int,
+                        batch_size: int, on_batch: Callable[[list[int], list[GenerationOutput]], None],
+                        *, done: set[int] = frozenset(), progress: Progress | None = None,
+                        should_stop: ShouldStop | None = None, system: str | None = None) -> None:
+    """Greedy answers batch by batch, handed to `on_batch(indices, outputs)` as each finishes.
+
+    The batches are fixed by the prompts alone (sorted by length, cut every batch_size), never by
+    what is already `done`: a batch whose prompts are all done is skipped, any other is decoded
+    whole. In bf16 an answer depends on its batch's shape, so this is what makes a resumed
+    evaluation give the same answers as an uninterrupted one. Raises GenerationStopped (with no
+    partial results: each finished batch was already handed over) on a stop request.
+    """
     if batch_size < 1 or max_new_tokens < 1:
         raise ValueError("batch_size and max_new_tokens must be >= 1")
     encoded = [prompt_token_ids(prompt, tokenizer, system) for prompt in prompts]
-    order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))  # longest first: peak memory early
+    # longest first: peak memory early; ties by input index, so the plan is the same every time
+    order = sorted(range(len(encoded)), key=lambda i: (-len(encoded[i]), i))
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    batches = [batch for batch in batches if not set(batch) <= done]
     config = greedy_config(model, tokenizer, max_new_tokens)
     stopper = StopRequested(should_stop)
-    results: dict[int, GenerationOutput] = {}
-    meter = _Meter(len(encoded), progress)
-    for start in range(0, len(order), batch_size):
+    meter = _Meter(sum(len(batch) for batch in batches), progress)
+    for batch in batches:
         if stopper.check():
-            raise GenerationStopped(results)
-        batch = order[start:start + batch_size]
+            raise GenerationStopped({})
         outputs = _generate_batch(model, tokenizer, [encoded[i] for i in batch], config, stopper)
         if stopper.requested:
-            raise GenerationStopped(results)
-        results.update(zip(batch, outputs))
+            raise GenerationStopped({})
+        on_batch(batch, outputs)
         meter.update(len(batch), sum(o.new_tokens for o in outputs))
-    return [results[i] for i in range(len(encoded))]
 
 
 def greedy_config(model, tokenizer, max_new_tokens: int) -> GenerationConfig:
