@@ -62,9 +62,10 @@ _CORRECTION = re.compile(
     re.IGNORECASE,
 )
 # Between two candidates, they are alternatives: "5 or 6", "5 (or 6)", "12 apples or 13", "5, 6",
-# "5-6", "A and B". An explanation in brackets is not: "6 (2 x 3)".
+# "5-6", "A and B", "x = 3 or x = -3". An explanation in brackets is not: "6 (2 x 3)".
 _ALTERNATIVE = re.compile(
-    r"^(?:[A-Za-z]+\s)?\(?\s*(?:or|and|to|nor|maybe|perhaps|or\s+maybe|or\s+perhaps)$"
+    r"^(?:[A-Za-z]+\s)?\(?\s*(?:or|and|to|nor|maybe|perhaps|or\s+maybe|or\s+perhaps)"
+    r"(?:\s+[A-Za-z]\s*=)?$"
     r"|^(?:[-\u2013\u2014~/]|\\pm|±)?$",
     re.IGNORECASE,
 )
@@ -76,6 +77,10 @@ _BOUND_BEFORE = re.compile(
 )
 # A conclusion restates the answer after the working: "3 + 4 = 7", "3 apples and 4 more, so 7".
 _CONCLUSION = re.compile(r"=|\b(?:so|therefore|thus|hence)\b", re.IGNORECASE)
+# Before a conclusion, these make it one of several values: "x = 3 or x = -3", "x = 3 and y = 4".
+_OFFERS_ALTERNATIVES = re.compile(
+    r"\b(?:or|either|between)\b|\band\s+[A-Za-z]\s*=", re.IGNORECASE
+)
 _CHAINED = re.compile(r"^\s*(?:[A-Za-z]+\s+)?,?\s*(?:or|nor|and)\s+$", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"\s*(?:\\?%|per\s?cent\b)", re.IGNORECASE)
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$([^$]+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
@@ -160,18 +165,17 @@ def _read_sentences(text: str, tokens_of) -> Reading:
 
 def _alive(sentence: str, tokens: list[Token]) -> list[bool]:
     """For each candidate: is it still asserted (not negated, questioned or corrected later)?"""
-    alive = []
+    alive, negated = [], []
     for i, token in enumerate(tokens):
         before = sentence[tokens[i - 1].end if i else 0 : token.start]
         nxt = tokens[i + 1].start if i + 1 < len(tokens) else len(sentence)
         after = sentence[token.end : nxt]
-        negated = bool(_NEGATED_BEFORE.search(before) or _NEGATED_AFTER.search(after))
-        if i and not alive[-1] and _CHAINED.match(before) and _NEGATED_BEFORE.search(
-            sentence[: tokens[i - 1].start]
-        ):
-            negated = True  # "not 12 or 13": the negation covers both
+        # "not 12 or 13": the negation covers both
+        chained = bool(i and negated[-1] and _CHAINED.match(before))
+        negated.append(chained or bool(_NEGATED_BEFORE.search(before)
+                                       or _NEGATED_AFTER.search(after)))
         corrected = i + 1 < len(tokens) and bool(_CORRECTION.search(after))
-        alive.append(not (negated or corrected or _QUESTIONED.match(after)))
+        alive.append(not (negated[-1] or corrected or _QUESTIONED.match(after)))
     return alive
 
 
@@ -193,11 +197,15 @@ def _asserted(sentence: str, tokens: list[Token], alive: list[bool]) -> str | No
 
 
 def _conclusion(sentence: str, tokens_of) -> str:
-    """The part after the last "=" or "so"/"therefore" when a candidate follows it, else all."""
+    """The part after the last "=" or "so"/"therefore" when a candidate follows it, else all.
+
+    Not after alternatives: "x = 3 or x = -3" and "x = 3 and y = 4" conclude nothing.
+    """
     cues = list(_CONCLUSION.finditer(sentence))
-    if cues and tokens_of(sentence[cues[-1].end() :]):
-        return sentence[cues[-1].end() :]
-    return sentence
+    if not cues or _OFFERS_ALTERNATIVES.search(sentence, 0, cues[-1].end()):
+        return sentence
+    rest = sentence[cues[-1].end() :]
+    return rest if tokens_of(rest) else sentence
 
 
 def _number_tokens(sentence: str) -> list[Token]:
