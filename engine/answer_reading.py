@@ -49,7 +49,8 @@ _NEGATED_BEFORE = re.compile(
 )
 _NEGATED_AFTER = re.compile(
     r"^[^\w]*(?:[A-Za-z]+\s+)?,?\s*(?:(?:which|that|it)\s+)?(?:is|was|would\s+be|seems)\s+"
-    r"(?:wrong|incorrect|not\b|a\s+mistake|an\s+error)|^[^\w]*(?:[A-Za-z]+\s+)?(?:is|was)n't\b",
+    r"(?:wrong|incorrect|not\s+(?:correct|right|the\s+answer)|a\s+mistake|an\s+error)"
+    r"|^[^\w]*(?:[A-Za-z]+\s+)?(?:is|was)n't\s+(?:correct|right|the\s+answer)",
     re.IGNORECASE,
 )
 _CORRECTION_START = re.compile(
@@ -197,15 +198,17 @@ def _asserted(sentence: str, tokens: list[Token], alive: list[bool]) -> str | No
 
 
 def _conclusion(sentence: str, tokens_of) -> str:
-    """The part after the last "=" or "so"/"therefore" when a candidate follows it, else all.
+    """The part after the last "=" or "so"/"therefore" when it asserts a candidate, else all.
 
-    Not after alternatives: "x = 3 or x = -3" and "x = 3 and y = 4" conclude nothing.
+    Not after alternatives: "x = 3 or x = -3" and "x = 3 and y = 4" conclude nothing; nor when
+    the conclusion only negates: "30, so not 12" asserts 30.
     """
     cues = list(_CONCLUSION.finditer(sentence))
     if not cues or _OFFERS_ALTERNATIVES.search(sentence, 0, cues[-1].end()):
         return sentence
     rest = sentence[cues[-1].end() :]
-    return rest if tokens_of(rest) else sentence
+    tokens = tokens_of(rest)
+    return rest if tokens and any(_alive(rest, tokens)) else sentence
 
 
 def _number_tokens(sentence: str) -> list[Token]:

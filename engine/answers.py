@@ -163,7 +163,7 @@ def numbers_match(predicted: str, gold: str, rel_tol: float = 1e-6) -> bool | No
 # Measured on tests/fixtures/grading_cases.py (tests/test_grading_cases.py prints it; see
 # benchmarks/RESULTS.md section 7), agreement with the table's strict verdicts where an answer was
 # stated: math answers, math-verify 28/28 vs the hand-written normaliser below 20/28; number
-# answers, exact numbers 134/134 vs math-verify 114/134. So plain numbers are compared exactly
+# answers, exact numbers 136/136 vs math-verify 116/136. So plain numbers are compared exactly
 # first (no 0.8 s import for number datasets) and math-verify judges the rest.
 MATH_COMPARATOR = "math-verify"
 
