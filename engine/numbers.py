@@ -14,6 +14,27 @@ NUMBER_IN_TEXT = re.compile(
     r"(?<![\w.])[-+\u2212]?\$?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:/\d+)?(?![\w])"
 )
 
+# Number words a model writes instead of digits ("Answer: twelve"); "twenty-one" and above are not
+# read (a lone "twenty" in "twenty-five" would be wrong).
+NUMBER_WORDS = {
+    word: value
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+NUMBER_WORD_IN_TEXT = re.compile(
+    r"(?<![-\u2010])\b(?:" + "|".join(NUMBER_WORDS) + r")\b(?![-\u2010])", re.IGNORECASE
+)
+_LEADING_WORD = re.compile(r"^(?:" + "|".join(NUMBER_WORDS) + r")\b(?![-\u2010])", re.IGNORECASE)
+# Trailing words that make "12 apples and 4 pears", "5 or six", "12 is wrong" more than one number.
+_NOT_A_UNIT = re.compile(
+    r"\b(?:or|and|to|nor|but|not|no|plus|minus|times|is|was|wrong|incorrect|"
+    + "|".join(NUMBER_WORDS) + r")\b|n't\b",
+    re.IGNORECASE,
+)
+_PERCENT = re.compile(r"(?:\\?%|\bper\s?cent\b)[\s.)*$`]*$", re.IGNORECASE)
+
 _CURRENCY = re.compile(r"\\\$|[$€£¥₹]|\b(?:usd|eur|gbp)\b", re.IGNORECASE)
 _TEXT_COMMAND = re.compile(r"\\(?:text|textbf|mathrm|mbox)\s*\{[^{}]*\}")
 # Units after a number: "5 dollars", "5cm"; a single glued letter ("2x") is a variable, not a unit.
@@ -32,7 +53,7 @@ def parse_number(text: str) -> Fraction | None:
     words, so "3 apples and 4 pears" is rejected rather than guessed.
     """
     s = _strip_decoration(text)
-    if not s:
+    if s is None or not s:
         return None
     sign = 1
     while s and s[0] in "+-":
@@ -56,23 +77,36 @@ def format_number(value: Fraction) -> str:
     return f"-{text}" if value < 0 else text
 
 
+def is_percent(text: str) -> bool:
+    """Whether a written number ends in a percent sign or the word ("25%", "25 percent")."""
+    return bool(_PERCENT.search(text.strip()))
+
+
 def numbers_in(text: str) -> list[str]:
     """Every number token in free text, in order (used by the last-number fallback)."""
     return [m.group(0) for m in NUMBER_IN_TEXT.finditer(text)]
 
 
-def _strip_decoration(text: str) -> str:
-    """Remove markdown, LaTeX spacing, currency, percent signs and trailing units around a number."""
+def _strip_decoration(text: str) -> str | None:
+    """Remove markdown, LaTeX spacing, currency, percent signs and trailing units around a number.
+
+    None when the trailing words are more than a unit ("12 apples and 4 pears", "5 or six").
+    """
     s = text.replace("\u2212", "-").replace("\u2013", "-").strip()
     s = s.replace("**", "").replace("__", "").strip("`* ")
+    s = _LEADING_WORD.sub(lambda m: str(NUMBER_WORDS[m.group(0).lower()]), s, count=1)
     s = s.strip("$").strip()  # LaTeX math delimiters; "$5" is handled as currency below
-    s = re.sub(r"\\[!,;: ]|\\left|\\right|\\displaystyle", "", s)
+    s = re.sub(r"\\[!,;: ]|\\left|\\right|\\displaystyle", "", s).replace("{,}", ",")
     s = re.sub(r"\^\s*\{?\\circ\}?|°", "", s)
     s = _TEXT_COMMAND.sub("", s)
     s = s.rstrip(" .;:!")
     s = re.sub(r"\\?%$", "", s).strip()
     s = _strip_currency(s)
-    s = _TRAILING_WORDS.sub("", s)
+    trailing = _TRAILING_WORDS.search(s)
+    if trailing:
+        if _NOT_A_UNIT.search(trailing.group(0)):
+            return None
+        s = s[: trailing.start()]
     return s.strip().rstrip(".").strip()
 
 

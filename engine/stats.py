@@ -21,10 +21,12 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     Chosen over the normal (Wald) interval because it stays inside [0, 1] and keeps its coverage
     at accuracies near 0 or 1, which is where small students live.
     """
-    if n <= 0:
+    if n < 0 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    if n == 0:
         return 0.0, 1.0
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes must be within 0..{n}, got {successes}")
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     p = successes / n
     denominator = 1 + z * z / n

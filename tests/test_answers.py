@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from engine.answers import (
-    DEFAULT_RULES,
     answers_match,
     extract_answer,
     grade,
@@ -55,6 +54,8 @@ NUMBER_NORMALISATION = [
     ("5 dollars", "5"),
     ("18 eggs.", "18"),
     ("**42**", "42"),
+    ("twelve", "12"),  # number words up to twenty (issue 13)
+    ("Twenty apples", "20"),
     ("$42$", "42"),
     ("\\boxed{7}", "7"),
     ("x = 5", "5"),
@@ -71,7 +72,8 @@ def test_normalize_number(raw, expected):
 
 @pytest.mark.parametrize(
     "raw",
-    ["abc", "", "   ", "3 apples and 4 pears", "1/0", "\\frac{1}{0}", "twelve", "1,23,4", "--"],
+    ["abc", "", "   ", "3 apples and 4 pears", "1/0", "\\frac{1}{0}", "twenty-one", "1,23,4", "--",
+     "5 or six", "12 is wrong"],
 )
 def test_normalize_number_rejects_non_numbers(raw):
     assert normalize_answer(raw, "number") is None
@@ -134,7 +136,7 @@ EXTRACTION = [
     ("Answer: x = 7", "7", "answer_line", False),
     ("Answer: 5 + 3 = 8", "8", "answer_line", False),
     ("The final answer is 15 gallons * 8 pints / gallon = 120 pints", "120", "answer_line", False),
-    ("The answer is $\\boxed{12}$.", "12", "answer_line", False),
+    ("The answer is $\\boxed{12}$.", "12", "boxed", False),  # the box is the later marker
     ("So we get \\boxed{\\frac{1}{2}}", "0.5", "boxed", False),
     ("First \\boxed{3}, wait, actually \\boxed{4}", "4", "boxed", False),
     ("\\boxed{\\frac{\\frac{1}{2}}{2}} done", "0.25", "boxed", False),
@@ -158,21 +160,22 @@ def test_extract_number(text, value, rule, fallback):
     assert (found.value, found.rule, found.fallback) == (value, rule, fallback)
 
 
-def test_answer_line_beats_boxed_and_hashes_in_default_order():
-    text = "#### 1\n\\boxed{2}\nAnswer: 3"
-    assert extract_answer(text).value == "3"
-    assert extract_answer(text, rules=("boxed", "hashes")).value == "2"
-    assert extract_answer(text, rules=("hashes",)).value == "1"
+def test_the_last_marker_wins_whatever_its_kind():
+    # issue 13: markers are ordered by position in the text, not by a rule priority
+    assert extract_answer("#### 1\n\\boxed{2}\nAnswer: 3").value == "3"
+    assert extract_answer("Answer: 3\n#### 1\n\\boxed{2}").value == "2"
+    assert extract_answer("\\boxed{2}\nAnswer: 3\n#### 1").value == "1"
 
 
-def test_unparseable_answer_line_falls_through_to_next_rule():
+def test_an_answer_line_without_any_value_is_prose_not_a_marker():
     found = extract_answer("We get \\boxed{5}. Answer: unknown")
     assert (found.value, found.rule) == ("5", "boxed")
 
 
-def test_without_last_number_rule_nothing_is_guessed():
-    rules = tuple(r for r in DEFAULT_RULES if r != "last_number")
-    assert extract_answer("I think it is 12", rules=rules).value is None
+def test_strict_grading_never_guesses_from_the_last_number():
+    graded = grade("I think it is 12", "12")
+    assert (graded.answer, graded.correct) == (None, False)
+    assert (graded.flexible_answer, graded.flexible_correct, graded.fallback) == ("12", True, True)
 
 
 CHOICE_EXTRACTION = [
@@ -183,7 +186,7 @@ CHOICE_EXTRACTION = [
     ("The answer is (c).", "C", "answer_line"),
     ("Option D looks right", "D", "choice"),
     ("Answer: twelve", "C", "answer_line"),  # the text of choice C
-    ("(A) is wrong, (B) is wrong, so (D)", "D", "choice"),
+    ("I choose (B), no, I choose (D)", "D", "choice"),
     ("see a) for details", None, None),
     ("The answer is a big number", None, None),
     ("The answer is (F)", None, None),  # only four choices
@@ -195,6 +198,11 @@ def test_extract_choice(text, value, rule):
     found = extract_answer(text, "choice", choices=["ten", "eleven", "twelve", "thirteen"])
     assert (found.value, found.rule) == (value, rule)
     assert found.fallback is False
+
+
+def test_a_bare_letter_is_only_the_flexible_fallback():
+    found = extract_answer("(A) is wrong, (B) is wrong, so (D)", "choice", choices="1234")
+    assert (found.value, found.rule, found.fallback) == ("D", "last_letter", True)
 
 
 def test_choice_type_never_guesses_last_number():
@@ -235,20 +243,23 @@ def test_rel_tol_is_respected():
 
 
 @pytest.mark.parametrize(
-    "text, gold, correct, has_line, fallback",
+    "text, gold, correct, flexible, has_line, fallback",
     [
-        ("48/2 = 24, 48+24 = 72.\nAnswer: 72", "72", True, True, False),
-        ("48/2 = 24, 48+24 = 72.\nAnswer: 70", "72", False, True, False),
-        ("48/2 = 24, 48+24 = 72", "72", True, False, True),  # right only by the fallback
-        ("so \\boxed{72}", "72", True, True, False),
-        ("#### 72", "72", True, True, False),
-        ("Answer: no idea", "72", False, True, False),
-        ("I cannot solve this", "72", False, False, False),
+        ("48/2 = 24, 48+24 = 72.\nAnswer: 72", "72", True, True, True, False),
+        ("48/2 = 24, 48+24 = 72.\nAnswer: 70", "72", False, False, True, False),
+        # right only by the fallback: strictly wrong (issue 13), flexibly right
+        ("48/2 = 24, 48+24 = 72", "72", False, True, False, True),
+        ("so \\boxed{72}", "72", True, True, True, False),
+        ("#### 72", "72", True, True, True, False),
+        ("Answer: no idea", "72", False, False, True, False),
+        ("I cannot solve this", "72", False, False, False, False),
     ],
 )
-def test_grade(text, gold, correct, has_line, fallback):
+def test_grade(text, gold, correct, flexible, has_line, fallback):
     graded = grade(text, gold)
-    assert (graded.correct, graded.has_answer_line, graded.fallback) == (correct, has_line, fallback)
+    assert (graded.correct, graded.flexible_correct, graded.has_answer_line, graded.fallback) == (
+        correct, flexible, has_line, fallback)
+    assert graded.strict_correct is graded.correct
 
 
 def test_grade_reports_the_rule_and_answer():

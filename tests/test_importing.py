@@ -202,10 +202,10 @@ def test_csv_with_split_question_fields_and_line_numbers(tmp_path):
     path.write_text(
         'Body,Question,Answer,Kind\n'
         'Jack has 8 pens.,"How many pens\ndoes he have?",8,count\n'
-        'Ann has 3 cats and 2 dogs.,How many pets?,five,count\n'
+        'Ann has 3 cats and 2 dogs.,How many pets?,lots,count\n'
     )
     mapping = ColumnMapping(question=["Body", "Question"], answer="Answer", category="Kind")
-    with pytest.raises(ImportFailed, match=r"svamp\.csv, line 4: answer 'five' is not a number"):
+    with pytest.raises(ImportFailed, match=r"svamp\.csv, line 4: answer 'lots' is not a number"):
         parse(path, mapping=mapping)
     good = parse(path, mapping=mapping, skip_bad=True).examples[0]
     assert good.question == "Jack has 8 pens.\n\nHow many pens\ndoes he have?"

@@ -53,3 +53,10 @@ def test_comparison_verdicts():
 def test_accuracy_is_shown_with_its_interval_and_n():
     assert format_accuracy(5, 100) == "5.0% [2.2-11.2] n=100"
     assert format_accuracy(0, 0) == "-"
+
+
+@pytest.mark.parametrize("successes, n, confidence", [(-1, 10, 0.95), (11, 10, 0.95),
+                                                      (1, -1, 0.95), (1, 10, 1.0), (1, 10, 0.0)])
+def test_wilson_interval_refuses_impossible_counts(successes, n, confidence):
+    with pytest.raises(ValueError):
+        wilson_interval(successes, n, confidence)

@@ -9,7 +9,7 @@ import pytest
 
 import store
 from engine.answers import grade
-from engine.generation import TEACHER_RULES, PassItem, PassOptions, run_teacher_pass
+from engine.generation import PassItem, PassOptions, run_teacher_pass
 from engine.prompts import load_template, prompt_fields
 from engine.teachers import TeacherCallFailed, TeacherConfig, make_teacher
 from engine.teachers.stderr_redirect import stderr_to
@@ -49,7 +49,7 @@ def test_llamacpp_pass_generates_grades_and_stores(db, gsm8k_dataset, llama_teac
         assert sent == messages and row.prompt_hash == store.prompt_hash(messages)
         assert row.template == "initial@v1" and row.source == "teacher_initial"
         assert row.status in ("ok", "truncated") and row.text.strip()
-        graded = grade(row.text, example.answer, "number", rules=TEACHER_RULES)
+        graded = grade(row.text, example.answer, "number")
         assert (row.answer, row.correct) == (graded.answer, graded.correct)
         assert row.kept == (row.status == "ok")  # keep="all": every complete output
         hit = store.cache_get(db, row.cache_key)

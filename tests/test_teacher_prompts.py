@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from engine.answers import grade
-from engine.generation import TEACHER_RULES
 from engine.prompts import (TEMPLATE_NAMES, PromptError, StudentAttempt, StudentError,
                             load_template, prompt_fields)
 from store.models import Example
@@ -31,7 +30,7 @@ def test_every_packaged_template_is_versioned_and_asks_for_an_answer_line():
 def test_the_one_shot_answer_is_read_by_the_graders_answer_line_rule():
     messages = load_template("initial").render(prompt_fields(_example(), "number"))
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
-    graded = grade(messages[1]["content"], "5", "number", rules=TEACHER_RULES)
+    graded = grade(messages[1]["content"], "5", "number")
     assert (graded.answer, graded.rule, graded.correct) == ("5", "answer_line", True)
 
 

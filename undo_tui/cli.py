@@ -25,6 +25,7 @@ COMMANDS = [
     "stop",
     "status",
     "export",
+    "grade",
     "transfer",
     "demo",
 ]

@@ -20,7 +20,7 @@ import store
 from store.models import Example
 from store.rationales import NewRationale
 
-from engine.answers import TEACHER_RULES, grade
+from engine.answers import grade
 from engine.generation.calls import CallResult, TeacherRequest, run_calls
 from engine.generation.keep import (KEEP_POLICIES, derivation_problem, keep_decision,
                                     split_solution)
@@ -57,7 +57,6 @@ class PassOptions:
     retries: int | None = None  # extra samples for unkept examples; default 2 for "retry", else 0
     retry_temperature: float = 0.7
     retry_template: PromptTemplate | None = None  # e.g. hinted: "retry with a hint"
-    rules: tuple[str, ...] = TEACHER_RULES
     abandon_in_flight: bool = False
     progress_interval_s: float = 0.5
     chunk_size: int = 4096  # prompts rendered and held in memory at once (100k-example passes)
@@ -245,7 +244,7 @@ class _Handler:
             return NewRationale(text="", status="failed", error=result.error, **common)
         raw = result.completion.text
         text = split_solution(raw)[1] if _asks_for_solution(payload.template) else raw.strip()
-        graded = grade(text, item.example.answer, options.answer_type, rules=options.rules,
+        graded = grade(text, item.example.answer, options.answer_type,
                        choices=item.example.choices)
         status = "truncated" if result.completion.truncated else "ok"
         problem = None

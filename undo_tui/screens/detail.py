@@ -44,11 +44,11 @@ def grade_edit(db, parent_id: int, text: str):
     engine.answers is pure string work (no model, no I/O): the one engine module the TUI may
     import (tests/test_layering.py checks both).
     """
-    from engine.answers import TEACHER_RULES, grade
+    from engine.answers import grade
 
     example = store.get_example(db, store.get_rationale(db, parent_id).example_id)
     answer_type = store.get_dataset(db, example.dataset_id).answer_type
-    return grade(text, example.answer, answer_type, rules=TEACHER_RULES,
+    return grade(text, example.answer, answer_type,
                  choices=example.choices), example.answer
 
 
