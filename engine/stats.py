@@ -104,6 +104,16 @@ def compare(fixed: int, regressed: int, alpha: float = DEFAULT_ALPHA) -> Compari
     return Comparison(fixed, regressed, mcnemar_exact(fixed, regressed), alpha)
 
 
+def beats_base(recorded: bool | None, fixed: int, regressed: int,
+               alpha: float = DEFAULT_ALPHA) -> bool:
+    """Whether the best trained iteration may be called best against the untrained student:
+    as the engine recorded under the run's rule, or (runs decided before that was recorded)
+    judged by significance from its fixed/regressed counts."""
+    if recorded is not None:
+        return recorded
+    return compare(fixed, regressed, alpha).verdict() == "better"
+
+
 def format_accuracy(successes: int, n: int, confidence: float = 0.95) -> str:
     """"5.0% [2.2-11.2] n=100": an accuracy with its interval and n, as shown everywhere."""
     if n <= 0:

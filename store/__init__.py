@@ -22,7 +22,7 @@ from store.models import (Annotation, CachedCall, Dataset, Event, Example, Expor
                           Iteration, Prediction, Rationale, Run, RunSummary)
 from store.predictions import (NewPrediction, add_predictions, predicted_example_ids,
                                predictions_for, predictions_for_example, score, transitions,
-                               changes_by_iteration,
+                               changes_by_iteration, transitions_across,
                                wrong_example_ids)
 from store.rationales import (NewRationale, add_human_edit, add_rationales, get_rationale,
                               latest_kept_rationales, rationales_for_example,

@@ -106,15 +106,22 @@ class Transitions:
 
 
 def transitions(db: Database, run_id: int, split: str, before: int, after: int) -> Transitions:
+    return transitions_across(db, split, (run_id, before), (run_id, after))
+
+
+def transitions_across(db: Database, split: str, before: tuple[int, int],
+                       after: tuple[int, int]) -> Transitions:
+    """Per-example change from (run, k) `before` to (run, k) `after` on the examples both
+    evaluated: within a run, or between runs on the same dataset (a baseline, a transfer)."""
     row = db.execute(
         "SELECT coalesce(sum(a.correct = 0 AND b.correct = 1), 0),"
         " coalesce(sum(a.correct = 1 AND b.correct = 0), 0),"
         " coalesce(sum(a.correct = 0 AND b.correct = 0), 0),"
         " coalesce(sum(a.correct = 1 AND b.correct = 1), 0)"
-        " FROM predictions a JOIN predictions b ON b.run_id = a.run_id AND b.split = a.split"
+        " FROM predictions a JOIN predictions b ON b.run_id = ? AND b.split = a.split"
         "  AND b.example_id = a.example_id AND b.iteration = ?"
         " WHERE a.run_id = ? AND a.split = ? AND a.iteration = ?",
-        [after, run_id, split, before]).fetchone()
+        [after[0], after[1], before[0], split, before[1]]).fetchone()
     return Transitions(*row)
 
 

@@ -63,7 +63,10 @@ async def test_summary_baseline_and_teacher_note(tui_store):
         dash = await open_dashboard(app, pilot, ids["run"])
         summary = str(dash.query_one("#dash-summary").render())
         assert "undo-arith" in summary and "finished" in summary
-        assert "baseline baseline-equal: 37.5%" in summary
+        # equal budget: the baseline at the best's k, and UNDO's change from it on the same
+        # 8 validation examples (3 fixed, 1 regressed: McNemar p = 0.625)
+        assert "baseline baseline-equal at k=2: 37.5% [13.7–69.4], UNDO +3/−1 p=0.62 " \
+               "(within noise)" in summary
         # iteration 2 fixed 4 of the untrained student's errors and broke none: p = 0.125 on 8
         assert "no iteration beats the untrained student beyond noise (best trained 2: +4/−0, " \
                "p=0.12)" in summary and "★" not in str(table_k(dash, 2))

@@ -48,6 +48,7 @@ class DashboardData:
     transfer: TransferLink | None = None  # this run is a transfer: its source and data
     transfers: list[TransferLink] = field(default_factory=list)  # transfers of this run's data
     best_vs_base: TransitionCounts | None = None  # the best iteration against iteration 0 (val)
+    baseline_change: TransitionCounts | None = None  # baseline -> this run at the best's k (val)
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,9 @@ def _print_run(db, r) -> None:
     if r.error:
         console.print(f"error: {r.error}")
     iterations = store.list_iterations(db, r.id)
-    console.print(iteration_table(iterations, store.changes_by_iteration(db, r.id)))
-    for line in verdict_lines(db, r, iterations):
+    claimed, verdicts = verdict_lines(db, r, iterations)
+    console.print(iteration_table(iterations, store.changes_by_iteration(db, r.id), claimed))
+    for line in verdicts:
         console.print(line)
     progress = store.latest_progress(db, r.id)
     if r.status in store.runs.ACTIVE_STATUSES and progress:
@@ -86,8 +87,9 @@ def _print_run(db, r) -> None:
             console.print("  " + format_progress(event))
 
 
-def iteration_table(iterations, changes):
-    """One row per iteration: strict accuracy with its interval is the headline column."""
+def iteration_table(iterations, changes, claimed: bool = True):
+    """One row per iteration: strict accuracy with its interval is the headline column. The
+    best is starred only when `claimed` (it beat the untrained student by the run's rule)."""
     from rich.table import Table, box
 
     from engine.stats import format_p, mcnemar_exact, wilson_interval
@@ -117,7 +119,7 @@ def iteration_table(iterations, changes):
             p = format_p(mcnemar_exact(fixed, regressed)).removeprefix("p=")
         val = it.scored("val")
         table.add_row(
-            f"{it.k}{'*' if it.is_best else ''}", it.status, str(it.train_size or "-"), tried,
+            f"{it.k}{'*' if it.is_best and claimed else ''}", it.status, str(it.train_size or "-"), tried,
             *accuracy(val), _pct(val.flexible_correct, val.total) if val else "-",
             _pct(val.with_answer_line, val.total) if val and val.with_answer_line is not None
             else "-", change, p, *accuracy(it.scored("test")),
@@ -125,14 +127,15 @@ def iteration_table(iterations, changes):
     return table
 
 
-def verdict_lines(db, run, iterations) -> list[str]:
-    """What the numbers allow a reader to claim: best vs the untrained student, and noise."""
+def verdict_lines(db, run, iterations) -> tuple[bool, list[str]]:
+    """What the numbers allow a reader to claim: whether the best may be called best (it beat
+    the untrained student), the baselines, and the noise floor; as (claimed, lines)."""
     import store
-    from engine.stats import (DEFAULT_ALPHA, compare, format_p, min_discordant_for_significance,
-                              smallest_detectable_points)
+    from engine.stats import (DEFAULT_ALPHA, beats_base, compare, format_p,
+                              min_discordant_for_significance, smallest_detectable_points)
 
     alpha = run.config.get("loop", {}).get("alpha", DEFAULT_ALPHA)
-    lines = []
+    lines, claimed = [], run.best_beats_base is not False
     best = next((it for it in iterations if it.is_best), None)
     base = next((it for it in iterations if it.k == 0 and it.scored("val")), None)
     if best is not None and base is not None and best.scored("val"):
@@ -140,14 +143,13 @@ def verdict_lines(db, run, iterations) -> list[str]:
         vs_base = compare(change.fixed, change.regressed, alpha)
         counts = (f"{vs_base.fixed} fixed, {vs_base.regressed} regressed, "
                   f"McNemar {format_p(vs_base.p_value)}")
-        beats = run.best_beats_base
-        if beats is None:  # decided before this was recorded: judge by significance
-            beats = vs_base.verdict() == "better"
-        if beats:
+        claimed = beats_base(run.best_beats_base, vs_base.fixed, vs_base.regressed, alpha)
+        if claimed:
             lines.append(f"best: iteration {best.k}, better than the untrained student ({counts})")
         else:
             lines.append(f"no trained iteration beats the untrained student beyond noise "
                          f"(best trained: iteration {best.k}; {counts})")
+    lines.extend(baseline_lines(db, run, best, alpha))
     val = next((it.scored("val") for it in iterations if it.scored("val")), None)
     if val is not None:
         points = smallest_detectable_points(val.total, alpha)
@@ -156,6 +158,33 @@ def verdict_lines(db, run, iterations) -> list[str]:
                          f"{points:.1f} points at best ({min_discordant_for_significance(alpha)} "
                          f"examples fixed, none regressed, at alpha {alpha}); smaller changes "
                          "are within noise")
+    return claimed, lines
+
+
+def baseline_lines(db, run, best, alpha: float) -> list[str]:
+    """Each equal-budget baseline of this run at the best iteration's k, with McNemar."""
+    import store
+    from engine.stats import compare, format_accuracy, format_p
+
+    if best is None:
+        return []
+    lines = []
+    for summary in store.list_runs(db):
+        baseline = summary.run
+        if baseline.kind != "baseline" or baseline.source_run_id != run.id:
+            continue
+        same_k = next((it for it in store.list_iterations(db, baseline.id)
+                       if it.k == best.k and it.scored("val")), None)
+        if same_k is None:
+            lines.append(f"baseline run {baseline.id} has no evaluated iteration {best.k} yet")
+            continue
+        counts = same_k.scored("val")
+        change = store.transitions_across(db, "val", (baseline.id, best.k), (run.id, best.k))
+        verdict = compare(change.fixed, change.regressed, alpha)
+        lines.append(f"equal-budget baseline run {baseline.id} at iteration {best.k}: "
+                     f"{format_accuracy(counts.correct, counts.total)}; this run "
+                     f"+{verdict.fixed}/-{verdict.regressed}, McNemar "
+                     f"{format_p(verdict.p_value)} ({verdict.verdict()})")
     return lines
 
 

@@ -75,12 +75,35 @@ def format_note(iterations: list[Iteration], format_rates: dict[int, float]) -> 
 def best_beats_base(data: DashboardData, alpha: float) -> bool:
     """Whether the best iteration may be called best: it beat the untrained student by the run's
     rule (recorded by the engine; judged by significance for runs decided before that)."""
-    from engine.stats import compare
+    from engine.stats import beats_base
 
-    if data.best_vs_base is None or data.run.best_beats_base is not None:
+    if data.best_vs_base is None:
         return data.run.best_beats_base is not False
-    return compare(data.best_vs_base.fixed, data.best_vs_base.regressed,
-                   alpha).verdict() == "better"
+    return beats_base(data.run.best_beats_base, data.best_vs_base.fixed,
+                      data.best_vs_base.regressed, alpha)
+
+
+def baseline_summary(data: DashboardData, alpha: float) -> Text:
+    """The equal-budget baseline at the best iteration's k, and whether UNDO beat it (McNemar on
+    the same validation examples)."""
+    from engine.stats import compare, format_p
+
+    text = Text()
+    if data.baseline is None:
+        return text
+    text.append(f"  ·  baseline {data.baseline.run.name}")
+    same_k = next((b for b in data.baseline_iterations
+                   if b.k == data.run.best_iteration and b.scored("val")), None)
+    if same_k is None:
+        return text.append(f": {pct(data.baseline.best_val_accuracy)}")
+    counts = same_k.scored("val")
+    text.append(f" at k={same_k.k}: ")
+    text.append_text(accuracy_cell(counts.correct, counts.total))
+    if data.baseline_change is not None:
+        change = compare(data.baseline_change.fixed, data.baseline_change.regressed, alpha)
+        text.append(f", UNDO +{change.fixed}/−{change.regressed} {format_p(change.p_value)} "
+                    f"({change.verdict()})", style="bold" if change.significant else "dim")
+    return text
 
 
 def best_summary(data: DashboardData, alpha: float) -> Text:
@@ -223,10 +246,16 @@ class DashboardScreen(BaseScreen):
                                       for it in iterations):
             t = store.transitions(db, self.run_id, "val", 0, run.best_iteration)
             best_vs_base = TransitionCounts(t.fixed, t.regressed)
+        baseline_change = None
+        if baseline is not None and run.best_iteration is not None:
+            t = store.transitions_across(db, "val", (baseline.run.id, run.best_iteration),
+                                         (self.run_id, run.best_iteration))
+            if t.fixed + t.regressed + t.still_wrong + t.still_right:
+                baseline_change = TransitionCounts(t.fixed, t.regressed)
         self.post_message(DashboardLoaded(DashboardData(
             run, dataset_name, iterations, transitions, format_rates, baseline,
             baseline_iterations, progress, log, alive, link, transfers_from(db, run.id),
-            best_vs_base)))
+            best_vs_base, baseline_change)))
 
     @property
     def alpha(self) -> float:
@@ -275,9 +304,7 @@ class DashboardScreen(BaseScreen):
         text.append("\n")
         text.append(f"teacher {model_label(run.teacher, 40)}  ·  "
                     f"student {model_label(run.student, 40)}  ·  dataset {data.dataset_name or '—'}")
-        if data.baseline:
-            best = data.baseline.best_val_accuracy
-            text.append(f"  ·  baseline {data.baseline.run.name}: {pct(best)}")
+        text.append_text(baseline_summary(data, self.alpha))
         text.append_text(best_summary(data, self.alpha))
         if run.error:
             text.append(f"\nerror: {one_line(run.error, 200)}", style="red")
