@@ -11,7 +11,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from store.models import ExportRecord, Iteration, Run
+from store.models import ExportRecord, Iteration, Run, SplitCounts
+from store.predictions import transitions, transitions_across
 from store.runs import get_run, list_iterations
 from store.errors import NotFound
 
@@ -31,6 +32,10 @@ class StudentFigures:
     base_test: float | None
     trained_test: float | None
     train_size: int | None
+    base_counts: SplitCounts | None = None  # val, untrained: for intervals
+    trained_counts: SplitCounts | None = None  # val, trained
+    fixed: int | None = None  # val examples the training fixed / broke (k = 0 -> k)
+    regressed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,14 +85,52 @@ def rationale_examples(db: Database, rationale_ids: Iterable[int]) -> dict[int, 
     return found
 
 
-def figures(run: Run, iterations: list[Iteration], k: int | None) -> StudentFigures:
+def figures(db: Database, run: Run, iterations: list[Iteration], k: int | None) -> StudentFigures:
     by_k = {it.k: it for it in iterations}
     base, trained = by_k.get(0), by_k.get(k) if k is not None else None
+    change = None
+    if base is not None and trained is not None and k:
+        change = transitions(db, run.id, "val", 0, k)
     return StudentFigures(
         run.id, run.name, run.kind, run.student, run.status, k,
         base.val_accuracy if base else None, trained.val_accuracy if trained else None,
         base.test_accuracy if base else None, trained.test_accuracy if trained else None,
-        trained.train_size if trained else None)
+        trained.train_size if trained else None,
+        base.scored("val") if base else None, trained.scored("val") if trained else None,
+        change.fixed if change else None, change.regressed if change else None)
+
+
+@dataclass(frozen=True)
+class DataComparison:
+    """One new student trained on refined data and on iteration-1 data: the per-example change
+    from the second to the first on the same validation examples (for McNemar)."""
+
+    student: str | None
+    refined: StudentFigures
+    first: StudentFigures
+    fixed: int
+    regressed: int
+
+
+def data_comparisons(db: Database, links: list[TransferLink]) -> list[DataComparison]:
+    """Per student with both kinds of data, its best transfer run on each, compared."""
+    best: dict[str | None, dict[str, StudentFigures]] = {}
+    for link in links:
+        t = link.transfer
+        if t.trained_val is None or link.data_iteration is None:
+            continue
+        per_label = best.setdefault(t.student, {})
+        current = per_label.get(link.data_label)
+        if current is None or t.trained_val > current.trained_val:
+            per_label[link.data_label] = t
+    out = []
+    for student, per_label in best.items():
+        refined, first = per_label.get("refined data"), per_label.get("iteration-1 data")
+        if refined is None or first is None:
+            continue
+        change = transitions_across(db, "val", (first.run_id, first.k), (refined.run_id, refined.k))
+        out.append(DataComparison(student, refined, first, change.fixed, change.regressed))
+    return out
 
 
 def transfer_link(db: Database, run: Run) -> TransferLink:
@@ -106,9 +149,10 @@ def transfer_link(db: Database, run: Run) -> TransferLink:
         except NotFound:
             source_run = None
         if source_run is not None:
-            source = figures(source_run, list_iterations(db, source_run.id), data_iteration)
+            source = figures(db, source_run, list_iterations(db, source_run.id),
+                             data_iteration)
             best = source_run.best_iteration
-    return TransferLink(figures(run, list_iterations(db, run.id), 1), source, export,
+    return TransferLink(figures(db, run, list_iterations(db, run.id), 1), source, export,
                         data_iteration, best)
 
 

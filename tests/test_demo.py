@@ -235,7 +235,7 @@ def test_running_again_once_finished_only_shows_it(resumed, capsys):
     db.close()
     assert demo(store_path, config) == 0
     out = capsys.readouterr().out
-    assert "demo run 1 already finished" in out and "iteration 2: val accuracy" in out
+    assert "demo run 1 already finished" in out and "iteration 2: val strict " in out
     assert len(runs_in(store_path)) == 1
     db = store.open_store(store_path)
     try:

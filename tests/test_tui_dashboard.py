@@ -170,10 +170,18 @@ def add_transfers(path, ids) -> dict:
                                    dataset_id=ids["dataset"], teacher="llamacpp:smollm2-135m",
                                    student="/models/tiny-llama", source_run_id=ids["run"],
                                    source_export_id=export)
+            right = round(trained * 8)  # of the 8 val examples: the first `right` are correct
+            counts = {0: 1, 1: right}
+            store.add_predictions(db, [
+                store.NewPrediction(run, it, "val", example_id, "Answer: 0",
+                                    correct=i < counts[it])
+                for i, example_id in enumerate(ids["val_ids"]) for it in (0, 1)])
             store.upsert_iteration(db, run, 0, status="done", val_accuracy=0.125,
-                                   test_accuracy=0.0)
+                                   test_accuracy=0.0,
+                                   metrics={"val_correct": 1, "val_total": 8})
             store.upsert_iteration(db, run, 1, status="done", val_accuracy=trained,
-                                   test_accuracy=0.25, train_size=rows)
+                                   test_accuracy=0.25, train_size=rows,
+                                   metrics={"val_correct": right, "val_total": 8})
             store.mark_best_iteration(db, run, 1)
             store.update_run(db, run, status="finished",
                              stop_reason="transfer student trained and evaluated")
@@ -205,8 +213,11 @@ async def test_an_undo_run_lists_its_transfers_by_data(tui_store):
         first, refined = (line for line in text.splitlines() if "tiny-llama " in line)
         assert "k1 iteration-1 data" in first and "25.0%" in first
         assert "k2★ refined data" in refined and "50.0%" in refined
-        assert "+37.5" in refined and "12.5%" in refined  # trained vs untrained, same student
-        assert "tiny-llama: refined data 50.0% vs iteration-1 data 25.0% (+25.0 points)" in text
+        # trained vs untrained, same student: 3 fixed, none broken, p = 0.25 on 8 examples
+        assert "+37.5 noise" in refined and "12.5% [2.2–47.1]" in refined
+        # refined vs iteration-1 data on the same 8 validation examples
+        assert ("tiny-llama: refined data 50.0% [21.5–78.5] vs iteration-1 data 25.0% "
+                "[7.1–59.1]: +2/−0 p=0.50 (within noise)") in text
 
 
 async def test_a_transfer_run_compares_source_and_transfer_student(tui_store):

@@ -14,7 +14,7 @@ from textual.message import Message
 from store.browse import BrowseFilter, BrowseRow
 from store.models import (Annotation, Event, Example, Iteration, Prediction, Rationale, Run,
                           RunSummary)
-from store.transfers import TransferLink
+from store.transfers import DataComparison, TransferLink
 
 
 # -- data bundles -------------------------------------------------------------------------------
@@ -49,6 +49,7 @@ class DashboardData:
     transfers: list[TransferLink] = field(default_factory=list)  # transfers of this run's data
     best_vs_base: TransitionCounts | None = None  # the best iteration against iteration 0 (val)
     baseline_change: TransitionCounts | None = None  # baseline -> this run at the best's k (val)
+    data_comparisons: list[DataComparison] = field(default_factory=list)  # refined vs k=1 data
 
 
 @dataclass(frozen=True)

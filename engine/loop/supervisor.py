@@ -23,7 +23,7 @@ from engine.config import RunConfig, config_from_dict
 from engine.errors import StageFailed
 from engine.loop.convergence import Decision, Rule, Score, decide
 from engine.loop.metrics import finalize_iteration
-from engine.stats import format_p
+from engine.stats import format_accuracy, format_p
 from store.processes import pid_alive
 from store.errors import UndoError
 
@@ -178,12 +178,22 @@ def _ensure_iteration(db, store_path: Path, run_id: int, config: RunConfig, k: i
     finalize_iteration(db, run_id, k)
     store.upsert_iteration(db, run_id, k, status="done", finished_at=now_iso())
     it = store.get_iteration(db, run_id, k)
-    echo(f"iteration {k}: val accuracy {_pct(it.val_accuracy)}"
-         + (f", test {_pct(it.test_accuracy)}" if it.test_accuracy is not None else ""))
+    echo(f"iteration {k}: {describe_scores(it)}")
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
+def describe_scores(it: store.Iteration) -> str:
+    """"val strict 5.0% [2.2-11.2] n=100, flexible 7.0%, format 40%; test ...": one line."""
+    parts = []
+    for split in ("val", "test"):
+        counts = it.scored(split)
+        if counts is None:
+            continue
+        text = (f"{split} strict {format_accuracy(counts.correct, counts.total)}, flexible "
+                f"{counts.flexible_correct / counts.total:.1%}")
+        if counts.with_answer_line is not None:
+            text += f", format {counts.with_answer_line / counts.total:.0%}"
+        parts.append(text)
+    return "; ".join(parts) or "no evaluation"
 
 
 def _add_stage_seconds(db, run_id: int, k: int, stage: str, seconds: float) -> None:

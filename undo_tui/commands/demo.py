@@ -208,12 +208,13 @@ def finished_summary(db, run_id: int) -> str:
     run = store.get_run(db, run_id)
     reason = f" ({run.stop_reason})" if run.stop_reason else ""
     lines = [f"demo run {run_id}: {run.status}{reason}"]
+    from engine.loop.supervisor import describe_scores
+
     for it in store.list_iterations(db, run_id):
-        acc = "-" if it.val_accuracy is None else f"{it.val_accuracy:.1%}"
-        fmt = it.metrics.get("val_format")
-        fmt_text = "" if fmt is None else f", answer line in {fmt:.0%}"
-        best = "  (best)" if it.is_best else ""
-        lines.append(f"  iteration {it.k}: val accuracy {acc}{fmt_text}{best}")
+        best = "  (best trained)" if it.is_best else ""
+        lines.append(f"  iteration {it.k}: {describe_scores(it)}{best}")
+    if run.best_beats_base is False:
+        lines.append("  no trained iteration beat the untrained student beyond noise")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, RichLog, Static
 
 import store
 from store.models import Event, Iteration
-from store.transfers import transfer_link, transfers_from
+from store.transfers import data_comparisons, transfer_link, transfers_from
 from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
                                TransitionCounts)
@@ -252,10 +252,11 @@ class DashboardScreen(BaseScreen):
                                          (self.run_id, run.best_iteration))
             if t.fixed + t.regressed + t.still_wrong + t.still_right:
                 baseline_change = TransitionCounts(t.fixed, t.regressed)
+        transfers = transfers_from(db, run.id)
         self.post_message(DashboardLoaded(DashboardData(
             run, dataset_name, iterations, transitions, format_rates, baseline,
-            baseline_iterations, progress, log, alive, link, transfers_from(db, run.id),
-            best_vs_base, baseline_change)))
+            baseline_iterations, progress, log, alive, link, transfers,
+            best_vs_base, baseline_change, data_comparisons(db, transfers))))
 
     @property
     def alpha(self) -> float:
@@ -282,7 +283,8 @@ class DashboardScreen(BaseScreen):
                 data.iterations, data.baseline_iterations,
                 data.baseline.run.name if data.baseline else None)
         self._stages(data)
-        self.query_one(TransferPanel).show_links(data.transfer, data.transfers)
+        self.query_one(TransferPanel).show_links(data.transfer, data.transfers,
+                                                 data.data_comparisons)
         quality = self.query_one("#quality-note", Static)
         quality.display = run.kind != "transfer"  # a transfer's data was written before it
         quality.update(teacher_quality_note(data.iterations))

@@ -13,8 +13,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from store.transfers import StudentFigures, TransferLink
-from undo_tui.widgets.render import delta_points, one_line, pct, model_label
+from engine.stats import DEFAULT_ALPHA
+from store.transfers import DataComparison, StudentFigures, TransferLink
+from undo_tui.widgets.render import accuracy_cell, change_cell, model_label, one_line, pct
 
 
 ACCURACY_COLUMNS = (("val k=0", "right"), ("val", "right"), ("Δ val", "right"),
@@ -30,15 +31,22 @@ def _table(*columns: tuple[str, str]) -> Table:
     return table
 
 
-def _accuracy_cells(figures: StudentFigures | None) -> list:
-    """val untrained, val trained, the gain, test trained; the status while not trained yet."""
+def _accuracy_cells(figures: StudentFigures | None, alpha: float = DEFAULT_ALPHA) -> list:
+    """val untrained, val trained (strict, with intervals), the gain with its McNemar verdict,
+    test trained; the status while not trained yet."""
     if figures is None:
         return ["—", "—", Text("—", style="dim"), "—"]
-    trained = pct(figures.trained_val)
+    trained = _val_cell(figures.trained_counts, figures.trained_val)
     if figures.trained_val is None and figures.status != "finished":
         trained = Text(figures.status, style="dim")
-    return [pct(figures.base_val), trained,
-            delta_points(figures.trained_val, figures.base_val), pct(figures.trained_test)]
+    return [_val_cell(figures.base_counts, figures.base_val), trained,
+            change_cell(figures.trained_val, figures.base_val, figures.fixed, figures.regressed,
+                        alpha),
+            pct(figures.trained_test)]
+
+
+def _val_cell(counts, value: float | None) -> Text:
+    return accuracy_cell(counts.correct, counts.total) if counts else Text(pct(value))
 
 
 def data_description(link: TransferLink) -> str:
@@ -67,7 +75,7 @@ def source_vs_transfer(link: TransferLink) -> Group:
     return Group(title, table)
 
 
-def transfers_of_run(links: list[TransferLink]) -> Group:
+def transfers_of_run(links: list[TransferLink], comparisons: list[DataComparison]) -> Group:
     """A source run's panel: its transfer runs, then per student refined vs iteration-1 data."""
     table = _table(("run", "right"), ("student", "left"), ("data", "left"), ("rows", "right"),
                    *ACCURACY_COLUMNS)
@@ -79,28 +87,25 @@ def transfers_of_run(links: list[TransferLink]) -> Group:
                       f"k{k}{star} {link.data_label}",
                       "—" if t.train_size is None else str(t.train_size), *_accuracy_cells(t))
     lines = [Text(f"Transfer runs on this run's data ({len(links)})", style="bold"), table]
-    lines.extend(data_verdicts(links))
+    lines.extend(data_verdicts(comparisons))
     return Group(*lines)
 
 
-def data_verdicts(links: list[TransferLink]) -> list[Text]:
-    """Per student with both kinds of data: 'refined data 25.0% vs iteration-1 data 12.5%'."""
-    best: dict[str, dict[str, float]] = {}
-    for link in links:
-        value = link.transfer.trained_val
-        if value is None or link.data_iteration is None:
-            continue
-        per_label = best.setdefault(link.transfer.student or "", {})
-        per_label[link.data_label] = max(value, per_label.get(link.data_label, value))
+def data_verdicts(comparisons: list[DataComparison], alpha: float = DEFAULT_ALPHA) -> list[Text]:
+    """Per student with both kinds of data: 'refined data 25.0% [..] vs iteration-1 data 12.5%
+    [..]: +3/−1 p=0.62 (within noise)', the change tested on the same validation examples."""
+    from engine.stats import compare, format_p
+
     out = []
-    for student, per_label in best.items():
-        refined, first = per_label.get("refined data"), per_label.get("iteration-1 data")
-        if refined is None or first is None:
-            continue
-        text = Text(f"{model_label(student)}: ", style="bold")
-        text.append(f"refined data {pct(refined)} vs iteration-1 data {pct(first)} (")
-        text.append_text(delta_points(refined, first))
-        text.append(" points)")
+    for c in comparisons:
+        change = compare(c.fixed, c.regressed, alpha)
+        text = Text(f"{model_label(c.student)}: ", style="bold")
+        text.append("refined data ")
+        text.append_text(_val_cell(c.refined.trained_counts, c.refined.trained_val))
+        text.append(" vs iteration-1 data ")
+        text.append_text(_val_cell(c.first.trained_counts, c.first.trained_val))
+        text.append(f": +{c.fixed}/−{c.regressed} {format_p(change.p_value)} ({change.verdict()})",
+                    style="bold" if change.significant else "dim")
         out.append(text)
     return out
 
@@ -108,11 +113,12 @@ def data_verdicts(links: list[TransferLink]) -> list[Text]:
 class TransferPanel(Static):
     """Hidden unless the run is a transfer or has transfer runs."""
 
-    def show_links(self, link: TransferLink | None, links: list[TransferLink]) -> None:
+    def show_links(self, link: TransferLink | None, links: list[TransferLink],
+                   comparisons: list[DataComparison] = ()) -> None:
         if link is not None:
             self.update(source_vs_transfer(link))
         elif links:
-            self.update(transfers_of_run(links))
+            self.update(transfers_of_run(links, list(comparisons)))
         else:
             self.update("")
         self.display = link is not None or bool(links)
