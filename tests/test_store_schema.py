@@ -59,7 +59,7 @@ def test_upgrade_makes_a_backup_first(store_path, monkeypatch):
 
     try:
         upgraded = store.open_store(store_path)
-        backups = list(store_path.parent.glob("store.backup-m001_initial.db"))
+        backups = list(store_path.parent.glob(f"store.backup-{known_migrations()[-2]}.db"))
         assert len(backups) == 1
         old = sqlite3.connect(backups[0])
         columns = [r[1] for r in old.execute("PRAGMA table_info(datasets)")]
