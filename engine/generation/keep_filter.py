@@ -32,8 +32,12 @@ COPY_SIMILARITY = 0.75
 
 _ANSWER_LINE = re.compile(r"^\W*(?:final\s+)?answer\b", re.IGNORECASE)
 # "48 / 2", "6 x $4", "3 packs x 6": an operand may carry up to two unit words before the operator
-_OPERATION = re.compile(r"\d\s*(?:[a-z%]+\s+){0,2}(?:[-+*/×÷^]|\bx\b|\btimes\b)\s*\(?\s*\$?\d",
+_OPERATION = re.compile(r"\d\s*(?:[a-z%/]+\s+){0,2}(?:[-+*/×÷^]|\bx\b|\btimes\b)\s*\(?\s*\$?\d",
                         re.IGNORECASE)
+# "divide 88 by 8", "multiply 3 by 10", "subtract 24 from 44", "add 2 and 3"
+_VERBAL_OPERATION = re.compile(r"\b(?:add|subtract|multiply|multiplying|divide|dividing)\w*\s+"
+                               r"(?:\w+\s+){0,2}\$?\d[\d,.]*\s+(?:\w+\s+)?(?:by|and|from|to)\s+"
+                               r"(?:\w+\s+){0,2}\$?\d", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _STUDENT = re.compile(r"\bstudent\b", re.IGNORECASE)  # "student", "student's"; not "students"
 _STUDENTS_IN_QUESTION = re.compile(r"\bstudents?\b", re.IGNORECASE)
@@ -109,10 +113,8 @@ def derivation_problem(text: str, question: str, answer_type: str,
 
 def derivation_start(text: str, question: str, final_answer: str | None) -> int | None:
     """Offset of the first calculation or intermediate number in `text`; None without one."""
-    starts = []
-    operation = _OPERATION.search(text)
-    if operation:
-        starts.append(operation.start())
+    starts = [match.start() for match in (_OPERATION.search(text),
+                                          _VERBAL_OPERATION.search(text)) if match]
     given = set(_numbers(question)) | set(_numbers(final_answer or ""))
     for match in _NUMBER.finditer(text):
         if _number(match.group()) not in given:
