@@ -43,6 +43,8 @@ def run(args) -> int:
             print(f"{best}{it.k:>3}  {it.status:<7} {it.train_size or '-':>6} {tried:>11} "
                   f"{_pct(it.val_accuracy)} {_pct(it.test_accuracy)} {_pct(fmt)} "
                   f"{m.get('val_fixed', '-'):>6} {m.get('val_regressed', '-'):>5} {loss:>6}")
+        for line in rejection_lines(store.list_iterations(db, r.id)):
+            print(line)
         progress = store.latest_progress(db, r.id)
         if r.status in ("running", "stopping") and progress:
             from undo_tui.commands.progress_line import format_progress
@@ -52,3 +54,16 @@ def run(args) -> int:
     finally:
         db.close()
     return 0
+
+
+def rejection_lines(iterations) -> list[str]:
+    """Per iteration with a teacher pass, its outputs not kept per reason (printed after the table).
+
+    "teacher rejected (k=1): not_correct 12, talks_about_student 3"; nothing for an iteration
+    that rejected nothing or was recorded before reasons were.
+    """
+    import store
+
+    return [f"teacher rejected (k={it.k}): {store.describe_rejections(rejected)}"
+            for it in iterations if (rejected := it.metrics.get("teacher_rejected"))]
+
