@@ -416,3 +416,48 @@ async def test_counts_reach_the_dashboard(reason_run, store_path):
         note = dash.query_one("#quality-note").render()
         assert ("Not kept (k=1): failed 1, truncated 1, not_correct 1, no_derivation 1, "
                 "talks_about_student 1") in str(note)
+
+
+# -- a store written before reject_reason ---------------------------------------------------------
+
+def test_upgrading_an_old_store_labels_what_it_already_knew(store_path):
+    from store.schema import migrations
+
+    old = store.connect(store_path)
+    migrations.apply(old, stop_before="m002_rationale_reject_reason")
+    dataset_id = add_dataset(old, "old", [dict(ext_id=f"o{i}", split="train", question=f"Q{i}?",
+                                              answer="5") for i in range(6)])
+    run_id = store.create_run(old, "old", {}, kind="undo", dataset_id=dataset_id)
+    ids = [e.id for e in store.load_examples(old, dataset_id, "train")]
+    # (example, source, status, text, error, correct, kept)
+    rows = [(ids[0], "teacher_initial", "ok", "2 + 3 = 5\nAnswer: 5", None, 1, 1),
+            (ids[1], "teacher_initial", "ok", "Answer: 4", None, 0, 0),
+            (ids[2], "teacher_initial", "truncated", "2 +", "truncated at max_tokens=8", 0, 0),
+            (ids[3], "teacher_initial", "failed", "", "HTTP 500", None, 0),
+            (ids[4], "teacher_hinted", "ok", "Answer: 5", "not kept: states the answer without "
+             "a derivation (fewer than 2 lines of working)", 1, 0),
+            (ids[5], "teacher_initial", "ok", "2 + 3 = 6\nAnswer: 6", None, 0, 0),
+            (ids[5], "human", "ok", "2 + 3 = 5\nAnswer: 5", None, 1, 1)]
+    for example_id, source, status, text, error, correct, kept in rows:
+        old.execute("INSERT INTO rationales (example_id, run_id, iteration, source, status, text, "
+                    "error, correct, kept) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)",
+                    [example_id, run_id, source, status, text, error, correct, kept])
+    store.upsert_iteration(old, run_id, 1, teacher_attempted=6, teacher_kept=1,
+                           metrics={"teacher_yield": {"initial@v1": {"kept": 1, "attempted": 6}}})
+    old.close()
+
+    db = store.open_store(store_path)
+    try:
+        reasons = {(r.example_id, r.source): r.reject_reason
+                   for r in store.rationales_for_iteration(db, run_id, 1)}
+        assert [reasons[(i, "teacher_initial")] for i in (ids[0], ids[1], ids[2], ids[3])] == [
+            None, "not_correct", "truncated", "failed"]
+        assert reasons[(ids[4], "teacher_hinted")] == "no_derivation"
+        # a human edit un-kept the teacher's row: not known to be a rejection
+        assert reasons[(ids[5], "teacher_initial")] is None
+        metrics = store.get_iteration(db, run_id, 1).metrics
+        assert metrics["teacher_rejected"] == store.rejection_counts(db, run_id, 1) == {
+            "failed": 1, "truncated": 1, "not_correct": 1, "no_derivation": 1}
+        assert metrics["teacher_yield"] == {"initial@v1": {"kept": 1, "attempted": 6}}
+    finally:
+        db.close()
