@@ -25,7 +25,7 @@ from engine.loop.context_data import StageContext
 from engine.loop.teacher_stage import stage_teacher
 from engine.prompts import StudentAttempt, load_template
 from engine.teachers import make_teacher
-from tests.fixtures.teacher_fixtures import add_dataset, gsm8k_rows
+from tests.fixtures.teacher_fixtures import add_dataset, fault_rows, gsm8k_rows
 from tests.fixtures.tui_fixtures import screen_named, wait_for
 from undo_tui.cli import main
 from undo_tui.commands.status import rejection_lines
@@ -393,6 +393,17 @@ def test_counts_reach_the_export_manifest_and_status(db, store_path, fault_serve
             "talks_about_student 1")
     assert printed[-1] == line
     assert rejection_lines(store.list_iterations(db, run_id)) == [line]
+
+
+def test_generate_prints_the_outputs_not_kept_per_reason(db, store_path, tmp_path, fault_server,
+                                                         capsys):
+    add_dataset(db, "faults", fault_rows(["[ok] a", "[ans=9] b", "[bare] c"]))
+    config = tmp_path / "teacher.toml"
+    config.write_text(f'[teacher]\nbackend = "openai"\nmodel = "m"\nbase_url = "{fault_server.url}"\n')
+    assert main(["--store", str(store_path), "generate", "--dataset", "faults", "--teacher",
+                 str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "kept 1/3" in out and "not kept: not_correct 1, no_derivation 1" in out
 
 
 @pytest.fixture

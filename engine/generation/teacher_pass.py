@@ -284,7 +284,7 @@ class _Handler:
         report.cache_hits += int(result.cached)
         report.failed += int(row.status == "failed")
         report.truncated += int(row.status == "truncated")
-        report.rejected += int(bool(row.error and row.error.startswith("not kept")))
+        report.rejected += int(row.reject_reason in RULES)
         if row.reject_reason is not None:
             report.reasons[row.reject_reason] += 1
         if row.kept:
