@@ -90,8 +90,9 @@ MATEO_STUDENTS_WORK = ("The student's work:\nMateo has 36 apples.\nEach friend g
 MATEO_COPY = MATEO_STUDENTS_WORK.split("\n", 1)[1]  # the same without its header line
 # generated hinted outputs
 LUCAS_PASTED = ("To solve this problem, we need to find out how many pages Lucas still has to "
-                "read.\nLet's break it down step by step:\n1. Lucas reads 94 pages.\n2. He still has "
-                "109 pages.\n3. So, Lucas has 109 - 94 = 10 pages left.\nAnswer: 15")
+                "read.\nLet's break it down step by step:\n1. Lucas reads 94 pages.\n"
+                "2. He still has 109 pages.\n3. So, Lucas has 109 - 94 = 10 pages left.\n"
+                "Answer: 15")
 AISHA_HINTED = ("Aisha bakes 4 trays of cupcakes with 15 on each tray and gives 42 to the "
                 "neighbours.\nThe total number of cups of cupcakes is 4 * 15 = 60 cups.\nThe "
                 "number of remaining cups is 60 - 42 = 18 cups.\nAnswer: 18")
@@ -399,7 +400,8 @@ def test_generate_prints_the_outputs_not_kept_per_reason(db, store_path, tmp_pat
                                                          capsys):
     add_dataset(db, "faults", fault_rows(["[ok] a", "[ans=9] b", "[bare] c"]))
     config = tmp_path / "teacher.toml"
-    config.write_text(f'[teacher]\nbackend = "openai"\nmodel = "m"\nbase_url = "{fault_server.url}"\n')
+    config.write_text(f'[teacher]\nbackend = "openai"\nmodel = "m"\n'
+                      f'base_url = "{fault_server.url}"\n')
     assert main(["--store", str(store_path), "generate", "--dataset", "faults", "--teacher",
                  str(config)]) == 0
     out = capsys.readouterr().out
