@@ -74,6 +74,18 @@ class LoopSection:
     init: Literal["base", "continue"] = "base"
     val_errors_shown: int = 3
     val_error_selection: Literal["similar", "category", "random"] = "similar"
+    # The keep filter (engine/generation/keep_filter.py): a correct rationale is also rejected
+    # when it fails one of these rules. Applies under keep = correct/retry/hinted, not "all".
+    reject_no_derivation: bool = True  # only restates the answer, no working before it
+    reject_hint_before_derivation: bool = True  # hinted: states the given answer before working
+    reject_talks_about_student: bool = True  # "the student", "which is incorrect", ...
+    reject_copies_student: bool = True  # repeats the student's output the prompt showed
+    reject_copies_previous: bool = True  # repeats its own previous version
+
+    def keep_rules(self) -> frozenset[str]:
+        """The keep-filter rules switched on (codes of engine.generation.keep_filter.RULES)."""
+        return frozenset(name.removeprefix("reject_") for name, on in vars(self).items()
+                         if name.startswith("reject_") and on)
 
 
 @dataclass

@@ -24,9 +24,10 @@ from store.predictions import (NewPrediction, add_predictions, predicted_example
                                predictions_for, predictions_for_example, score, transitions,
                                changes_by_iteration, transitions_across,
                                wrong_example_ids)
-from store.rationales import (NewRationale, add_human_edit, add_rationales, get_rationale,
-                              latest_kept_rationales, rationales_for_example,
-                              rationales_for_iteration, teacher_yield)
+from store.rationales import (REJECT_REASONS, NewRationale, add_human_edit, add_rationales,
+                              describe_rejections, get_rationale, latest_kept_rationales,
+                              rationales_for_example, rationales_for_iteration,
+                              rejection_counts, teacher_yield)
 from store.runs import (add_teacher_usage, clear_stop_request, create_run, delete_run,
                         get_iteration, get_run, list_iterations, list_runs, mark_best_iteration,
                         request_stop, stop_requested, update_run, upsert_iteration)

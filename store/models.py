@@ -186,6 +186,7 @@ class Rationale:
     hinted: bool
     kept: bool
     created_at: str
+    reject_reason: str | None = None  # why it was not kept (store.REJECT_REASONS)
 
     @classmethod
     def from_row(cls, row: dict) -> Rationale:

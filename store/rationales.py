@@ -12,6 +12,10 @@ from store.errors import NotFound
 from store.models import Rationale
 
 SOURCES = ("gold", "teacher_initial", "teacher_refined", "teacher_hinted", "human")
+# Why a teacher output was not kept (`rationales.reject_reason`), in the order the teacher pass
+# checks them: the output itself, its grade, then the keep filter's content rules.
+REJECT_REASONS = ("failed", "truncated", "not_correct", "no_derivation", "hint_before_derivation",
+                  "talks_about_student", "copies_student", "copies_previous")
 
 
 @dataclass
@@ -33,11 +37,12 @@ class NewRationale:
     correct: bool | None = None
     hinted: bool = False
     kept: bool = False
+    reject_reason: str | None = None  # one of REJECT_REASONS when not kept
 
 
 _COLUMNS = ("example_id", "run_id", "iteration", "source", "text", "attempt", "status", "error",
             "parent_id", "template", "prompt_hash", "cache_key", "answer", "answer_rule",
-            "correct", "hinted", "kept")
+            "correct", "hinted", "kept", "reject_reason")
 
 
 def _values(r: NewRationale) -> list:
@@ -45,6 +50,8 @@ def _values(r: NewRationale) -> list:
         raise ValueError(f"unknown rationale source {r.source!r}")
     if r.status != "failed" and not r.text:
         raise ValueError("an empty rationale can only be stored as a failed row")
+    if r.reject_reason is not None and r.reject_reason not in REJECT_REASONS:
+        raise ValueError(f"unknown reject reason {r.reject_reason!r}")
     return [getattr(r, column) for column in _COLUMNS]
 
 
@@ -134,3 +141,21 @@ def teacher_yield(db: Database, run_id: int, iteration: int) -> tuple[int, int]:
         " FROM rationales WHERE run_id = ? AND iteration = ? AND source LIKE 'teacher_%'",
         [run_id, iteration]).fetchone()
     return row[0], row[1]
+
+
+def rejection_counts(db: Database, run_id: int, iteration: int) -> dict[str, int]:
+    """Teacher outputs of this iteration not kept, per reason (REJECT_REASONS order, none = 0).
+
+    Counts outputs, not examples: a retried example can be rejected once per attempt.
+    """
+    rows = dict(db.execute(
+        "SELECT reject_reason, count(*) FROM rationales WHERE run_id = ? AND iteration = ? "
+        "AND source LIKE 'teacher_%' AND reject_reason IS NOT NULL GROUP BY reject_reason",
+        [run_id, iteration]).fetchall())
+    return {reason: rows[reason] for reason in REJECT_REASONS if rows.get(reason)}
+
+
+def describe_rejections(counts: dict[str, int]) -> str:
+    """"not_correct 12, talks_about_student 3" (REJECT_REASONS order; unknown codes last)."""
+    order = [r for r in REJECT_REASONS if r in counts] + sorted(set(counts) - set(REJECT_REASONS))
+    return ", ".join(f"{reason} {counts[reason]}" for reason in order if counts[reason])

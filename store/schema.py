@@ -230,7 +230,38 @@ def m001_initial(db: Database) -> None:
 
 
 @migrations()
-def m002_strict_and_flexible_scores(db: Database) -> None:
+def m002_rationale_reject_reason(db: Database) -> None:
+    """Why a teacher rationale was not kept (a short code, see store.rationales.REJECT_REASONS).
+
+    Rows written before this column are labelled from what they already record: failed and
+    truncated rows by their status, a row rejected as a bare restatement by its error text, and
+    any other unkept incorrect output as not_correct (under the `all` policy every complete
+    output was kept, so an unkept one was rejected for being wrong). Where a human edited the
+    example in that iteration the edit un-kept the teacher's rows, so an ok row there stays NULL
+    (not known to be rejected). Iterations with a teacher pass get the per-reason counts in their
+    metrics, as a teacher pass now records them.
+    """
+    db.execute("ALTER TABLE rationales ADD COLUMN reject_reason TEXT")
+    db.execute(
+        "UPDATE rationales SET reject_reason = CASE "
+        " WHEN status IN ('failed', 'truncated') THEN status "
+        " WHEN error LIKE 'not kept:%without a derivation%' THEN 'no_derivation' "
+        " WHEN coalesce(correct, 0) = 0 THEN 'not_correct' END "
+        "WHERE source LIKE 'teacher_%' AND kept = 0 AND (status != 'ok' OR NOT EXISTS ("
+        " SELECT 1 FROM rationales h WHERE h.source = 'human' AND h.run_id IS rationales.run_id"
+        " AND h.iteration = rationales.iteration AND h.example_id = rationales.example_id))")
+    # the per-reason counts the teacher pass now records with its yield (metrics teacher_rejected)
+    db.execute(
+        "UPDATE iterations SET metrics_json = json_set(coalesce(metrics_json, '{}'), "
+        "'$.teacher_rejected', json((SELECT json_group_object(reason, n) FROM ("
+        " SELECT reject_reason AS reason, count(*) AS n FROM rationales r"
+        " WHERE r.run_id = iterations.run_id AND r.iteration = iterations.k"
+        " AND r.source LIKE 'teacher_%' AND r.reject_reason IS NOT NULL"
+        " GROUP BY reject_reason)))) WHERE teacher_attempted > 0")
+
+
+@migrations()
+def m003_strict_and_flexible_scores(db: Database) -> None:
     """Strict grading becomes the headline; the loose score is kept beside it as `flexible`.
 
     `predictions.correct` and `answer` now hold the strict verdict (an explicit answer marker);

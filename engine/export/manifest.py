@@ -1,8 +1,9 @@
 """The manifest written next to every export: what the data is, where it came from, how it was cut.
 
-It names the run (config with secrets removed), teacher and student, the iteration, the prompt
-templates behind the rationales, the row count after every filter, package versions and the time,
-plus the data file's sha256 so a reader can tell a data file that does not belong to it.
+It names the run (config with secrets removed), teacher and student, the iteration, the teacher's
+yield with its outputs not kept per reason, the prompt templates behind the rationales, the row
+count after every filter, package versions and the time, plus the data file's sha256 so a reader
+can tell a data file that does not belong to it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -57,7 +59,9 @@ def read_manifest(data_path: Path) -> dict | None:
 
 def build_manifest(*, run: Run, dataset: Dataset | None, iteration: int, requested: int | str,
                    iteration_row: Iteration | None, fmt: str, data_name: str,
-                   filters: ExportFilters, selection: Selection) -> dict:
+                   filters: ExportFilters, selection: Selection,
+                   iterations: Sequence[Iteration] = ()) -> dict:
+    """`iterations`: the run's iterations, for the teacher yield of those up to `iteration`."""
     return {
         MARKER: SCHEMA_VERSION,
         "format": fmt,
@@ -72,6 +76,7 @@ def build_manifest(*, run: Run, dataset: Dataset | None, iteration: int, request
         "iteration": iteration,
         "iteration_requested": requested,
         "iteration_metrics": _metrics(iteration_row),
+        "teacher_yield": teacher_yield(iterations, iteration),
         "filters": filters.to_dict(),
         "counts": dict(selection.counts),
         "rows": selection.counts.get("written", len(selection.records)),
@@ -115,6 +120,14 @@ def accuracy_record(counts) -> dict:
                          "ci95": [flex_low, flex_high]},
             "format_rate": None if counts.with_answer_line is None
             else counts.with_answer_line / counts.total}
+
+
+def teacher_yield(iterations: Sequence[Iteration], up_to: int) -> dict[str, dict]:
+    """Per iteration up to the exported one (the rows may come from any of them): the teacher's
+    kept and attempted examples and its outputs not kept, per reason."""
+    return {str(it.k): {"kept": it.teacher_kept, "attempted": it.teacher_attempted,
+                        "rejected": it.metrics.get("teacher_rejected", {})}
+            for it in iterations if 0 < it.k <= up_to and it.teacher_attempted}
 
 
 def prompt_templates(selection: Selection) -> list[dict]:

@@ -57,10 +57,11 @@ def export_run(db: Database, run_id: int, *, iteration: int | str = "best", fmt:
     if not selection.records:
         raise ExportEmpty(f"nothing to export from run {run.id} iteration {k}: "
                           f"{describe_counts(selection.counts)}")
+    iterations = store.list_iterations(db, run.id)
     manifest = build_manifest(
         run=run, dataset=_dataset(db, run), iteration=k, requested=iteration,
-        iteration_row=_iteration_row(db, run.id, k), fmt=fmt_.name, data_name=targets.data.name,
-        filters=filters, selection=selection)
+        iteration_row=next((it for it in iterations if it.k == k), None), fmt=fmt_.name,
+        data_name=targets.data.name, filters=filters, selection=selection, iterations=iterations)
     _write(targets, fmt_, selection, manifest, force)
     export_id = store.record_export(db, run_id=run.id, iteration=k, fmt=fmt_.name,
                                     path=str(targets.data), rows=len(selection.records),
@@ -128,10 +129,3 @@ def file_sha256(path: Path) -> str:
 
 def _dataset(db: Database, run: Run):
     return None if run.dataset_id is None else store.get_dataset(db, run.dataset_id)
-
-
-def _iteration_row(db: Database, run_id: int, k: int):
-    try:
-        return store.get_iteration(db, run_id, k)
-    except store.NotFound:
-        return None

@@ -1,9 +1,13 @@
-"""Which teacher outputs become training data (keep policies), and the checks they rely on.
+"""Which teacher outputs become training data (keep policies), and why the others do not.
 
 Policies: "correct" keeps gold-correct outputs; "all" keeps every complete output; "retry" keeps
 correct ones and samples again (temperature > 0) for examples with nothing kept; "hinted" tells the
-teacher the gold answer and keeps correct outputs that actually derive it. A truncated or failed
-output is never kept.
+teacher the gold answer and keeps correct outputs. Under correct, retry and hinted a correct output
+must also pass the keep filter (engine.generation.keep_filter: it derives the answer, does not talk
+about the student, copy what it was shown, or open with a hinted answer). "all" keeps every
+complete output on purpose (self-distillation, or inspecting raw teacher output), so the filter
+does not apply to it. A truncated or failed output is never kept. Every output not kept gets a
+reason code (store.REJECT_REASONS).
 """
 
 from __future__ import annotations
@@ -12,47 +16,36 @@ import re
 
 KEEP_POLICIES = ("correct", "all", "retry", "hinted")
 
-_ANSWER_LINE = re.compile(r"^\W*(?:final\s+)?answer\b", re.IGNORECASE)
 _SOLUTION_LINE = re.compile(r"^\W*solution\W*?:[\s*_]*(?P<rest>.*)$", re.IGNORECASE)
-_OPERATION = re.compile(r"\d\s*(?:[-+*/×÷^]|\bx\b|\btimes\b)\s*\(?\s*\$?\d")
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def check_policy(policy: str) -> None:
+    if policy not in KEEP_POLICIES:
+        raise ValueError(f"keep policy {policy!r} is not one of {', '.join(KEEP_POLICIES)}")
+
+
+def reject_reason(policy: str, *, status: str, correct: bool | None,
+                  problem: str | None = None) -> str | None:
+    """Why one graded output is not kept under `policy` (a REJECT_REASONS code); None: kept.
+
+    `problem` is the keep filter's reason for a correct output (None when it passed or was not
+    checked).
+    """
+    check_policy(policy)
+    if status != "ok":
+        return status  # "truncated" or "failed"
+    if policy == "all":
+        return None
+    if not correct:
+        return "not_correct"
+    return problem
 
 
 def keep_decision(policy: str, *, status: str, correct: bool | None,
                   derivation_problem: str | None = None) -> bool:
     """Whether one graded output is kept under `policy`."""
-    if policy not in KEEP_POLICIES:
-        raise ValueError(f"keep policy {policy!r} is not one of {', '.join(KEEP_POLICIES)}")
-    if status != "ok":
-        return False
-    if policy == "all":
-        return True
-    if policy == "hinted" and derivation_problem is not None:
-        return False
-    return bool(correct)
-
-
-def derivation_problem(text: str, question: str, answer_type: str,
-                       final_answer: str | None) -> str | None:
-    """Why a hinted output only states the answer instead of deriving it; None when it derives it.
-
-    A derivation has at least two lines of working besides the answer line and, for numeric
-    answers, an arithmetic operation or an intermediate number (one that is neither in the
-    question nor the final answer).
-    """
-    working = [line for line in text.splitlines()
-               if line.strip() and not _ANSWER_LINE.match(line.strip())]
-    if len(working) < 2:
-        return "states the answer without a derivation (fewer than 2 lines of working)"
-    if answer_type not in ("number", "math"):
-        return None
-    body = "\n".join(working)
-    if _OPERATION.search(body):
-        return None
-    given = set(_numbers(question)) | set(_numbers(final_answer or ""))
-    if any(n not in given for n in _numbers(body)):
-        return None
-    return "states the answer without a derivation (no calculation or intermediate number)"
+    return reject_reason(policy, status=status, correct=correct,
+                         problem="no_derivation" if derivation_problem else None) is None
 
 
 def split_solution(text: str) -> tuple[str | None, str]:
@@ -70,7 +63,3 @@ def split_solution(text: str) -> tuple[str | None, str]:
                 return "\n".join(lines[:i]).strip() or None, solution
             break
     return None, text.strip()
-
-
-def _numbers(text: str) -> list[str]:
-    return [n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)]

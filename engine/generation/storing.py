@@ -4,7 +4,8 @@
   example, source, attempt); `store.add_rationales` ignores a row whose slot is taken, so the
   failed one is deleted first, in the same transaction.
 - Teacher yield is written here only (record_yield): the iteration's kept/attempted totals and,
-  per prompt variant, in its metrics without clobbering other metrics.
+  per prompt variant, in its metrics without clobbering other metrics, with the iteration's
+  rejected outputs per reason (`teacher_rejected`).
 """
 
 from __future__ import annotations
@@ -47,12 +48,14 @@ def put_rationale(db, row: NewRationale, failed: set[Slot]) -> None:
 def record_yield(db, run_id: int, iteration: int, variant: str, kept: int, attempted: int) -> None:
     """Set the iteration's teacher yield (all teacher rows) and this variant's in its metrics."""
     total_kept, total_attempted = store.teacher_yield(db, run_id, iteration)
+    rejected = store.rejection_counts(db, run_id, iteration)
     with store.write(db):
         store.upsert_iteration(db, run_id, iteration)
         row = db.execute("SELECT metrics_json FROM iterations WHERE run_id = ? AND k = ?",
                          [run_id, iteration]).fetchone()
         metrics = json.loads(row[0]) if row and row[0] else {}
         metrics.setdefault("teacher_yield", {})[variant] = {"kept": kept, "attempted": attempted}
+        metrics["teacher_rejected"] = rejected
         db.execute("UPDATE iterations SET metrics_json = ?, teacher_attempted = ?, "
                    "teacher_kept = ? WHERE run_id = ? AND k = ?",
                    [json.dumps(metrics), total_attempted, total_kept, run_id, iteration])

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -22,8 +23,8 @@ from store.rationales import NewRationale
 
 from engine.answers import grade
 from engine.generation.calls import CallResult, TeacherRequest, run_calls
-from engine.generation.keep import (KEEP_POLICIES, derivation_problem, keep_decision,
-                                    split_solution)
+from engine.generation.keep import KEEP_POLICIES, reject_reason, split_solution
+from engine.generation.keep_filter import RULES, Candidate, check_rules, keep_problem
 from engine.generation.progress import Progress, ProgressTracker
 from engine.generation.storing import failed_slots, put_rationale, record_yield
 from engine.prompts import (PromptTemplate, StudentAttempt, StudentError, load_template,
@@ -57,6 +58,7 @@ class PassOptions:
     retries: int | None = None  # extra samples for unkept examples; default 2 for "retry", else 0
     retry_temperature: float = 0.7
     retry_template: PromptTemplate | None = None  # e.g. hinted: "retry with a hint"
+    keep_rules: frozenset[str] = frozenset(RULES)  # keep-filter rules switched on ([loop])
     abandon_in_flight: bool = False
     progress_interval_s: float = 0.5
     chunk_size: int = 4096  # prompts rendered and held in memory at once (100k-example passes)
@@ -70,7 +72,8 @@ class PassReport:
     rows: int = 0
     failed: int = 0
     truncated: int = 0
-    rejected: int = 0  # hinted outputs that stated the answer without deriving it
+    rejected: int = 0  # correct outputs the keep filter rejected
+    reasons: Counter = field(default_factory=Counter)  # outputs not kept, per reject reason
     calls_made: int = 0
     cache_hits: int = 0
     http_attempts: int = 0
@@ -161,6 +164,7 @@ def _check(options: PassOptions) -> None:
         raise ValueError(f"keep: {options.keep!r} is not one of {', '.join(KEEP_POLICIES)}")
     if options.retries is not None and options.retries < 0:
         raise ValueError(f"retries: must be >= 0, got {options.retries}")
+    check_rules(options.keep_rules)
     if options.chunk_size < 1:
         raise ValueError(f"chunk_size: must be >= 1, got {options.chunk_size}")
     if not options.retry_temperature > 0:
@@ -197,6 +201,16 @@ def _requests(teacher: Teacher, items: Sequence[PassItem], options: PassOptions,
         out.append(TeacherRequest.build(teacher.model_id, messages, params, attempt,
                                         _Payload(item, attempt, template, source)))
     return out
+
+
+def _candidate(text: str, payload: _Payload, answer_type: str) -> Candidate:
+    """What the keep filter judges: the output, and the texts its prompt showed the teacher."""
+    item, fields = payload.item, payload.template.fields
+    student = item.student.output if item.student and "student_output" in fields else None
+    previous = item.previous_rationale if "previous_rationale" in fields else None
+    return Candidate(text, item.example.question, item.example.answer, answer_type,
+                     hinted=payload.source == "teacher_hinted", student_output=student,
+                     previous=previous)
 
 
 def _asks_for_solution(template: PromptTemplate) -> bool:
@@ -241,25 +255,27 @@ class _Handler:
                       or store.prompt_hash(result.request.messages),
                       cache_key=result.request.key, hinted=payload.source == "teacher_hinted")
         if result.completion is None:
-            return NewRationale(text="", status="failed", error=result.error, **common)
+            return NewRationale(text="", status="failed", error=result.error,
+                                reject_reason="failed", **common)
         raw = result.completion.text
         text = split_solution(raw)[1] if _asks_for_solution(payload.template) else raw.strip()
         graded = grade(text, item.example.answer, options.answer_type,
                        choices=item.example.choices)
         status = "truncated" if result.completion.truncated else "ok"
         problem = None
-        if common["hinted"] and status == "ok":
-            problem = derivation_problem(text, item.example.question, options.answer_type,
-                                         item.example.answer)
-        kept = keep_decision(options.keep, status=status, correct=graded.correct,
-                             derivation_problem=problem)
+        if status == "ok" and graded.correct and options.keep != "all":
+            problem = keep_problem(_candidate(text, payload, options.answer_type),
+                                   options.keep_rules)
+        reason = reject_reason(options.keep, status=status, correct=graded.correct,
+                               problem=problem.reason if problem else None)
         error = None
         if status == "truncated":
             error = f"truncated at max_tokens={result.request.params.get('max_tokens')}"
         elif problem is not None:
-            error = f"not kept: {problem}"
+            error = f"not kept: {problem.detail}"
         return NewRationale(text=text, status=status, error=error, answer=graded.answer,
-                            answer_rule=graded.rule, correct=graded.correct, kept=kept, **common)
+                            answer_rule=graded.rule, correct=graded.correct,
+                            kept=reason is None, reject_reason=reason, **common)
 
     def _count(self, row: NewRationale, result: CallResult) -> None:
         report = self.report
@@ -267,7 +283,9 @@ class _Handler:
         report.cache_hits += int(result.cached)
         report.failed += int(row.status == "failed")
         report.truncated += int(row.status == "truncated")
-        report.rejected += int(bool(row.error and row.error.startswith("not kept")))
+        report.rejected += int(row.reject_reason in RULES)
+        if row.reject_reason is not None:
+            report.reasons[row.reject_reason] += 1
         if row.kept:
             report.kept_ids.add(row.example_id)
         completion = result.completion

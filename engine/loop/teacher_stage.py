@@ -89,7 +89,7 @@ def stage_teacher(ctx: StageContext) -> None:
     template = load_template(template_name(ctx), override)
     options = PassOptions(
         run_id=ctx.run.id, iteration=ctx.k, answer_type=ctx.dataset.answer_type,
-        keep=ctx.config.loop.keep, template=template,
+        keep=ctx.config.loop.keep, keep_rules=ctx.config.loop.keep_rules(), template=template,
         retries=ctx.config.loop.retries if ctx.config.loop.keep == "retry" else 0)
     log_path = ctx.run.log_path
     with make_teacher(teacher_config(ctx.config), log_path=log_path) as teacher:
@@ -98,6 +98,8 @@ def stage_teacher(ctx: StageContext) -> None:
     store.add_event(ctx.db, ctx.run.id, "log", stage="teacher", iteration=ctx.k,
                     message=f"teacher ({template.id}): kept {report.kept}/{report.attempted}, "
                             f"{report.calls_made} calls, {report.cache_hits} from cache, "
-                            f"{report.failed} failed, {report.truncated} truncated")
+                            f"{report.failed} failed, {report.truncated} truncated"
+                            + (f"; not kept: {store.describe_rejections(report.reasons)}"
+                               if report.reasons else ""))
     if report.stopped:
         raise StageStopped

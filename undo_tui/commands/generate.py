@@ -121,6 +121,10 @@ def _summary(outcome) -> None:
     share = f" ({100 * r.kept / r.attempted:.1f}%)" if r.attempted else ""
     print(f"kept {r.kept}/{r.attempted}{share} with template {r.template}; "
           f"failed rows: {r.failed}, truncated: {r.truncated}, rejected: {r.rejected}")
+    if r.reasons:
+        import store
+
+        print(f"not kept: {store.describe_rejections(r.reasons)}")
     print(f"calls made: {r.calls_made}, served from cache: {r.cache_hits}")
     cost = f", cost: {r.cost:.4f}" if r.cost else ""
     print(f"tokens (paid calls): {r.prompt_tokens} prompt + {r.completion_tokens} completion"

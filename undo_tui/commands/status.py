@@ -77,6 +77,8 @@ def _print_run(db, r) -> None:
     iterations = store.list_iterations(db, r.id)
     claimed, verdicts = verdict_lines(db, r, iterations)
     console.print(iteration_table(iterations, store.changes_by_iteration(db, r.id), claimed))
+    for line in rejection_lines(iterations):
+        console.print(line)
     for line in verdicts:
         console.print(line)
     progress = store.latest_progress(db, r.id)
@@ -190,3 +192,15 @@ def baseline_lines(db, run, best, alpha: float) -> list[str]:
 
 def _pct(part: int, total: int) -> str:
     return f"{part / total:.1%}" if total else "-"
+
+
+def rejection_lines(iterations) -> list[str]:
+    """Per iteration with a teacher pass, its outputs not kept per reason (printed after the table).
+
+    "teacher rejected (k=1): not_correct 12, talks_about_student 3"; nothing for an iteration
+    that rejected nothing or was recorded before reasons were.
+    """
+    import store
+
+    return [f"teacher rejected (k={it.k}): {store.describe_rejections(rejected)}"
+            for it in iterations if (rejected := it.metrics.get("teacher_rejected"))]

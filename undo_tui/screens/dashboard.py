@@ -32,7 +32,8 @@ LOG_LINES = 200
 
 
 def teacher_quality_note(iterations: list[Iteration]) -> Text:
-    """What the teacher's yield (kept / attempted) means for this run, in a sentence or two."""
+    """What the teacher's yield (kept / attempted) means for this run, in a sentence or two,
+    and per iteration the outputs not kept per reason (what the keep filter rejected)."""
     tried = [it for it in iterations if it.k > 0 and it.teacher_attempted]
     if not tried:
         return Text("Teacher quality: no teacher pass recorded yet.", style="dim")
@@ -54,6 +55,11 @@ def teacher_quality_note(iterations: list[Iteration]) -> Text:
     else:
         text.append("The teacher corrects enough of its rationales for refinement to have "
                     "material to train on.", style="dim")
+    for it in tried:
+        rejected = it.metrics.get("teacher_rejected")
+        if rejected:
+            text.append(f"\nNot kept (k={it.k}): ", style="bold")
+            text.append(store.describe_rejections(rejected))
     return text
 
 
