@@ -15,7 +15,7 @@ from store.cache import (cache_get, cache_get_many, cache_key, cache_put, cache_
 from store.connection import backup_store, connect, open_store, write
 from store.datasets import (add_examples, count_examples, get_dataset, get_example,
                             get_or_create_dataset, list_datasets, load_examples)
-from store.errors import NotFound, SchemaTooNew, UndoError
+from store.errors import NotAStore, NotFound, SchemaTooNew, UndoError
 from store.events import add_event, events_since, latest_progress, recent_events
 from store.exports import list_exports, record_export
 from store.models import (Annotation, CachedCall, Dataset, Event, Example, ExportRecord,

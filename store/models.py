@@ -80,6 +80,7 @@ class Run:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    pid_started: str | None = None  # start time of the process in `pid` (store.processes)
 
     @classmethod
     def from_row(cls, row: dict) -> Run:

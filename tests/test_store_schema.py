@@ -52,6 +52,7 @@ def test_upgrade_makes_a_backup_first(store_path, monkeypatch):
     first = store.open_store(store_path)
     dataset_id = store.get_or_create_dataset(first, "d")
     first.close()
+    last = schema.known_migrations()[-1]
 
     @schema.migrations(name="m900_test_upgrade")
     def _add_column(database):
@@ -59,7 +60,7 @@ def test_upgrade_makes_a_backup_first(store_path, monkeypatch):
 
     try:
         upgraded = store.open_store(store_path)
-        backups = list(store_path.parent.glob("store.backup-m001_initial.db"))
+        backups = list(store_path.parent.glob(f"store.backup-{last}.db"))
         assert len(backups) == 1
         old = sqlite3.connect(backups[0])
         columns = [r[1] for r in old.execute("PRAGMA table_info(datasets)")]

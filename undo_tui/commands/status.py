@@ -15,6 +15,7 @@ def _pct(value):
 
 def run(args) -> int:
     import store
+    from store.processes import INTERRUPTED, effective_status, resume_hint
 
     db = store.open_store(args.store)
     try:
@@ -24,13 +25,19 @@ def run(args) -> int:
                 print("no runs in this store")
             for s in runs:
                 r = s.run
-                print(f"{r.id:>4}  {r.status:<9} {r.kind:<9} {r.name:<24} "
+                status = effective_status(r)
+                resume = f"  resume: {resume_hint(r.id, args.store)}" if status == INTERRUPTED else ""
+                print(f"{r.id:>4}  {status:<11} {r.kind:<9} {r.name:<24} "
                       f"dataset={s.dataset_name} iterations={s.iterations} "
-                      f"best_val={_pct(s.best_val_accuracy).strip()}")
+                      f"best_val={_pct(s.best_val_accuracy).strip()}{resume}")
             return 0
         r = store.get_run(db, args.run_id)
-        print(f"run {r.id} {r.name}: {r.status}" + (f" - {r.stage}" if r.stage else "")
+        status = effective_status(r)
+        print(f"run {r.id} {r.name}: {status}" + (f" - {r.stage}" if r.stage else "")
               + (f" ({r.stop_reason})" if r.stop_reason else ""))
+        if status == INTERRUPTED:
+            print(f"its engine process (pid {r.pid}) is gone; continue with "
+                  f"`{resume_hint(r.id, args.store)}`")
         if r.error:
             print(f"error: {r.error}")
         print("   k  status   train  kept/tried     val    test  format  fixed  regr   loss")

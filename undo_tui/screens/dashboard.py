@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, RichLog, Static
 
 import store
 from store.models import Event, Iteration
+from store.processes import INTERRUPTED, resume_hint
 from store.transfers import transfer_link, transfers_from
 from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
@@ -174,7 +175,7 @@ class DashboardScreen(BaseScreen):
         baseline_iterations = store.list_iterations(db, baseline.run.id) if baseline else []
         progress = store.latest_progress(db, self.run_id)
         log = store.recent_events(db, self.run_id, limit=LOG_LINES, kinds=LOG_KINDS)
-        alive = engine_control.pid_alive(run.pid) if run.pid else False
+        alive = engine_control.run_alive(run)
         link = transfer_link(db, run) if run.kind == "transfer" else None
         self.post_message(DashboardLoaded(DashboardData(
             run, dataset_name, iterations, transitions, format_rates, baseline,
@@ -211,9 +212,12 @@ class DashboardScreen(BaseScreen):
         text.append(f"{run.name}", style="bold")
         text.append(f"  ·  {run.kind}  ·  ")
         style = {"running": "bold green", "failed": "bold red", "stopping": "bold yellow"}
-        text.append(run.status, style=style.get(run.status, "bold"))
-        if run.status in ("running", "stopping") and run.pid and not data.alive:
-            text.append(" (engine process gone: r resumes)", style="yellow")
+        if run.status in ("running", "stopping") and not data.alive:
+            text.append(INTERRUPTED, style="bold yellow")
+            text.append(f" (engine process gone: r resumes, or `{resume_hint(run.id)}`)",
+                        style="yellow")
+        else:
+            text.append(run.status, style=style.get(run.status, "bold"))
         if run.stop_reason:
             text.append(f" ({run.stop_reason})", style="dim")
         text.append("\n")
