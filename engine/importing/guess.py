@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from engine.importing.model import ColumnMapping
-
 # Lower-cased names, most likely first. Context-like fields come before the question itself.
 CONTEXT_NAMES = ("body", "context", "passage", "story", "background")
 QUESTION_NAMES = ("question", "problem", "query", "prompt", "instruction", "input")
@@ -53,14 +51,12 @@ def mapping_flags(guess: dict[str, str]) -> str:
 
 
 def unmapped_message(source: str, path_name: str, dataset: str | None, absent: list[str],
-                     fields: list[str], mapping: ColumnMapping) -> str:
+                     fields: list[str]) -> str:
     """One message for mapped fields that no row has: what the rows hold, and a command line."""
     what = ", ".join(repr(f) for f in absent)
     found = ", ".join(map(str, fields)) or "none"
     lines = [f"{source}: no row has the field(s) {what} (fields found: {found})."]
     guess = guess_mapping(fields)
-    if mapping.id:
-        guess.pop("id", None)
     if "question" in guess and "answer" in guess:
         lines.append("Map the fields, e.g.:")
         lines.append(f"  undo-tui import {path_name} --dataset {dataset or 'NAME'} "

@@ -67,8 +67,7 @@ def parse_source(
     rows, bad, fields = _parse_rows(path, fmt, ctx, auto_id and mapping.id is None)
     absent = [f for f in _wanted(ctx.mapping) if f not in fields]
     if absent and fields:
-        raise ImportFailed(unmapped_message(path.name, str(path), dataset, absent, list(fields),
-                                            ctx.mapping))
+        raise ImportFailed(unmapped_message(path.name, str(path), dataset, absent, list(fields)))
     rows, duplicates, bad_ids = _drop_duplicates(rows, given_ids=ctx.mapping.id is not None)
     bad = sorted(bad + bad_ids, key=lambda b: (b.where, b.line))
     if bad and not skip_bad:
