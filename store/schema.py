@@ -254,13 +254,11 @@ def known_migrations() -> list[str]:
 @migrations()
 def m002_process_start_and_calls_in_flight(db: Database) -> None:
     """runs.pid_started: the start time of the process in runs.pid, so a reused pid is not taken
-    for the run's engine. teacher_inflight: teacher calls started and not yet stored, so a resume
-    after a kill can count the calls it repeats."""
+    for the run's engine. teacher_inflight: cache keys of teacher calls started and not yet
+    stored, so a pass after a kill can count the calls it repeats."""
     db.execute("ALTER TABLE runs ADD COLUMN pid_started TEXT")
     db.execute("""
         CREATE TABLE teacher_inflight (
             key TEXT PRIMARY KEY,
-            run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
-            iteration INTEGER,
             started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
         ) WITHOUT ROWID""")
