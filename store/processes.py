@@ -67,9 +67,9 @@ def run_alive(run) -> bool:
 
 
 def effective_status(run) -> str:
-    """The status to show: `interrupted` for a running or stopping run whose process is gone
-    (killed, crashed, machine restarted); the stored status otherwise."""
-    if run.status in ACTIVE_STATUSES and not run_alive(run):
+    """The status to show: `interrupted` for a running or stopping run whose recorded process is
+    gone (killed, crashed, machine restarted); the stored status otherwise."""
+    if run.status in ACTIVE_STATUSES and run.pid and not run_alive(run):
         return INTERRUPTED
     return run.status
 

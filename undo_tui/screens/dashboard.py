@@ -175,7 +175,7 @@ class DashboardScreen(BaseScreen):
         baseline_iterations = store.list_iterations(db, baseline.run.id) if baseline else []
         progress = store.latest_progress(db, self.run_id)
         log = store.recent_events(db, self.run_id, limit=LOG_LINES, kinds=LOG_KINDS)
-        alive = engine_control.run_alive(run)
+        alive = engine_control.run_alive(run) if run.pid else False
         link = transfer_link(db, run) if run.kind == "transfer" else None
         self.post_message(DashboardLoaded(DashboardData(
             run, dataset_name, iterations, transitions, format_rates, baseline,
@@ -212,7 +212,7 @@ class DashboardScreen(BaseScreen):
         text.append(f"{run.name}", style="bold")
         text.append(f"  ·  {run.kind}  ·  ")
         style = {"running": "bold green", "failed": "bold red", "stopping": "bold yellow"}
-        if run.status in ("running", "stopping") and not data.alive:
+        if run.status in ("running", "stopping") and run.pid and not data.alive:
             text.append(INTERRUPTED, style="bold yellow")
             text.append(f" (engine process gone: r resumes, or `{resume_hint(run.id)}`)",
                         style="yellow")

@@ -161,7 +161,7 @@ class RunsScreen(BaseScreen):
             run = summary.run
             if run.status in ("running", "stopping"):
                 progress[run.id] = store.latest_progress(db, run.id)
-                alive[run.id] = engine_control.run_alive(run)
+                alive[run.id] = engine_control.run_alive(run) if run.pid else None
         datasets = len(store.list_datasets(db)) if not runs else -1
         self.post_message(RunsLoaded(RunsData(runs, progress, alive, datasets)))
 
