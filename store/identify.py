@@ -5,9 +5,10 @@ already be an undo-tui store (its `_sqlite_migrations` table holds this migratio
 file of another application, or a file that is not a database at all, is refused before SQLite
 writes to it (no WAL switch, no tables, no lock file beside it).
 
-The first look uses SQLite's `immutable=1` mode, which takes no locks and creates no files. A store
-whose newest commits still sit in its `-wal` file is looked at again through a read-only
-connection, which sees them (that file exists, so nothing new is created).
+A file with no `-wal` or `-shm` beside it is read in SQLite's `immutable=1` mode, which takes no
+locks and creates no files. A file with one (in use, or its last user was killed) is read through
+an ordinary read-only connection, which sees the newest commits in the `-wal` file and keeps the
+locks of this process's other connections intact (see `_wal_beside`).
 """
 
 from __future__ import annotations
@@ -45,13 +46,7 @@ def check_store_file(path: Path) -> None:
         return
     if path.is_dir():
         raise NotAStore(f"{path} is a directory, not an undo-tui store; give the store's .db file")
-    header = _header(path)
-    if not header.startswith(SQLITE_MAGIC):
-        raise NotAStore(f"{path} is not an undo-tui store: it is not a SQLite database "
-                        f"({_size(path)}). {_untouched_hint(path)}")
-    look = _look(path, immutable=True)
-    if (look is None or not look.ours) and _has_wal(path, header):
-        look = _look(path, immutable=False)  # the newest schema may still be in the -wal file
+    look = _look(path, immutable=False) if _wal_beside(path) else _look_unused(path)
     if look is None:
         raise NotAStore(f"{path} is not an undo-tui store: SQLite cannot read it (damaged or "
                         f"not a database). {_untouched_hint(path)}")
@@ -60,19 +55,30 @@ def check_store_file(path: Path) -> None:
                         f"application ({_tables(look.tables)}). {_untouched_hint(path)}")
 
 
-def _header(path: Path) -> bytes:
+def _wal_beside(path: Path) -> bool:
+    """A -wal or -shm file (even empty): the database is in WAL mode and in use, or its last
+    user was killed.
+
+    Then this process may itself hold a connection to it, whose POSIX locks would all be
+    released by closing any other descriptor of the file (a Python `open`, an immutable
+    connection): another process could then take the file for unused and delete its WAL. So it is
+    read only through an ordinary read-only connection, whose descriptors SQLite keeps.
+    """
+    return any(path.with_name(path.name + suffix).exists() for suffix in ("-wal", "-shm"))
+
+
+def _look_unused(path: Path) -> FileLook | None:
+    """No -wal or -shm file: nobody has the file open in WAL mode, so reading its bytes is safe;
+    the immutable mode reads without locks and creates no -wal or -shm file beside it."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(100)
+            header = handle.read(len(SQLITE_MAGIC))
     except OSError as exc:
         raise NotAStore(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-
-
-def _has_wal(path: Path, header: bytes) -> bool:
-    """WAL mode (file format versions 2 at offsets 18-19) with a non-empty -wal file beside it."""
-    wal = path.with_name(path.name + "-wal")
-    return len(header) >= 20 and header[18:20] == b"\x02\x02" and wal.is_file() \
-        and wal.stat().st_size > 0
+    if header != SQLITE_MAGIC:
+        raise NotAStore(f"{path} is not an undo-tui store: it is not a SQLite database "
+                        f"({path.stat().st_size:,} bytes). {_untouched_hint(path)}")
+    return _look(path, immutable=True)
 
 
 def _look(path: Path, immutable: bool) -> FileLook | None:
@@ -102,11 +108,6 @@ def _tables(tables: list[str]) -> str:
     shown = ", ".join(tables[:LISTED_TABLES])
     more = f" and {len(tables) - LISTED_TABLES} more" if len(tables) > LISTED_TABLES else ""
     return f"tables: {shown}{more}"
-
-
-def _size(path: Path) -> str:
-    size = path.stat().st_size
-    return f"{size:,} bytes"
 
 
 def _untouched_hint(path: Path) -> str:

@@ -132,3 +132,24 @@ def test_the_tui_refuses_a_foreign_database_unchanged(tmp_path):
     error, opened = asyncio.run(scenario())
     assert not opened and "SQLite database of another application" in error
     assert listing(tmp_path) == before
+
+
+def test_opening_a_store_again_keeps_the_locks_of_this_process(tmp_path):
+    """Checking the file must not close a descriptor of it while this process holds a connection
+    (POSIX drops all of a process's locks on that close): another process closing its connection
+    would then find itself the last user, checkpoint and delete the WAL under our feet."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "store.db"
+    held = store.open_store(path)
+    store.create_run(held, "first", {})
+    store.open_store(path).close()  # the check runs while `held` is open
+    script = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+              "c.execute('SELECT count(*) FROM runs').fetchone(); c.close()")
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+    assert path.with_name("store.db-wal").exists()  # the other process knew it was not the last
+    store.create_run(held, "second", {})
+    assert [s.run.name for s in store.list_runs(held)] == ["second", "first"]
+    assert held.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    held.close()
