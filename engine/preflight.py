@@ -41,11 +41,12 @@ def preflight(db, store_path: Path, config: RunConfig, *, network: bool = True) 
 
 def check_run(db, store_path: Path, config: RunConfig, *, network: bool = True) -> list[str]:
     problems: list[str] = []
-    if config.run.kind != "transfer":  # a transfer's data was written before it: no teacher
-        problems += teacher_problems(config, network=network)
+    if config.run.kind != "transfer":  # a transfer has no teacher, and checks its export's
+        problems += teacher_problems(config, network=network)  # dataset and rows itself
     student = student_problems(config)
     problems += student
-    problems += dataset_problems(db, config)
+    if config.run.kind != "transfer":
+        problems += dataset_problems(db, config)
     problems += output_problems(store_path, config, model_ok=not student)
     return problems
 

@@ -76,8 +76,8 @@ def _look_unused(path: Path) -> FileLook | None:
     except OSError as exc:
         raise NotAStore(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if header != SQLITE_MAGIC:
-        raise NotAStore(f"{path} is not an undo-tui store: it is not a SQLite database "
-                        f"({path.stat().st_size:,} bytes). {_untouched_hint(path)}")
+        raise NotAStore(f"{path} is not an undo-tui store: it is not a database (no SQLite "
+                        f"header in its {path.stat().st_size:,} bytes). {_untouched_hint(path)}")
     return _look(path, immutable=True)
 
 

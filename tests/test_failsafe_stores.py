@@ -73,7 +73,8 @@ def test_every_command_refuses_a_file_that_is_not_a_store(tmp_path, capsys, kind
     err = capsys.readouterr().err
     assert code == 2
     assert "is not an undo-tui store" in err and "It was not changed" in err
-    what = "not a SQLite database" if kind == "random" else "SQLite database of another application"
+    what = "it is not a database (no SQLite header" if kind == "random" else \
+        "SQLite database of another application"
     assert what in err
     if kind != "random":
         assert "tables: notes" in err

@@ -119,8 +119,9 @@ def create(db, args) -> int:
             data.base_config, data.dataset_name, args.student, overrides(args),
             transfer.default_name(source_name, data.iteration, args.student),
             source=f"transfer from {data.path}")
-        check_components(db, args.store, config, args)
-        return transfer.create_transfer_run(db, args.store, data, config)
+        return transfer.create_transfer_run(
+            db, args.store, data, config, check=lambda: check_components(db, args.store, config,
+                                                                         args))
     source, k = transfer.source_iteration(db, resolve_run(db, args.from_run),
                                           args.iteration if args.iteration is not None else "best")
     dataset = store_dataset_name(db, source)
