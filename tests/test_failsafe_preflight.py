@@ -146,3 +146,25 @@ def test_too_little_disk_for_the_checkpoints(prepared, tmp_path, capsys, monkeyp
     err = fails_with(capsys, ["--store", str(prepared), "run", str(config)])
     assert "outputs: 0.0 GB free at" in err and "the checkpoints of 1 iteration(s) need about" in err
     assert run_count(prepared) == 0
+
+
+@pytest.mark.parametrize("source_kind", ["--from-export", "--from-run"])
+def test_a_transfer_to_a_truncated_student_is_refused_before_recording(tmp_path, capsys,
+                                                                       smollm2_gguf,
+                                                                       source_kind):
+    from tests.transfer_helpers import build_source_store
+
+    store_path = tmp_path / "store.db"
+    ids = build_source_store(store_path)
+    export = tmp_path / "refined.jsonl"
+    assert main(["--store", str(store_path), "export", str(ids["run"]), "--format",
+                 "trl-prompt-completion", "--out", str(export)]) == 0
+    cut = tmp_path / "student.gguf"
+    with open(smollm2_gguf, "rb") as source, open(cut, "wb") as target:
+        target.write(source.read(smollm2_gguf.stat().st_size - 4096))  # the last page missing
+    source = str(export) if source_kind == "--from-export" else str(ids["run"])
+    before = run_count(store_path)
+    err = fails_with(capsys, ["--store", str(store_path), "transfer", source_kind, source,
+                              "--student", str(cut)])
+    assert f"student: {cut} is damaged or truncated" in err
+    assert run_count(store_path) == before
