@@ -4,18 +4,12 @@ counted."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import store
 from engine.generation import PassOptions, run_teacher_pass
 from engine.generation.teacher_pass import PassItem
 from engine.teachers import make_teacher
-from tests.fixtures.teacher_fixtures import ROOT, add_dataset, fault_rows, subprocess_env
-from tests.test_teacher_cache import _generate_args, _row_counts
+from tests.fixtures.teacher_fixtures import add_dataset, fault_rows
+from tests.test_teacher_cache import _generate_args, _row_counts, kill_generate_after
 from undo_tui.cli import main
 
 
@@ -43,19 +37,7 @@ def test_a_pass_counts_retried_failed_and_cached_calls(db, fault_server, fault_t
 def test_calls_in_flight_at_a_kill_are_counted_when_made_again(db, store_path, fault_server,
                                                                 capsys):
     n = 24
-    add_dataset(db, "faults", fault_rows([f"[ok] {i}" for i in range(n)]))
-    fault_server.delay_s = 0.3
-    proc = subprocess.Popen([sys.executable, "-m", "undo_tui.cli",
-                             *_generate_args(store_path, fault_server)],
-                            cwd=ROOT, env=subprocess_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while _row_counts(store_path)[0] < 4:
-        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        assert time.monotonic() < deadline, "the pass never got going"
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_generate_after(db, store_path, fault_server, n, 4, delay_s=0.3)
     in_flight = db.execute("SELECT count(*) FROM teacher_inflight").fetchone()[0]
     assert 1 <= in_flight <= 2  # --concurrency 2: the calls the kill cut off
     rows = _row_counts(store_path)[0]
