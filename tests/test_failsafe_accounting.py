@@ -46,6 +46,8 @@ def test_calls_in_flight_at_a_kill_are_counted_when_made_again(db, store_path, f
     out = capsys.readouterr().out
     assert (f"calls made: {n - rows}, served from cache: {rows}; retried: 0, failed: 0; "
             f"in flight at a kill and made again: {in_flight}") in out
+    # server-counted: every repeat was a marked call (a marked call may die before its request
+    # leaves, so the server can see fewer repeats than marks, never more)
     made_twice = sum(1 for hits in fault_server.hits.values() if hits == 2)
-    assert made_twice == in_flight and fault_server.total == n + in_flight  # server-counted
+    assert 0 <= made_twice <= in_flight and fault_server.total == n + made_twice
     assert db.execute("SELECT count(*) FROM teacher_inflight").fetchone()[0] == 0
