@@ -256,10 +256,12 @@ def kill_figures(reference: Path, chaotic: Path, chaos: Chaos, reader: Reader, s
                  paid_reference: int) -> list[Figure]:
     want, got = snapshot(reference), snapshot(chaotic)
     lost = sum(len(set(want[t]) - set(got[t])) for t in want)
-    differ = sum(1 for t in want for key in set(want[t]) & set(got[t]) if want[t][key] != got[t][key])
+    differ = sum(1 for t in want for key in set(want[t]) & set(got[t])
+                 if want[t][key] != got[t][key])
     rows = sum(len(v) for v in want.values())
     repeats = server.total - len(server.hits)
-    logs = sum(p.read_text(errors="replace").count(LOCKED) for p in chaotic.parent.glob("logs/*.log"))
+    logs = sum(p.read_text(errors="replace").count(LOCKED)
+               for p in chaotic.parent.glob("logs/*.log"))
     status = count(chaotic, "SELECT count(*) FROM runs WHERE status = 'finished'")
     where = ", ".join(f"{s} {chaos.kills.count(s)}" for s in STAGES)
     return [emit(f) for f in (
@@ -326,7 +328,8 @@ def faults_phase(base: Path) -> list[Figure]:
                "hang, garbage once (transient), 5xx/hang/garbage always, truncated, empty; goal 0"),
         Figure("chaos_fault_empty_ok_rows", empty, "rows", 0,
                f"failed rows with their error: {failed} (4 expected: 3 always-failing + empty)"),
-        Figure("chaos_fault_retried_vs_faulty_calls", retried, "calls", len(TRANSIENT) + len(PERMANENT),
+        Figure("chaos_fault_retried_vs_faulty_calls", retried, "calls",
+               len(TRANSIENT) + len(PERMANENT),
                "calls the summary says were retried vs calls that met a fault; target 1.0x"),
     )]
 
@@ -371,7 +374,8 @@ def files_phase(base: Path) -> list[Figure]:
         count(good, "SELECT count(*) FROM runs") == 0
     tracebacks += "Traceback" in done.stderr
     after = {p.name: p.read_bytes() for p in home.iterdir()}
-    changed = len(set(before) ^ set(after)) + sum(before[n] != after[n] for n in set(before) & set(after))
+    changed = len(set(before) ^ set(after)) + sum(before[n] != after[n]
+                                                  for n in set(before) & set(after))
     return [emit(f) for f in (
         Figure("chaos_foreign_files_changed", changed, "files", 0,
                f"{runs} commands on another app's SQLite file, random bytes and a truncated "

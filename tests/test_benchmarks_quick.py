@@ -35,8 +35,9 @@ TRAINING = ["train_tokens_per_s_length_grouped_vs_pad_max",
             "train_gsm8k_example_tokens_mean",
             *(f"train_gsm8k_padding_bound_vs_random_batch{b}" for b in (4, 8, 16, 32)),
             "train_tokens_per_s_length_grouped_vs_random_batch8"]
-CHAOS = ["chaos_fault_rows_lost", "chaos_fault_empty_ok_rows", "chaos_fault_retried_vs_faulty_calls",
-         "chaos_foreign_files_changed", "chaos_tracebacks_printed"]
+CHAOS = ["chaos_fault_rows_lost", "chaos_fault_empty_ok_rows",
+         "chaos_fault_retried_vs_faulty_calls", "chaos_foreign_files_changed",
+         "chaos_tracebacks_printed"]
 EVAL = ["eval_tokens_per_s_batched_vs_one_at_a_time", "eval_speedup", "eval_identical_predictions",
         "eval_tokens_per_s_bf16_vs_float32_batched", "eval_bf16_same_text_as_float32"]
 

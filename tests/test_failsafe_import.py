@@ -44,7 +44,8 @@ def test_unmapped_fields_fail_once_with_a_guessed_command_line(tmp_path, capsys)
     err = capsys.readouterr().err
     assert err.count("is missing") == 0 and err.count("row") == 1  # one message, not 50 lines
     assert f"(fields found: {', '.join(SVAMP_FIELDS)})" in err
-    guessed = f"undo-tui import {path} --dataset svamp --question Body,Question --answer Answer --id ID"
+    guessed = (f"undo-tui import {path} --dataset svamp --question Body,Question "
+               "--answer Answer --id ID")
     assert guessed in err and "--skip-bad" not in err and "Traceback" not in err
 
     line = next(text for text in err.splitlines() if guessed in text)

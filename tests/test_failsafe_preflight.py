@@ -144,7 +144,8 @@ def test_too_little_disk_for_the_checkpoints(prepared, tmp_path, capsys, monkeyp
     monkeypatch.setattr(preflight.shutil, "disk_usage", lambda _path: usage(10**9, 10**9, 10**6))
     config = write_config(tmp_path / "run.toml", smollm2_gguf, api_teacher(fault_server.url))
     err = fails_with(capsys, ["--store", str(prepared), "run", str(config)])
-    assert "outputs: 0.0 GB free at" in err and "the checkpoints of 1 iteration(s) need about" in err
+    assert "outputs: 0.0 GB free at" in err
+    assert "the checkpoints of 1 iteration(s) need about" in err
     assert run_count(prepared) == 0
 
 

@@ -3,8 +3,8 @@
 The cache row of a response and whatever the caller stores for it (its rationale, the iteration's
 usage) are written in one transaction the moment it arrives, so a kill -9 loses only calls still in
 flight, and a re-run finds every finished one in the cache. A call is marked in flight while it
-runs, so the calls a kill cost are counted when a later pass repeats them. Requests with the same key in one batch
-(a duplicated question) cost one call.
+runs, so the calls a kill cost are counted when a later pass repeats them. Requests with the same
+key in one batch (a duplicated question) cost one call.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import store
 from store.errors import UndoError
 
 TAIL_LINES = 12
-# tqdm-style bars ("Loading weights:  37%|███▋  | 10/27 [00:01<00:02, 7.5it/s]") and bare percents
+# tqdm-style bars ("Loading weights:  37%|███▋  | 10/27 [00:01<00:02, 7.5it/s]"), bare percents
 PROGRESS_LINE = re.compile(r"\d+%\|.*\|\s*[\d.?]+[kMG]?/|^\s*[\w .-]*:\s*\d+%\s*$|\bit/s\]|s/it\]")
 
 

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         handler[args.stage](ctx)
     except StageStopped:
         return EXIT_STOPPED
-    except Exception as exc:  # the cause is stored for the supervisor; the traceback stays in the log
+    except Exception as exc:  # the cause goes to the store, the traceback to the log
         traceback.print_exc()
         cause = record(ctx.db, args.run, args.stage, args.iteration, exc)
         print(f"stage {args.stage} failed: {cause}", file=sys.stderr, flush=True)
