@@ -181,7 +181,7 @@ def _clock(seconds: float) -> str:
 
 
 class _StopOnSignal:
-    """First Ctrl-C (or SIGTERM, SIGHUP) asks the pass to stop cleanly; a second Ctrl-C interrupts."""
+    """First Ctrl-C (or SIGTERM) asks the pass to stop cleanly; a second Ctrl-C interrupts."""
 
     def __init__(self):
         self.flag = False
@@ -198,7 +198,7 @@ class _StopOnSignal:
               flush=True)
 
     def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 self.saved[sig] = signal.signal(sig, self._handle)
             except ValueError:  # not the main thread (tests driving main() from a thread)
