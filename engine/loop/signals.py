@@ -9,6 +9,7 @@ then shown `interrupted` and resumes like any other.
 
 from __future__ import annotations
 
+import os
 import signal
 
 import store
@@ -27,6 +28,8 @@ class StopSignals:
     def _handle(self, signum, frame) -> None:
         if self.received is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt
+        if signum == signal.SIGHUP:
+            _output_to_devnull()  # the terminal is gone: a progress line written to it would fail
         self.received = signal.Signals(signum).name
 
     def forward(self, db, run_id: int) -> None:
@@ -49,6 +52,17 @@ class StopSignals:
     def __exit__(self, *exc) -> None:
         for sig, handler in self.saved.items():
             signal.signal(sig, handler)
+
+
+def _output_to_devnull() -> None:
+    """Point stdout and stderr at /dev/null (writes to a hung-up terminal raise EIO)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            if os.isatty(fd):
+                os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def ignore_terminal_signals() -> None:
