@@ -251,3 +251,32 @@ def test_a_stage_killed_by_a_signal_reports_the_log_without_progress_bars(tmp_pa
     db.close()
     assert error.startswith("iteration 2 stage train failed (killed by SIGKILL); last log lines")
     assert error.endswith("loading the student\nstep 3 of 10")
+
+
+def test_closing_the_terminal_stops_the_run(prepared, tmp_path):
+    """A real terminal (tmux) closed under a running `undo-tui run`: SIGHUP reaches the whole
+    group, the supervisor stops the run like a stop request instead of dying on its output."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    store_path, config = prepared
+    socket = str(tmp_path / "tmux.sock")
+    env = subprocess_env()
+    command = " ".join([sys.executable, "-m", "undo_tui.cli", "--store", str(store_path), "run",
+                        str(config)])
+    subprocess.run(["tmux", "-S", socket, "new-session", "-d", "-x", "120", "-y", "30",
+                    f"cd {ROOT} && PYTHONPATH={env['PYTHONPATH']} {command}"], check=True,
+                   env=env)
+    try:
+        probe = subprocess.Popen(["tmux", "-S", socket, "wait-for", "never"])  # ends with tmux
+        wait_for_row(store_path, TRAIN_PROGRESS, probe)
+        subprocess.run(["tmux", "-S", socket, "kill-server"], check=True)
+        probe.wait(timeout=30)
+        deadline = time.monotonic() + 120
+        while read_run(store_path).status in ("running", "stopping"):
+            assert time.monotonic() < deadline, "the run never stopped"
+            time.sleep(0.2)
+    finally:
+        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
+    run = read_run(store_path)
+    assert (run.status, run.stop_reason) == ("stopped", "stopped on request"), run.error
+    assert "SIGHUP received: stopping like a stop request" in messages(store_path)

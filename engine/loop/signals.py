@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 
 import store
 
@@ -55,11 +56,12 @@ class StopSignals:
 
 
 def _output_to_devnull() -> None:
-    """Point stdout and stderr at /dev/null (writes to a hung-up terminal raise EIO)."""
+    """Point a terminal stdout and stderr at /dev/null (writes to a hung-up terminal raise EIO;
+    isatty may already fail on it, so any character device counts); pipes and files stay."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         for fd in (1, 2):
-            if os.isatty(fd):
+            if stat.S_ISCHR(os.fstat(fd).st_mode):
                 os.dup2(devnull, fd)
     finally:
         os.close(devnull)
