@@ -16,7 +16,7 @@ import store
 from engine.config import RunConfig
 from engine.teachers.config import PACKAGED_MODELS
 from store.errors import UndoError
-from store.processes import pid_alive
+from store.processes import run_alive
 
 DEMO_DATASET = "arith-demo"
 # 300 seeded problems, two thirds one-step and one third two-step (a 135M teacher solves about a
@@ -100,6 +100,6 @@ def find_demo_run(db, config: RunConfig) -> DemoState:
     done = tuple(it.k for it in store.list_iterations(db, run.id) if it.status == "done")
     if run.status == "finished":
         return DemoState("open", run, done)
-    if run.status in store.runs.ACTIVE_STATUSES and pid_alive(run.pid):
+    if run.status in store.runs.ACTIVE_STATUSES and run_alive(run):
         return DemoState("watch", run, done)
     return DemoState("resume", run, done)

@@ -11,9 +11,9 @@ from sqlite_utils import Database
 from store.connection import write
 from store.errors import NotFound
 from store.models import Iteration, Run, RunSummary
+from store.processes import ACTIVE_STATUSES  # noqa: F401 - callers read store.runs.ACTIVE_STATUSES
 
 RUN_STATUSES = ("created", "running", "stopping", "stopped", "finished", "failed")
-ACTIVE_STATUSES = ("running", "stopping")
 
 
 def create_run(db: Database, name: str, config: Mapping, *, kind: str = "undo",

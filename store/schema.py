@@ -322,3 +322,16 @@ def _statements(script: str) -> list[str]:
 def known_migrations() -> list[str]:
     """Names of every migration this version of undo-tui knows, oldest first."""
     return [m.name for m in migrations.pending(Database(memory=True))]
+
+
+@migrations()
+def m004_process_start_and_calls_in_flight(db: Database) -> None:
+    """runs.pid_started: the start time of the process in runs.pid, so a reused pid is not taken
+    for the run's engine. teacher_inflight: cache keys of teacher calls started and not yet
+    stored, so a pass after a kill can count the calls it repeats."""
+    db.execute("ALTER TABLE runs ADD COLUMN pid_started TEXT")
+    db.execute("""
+        CREATE TABLE teacher_inflight (
+            key TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        ) WITHOUT ROWID""")

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sqlite3
 import sys
+import traceback
 from pathlib import Path
 
 from store.errors import UndoError
@@ -80,18 +83,43 @@ def _with_default_command(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _take_debug(argv)
     parser = build_parser()
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (also UNDO_TUI_DEBUG=1)")
     args = parser.parse_args(_with_default_command(argv))
     if args.store is None:
         args.store = default_store_path()
     try:
         return int(args._run(args) or 0)
-    except UndoError as exc:
-        print(f"undo-tui: error: {exc}", file=sys.stderr)
+    except (UndoError, sqlite3.DatabaseError, OSError) as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"undo-tui: error: {_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
         print("undo-tui: interrupted", file=sys.stderr)
         return 130
+
+
+def _take_debug(argv: list[str]) -> bool:
+    """Remove every --debug from argv (it may stand anywhere); True if one was there."""
+    found = "--debug" in argv
+    argv[:] = [token for token in argv if token != "--debug"]
+    return found or os.environ.get("UNDO_TUI_DEBUG", "") not in ("", "0")
+
+
+def _message(exc: BaseException) -> str:
+    """Expected errors as one message: ours as written, the system's with the file they name."""
+    if isinstance(exc, UndoError):
+        return str(exc)
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"the store cannot be used: {exc} (run with --debug for details)"
+    name = exc.filename if isinstance(exc, OSError) else None
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"{name}: {reason}" if name else reason
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import store
-from store.processes import pid_alive  # noqa: F401 - the screens call engine_control.pid_alive
+from store.processes import pid_alive, run_alive  # noqa: F401 - the screens call them here
 from store.errors import UndoError
 
 CLI_MODULE = "undo_tui.cli"

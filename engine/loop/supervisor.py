@@ -22,10 +22,12 @@ import store
 from engine.config import RunConfig, config_from_dict
 from engine.errors import StageFailed
 from engine.loop.convergence import Decision, Rule, Score, decide
+from engine.loop.failures import last_event_id, stage_error
 from engine.loop.metrics import finalize_iteration
+from engine.loop.signals import StopSignals
 from engine.stats import format_accuracy, format_p
-from store.processes import pid_alive
 from store.errors import UndoError
+from store.processes import process_alive, process_start
 
 STAGES = ("teacher", "train", "evaluate")
 EXIT_STOPPED = 3
@@ -70,7 +72,8 @@ def drive(store_path: Path, run_id: int, echo: Echo | None = None,
     db = store.open_store(store_path)
     try:
         run = store.get_run(db, run_id)
-        if run.status in store.runs.ACTIVE_STATUSES and run.pid != os.getpid() and pid_alive(run.pid):
+        if (run.status in store.runs.ACTIVE_STATUSES and run.pid != os.getpid()
+                and process_alive(run.pid, run.pid_started)):
             raise UndoError(f"run {run_id} is already running (pid {run.pid}); "
                             f"stop it with `undo-tui stop {run_id}` first")
         if run.status == "finished":
@@ -78,24 +81,36 @@ def drive(store_path: Path, run_id: int, echo: Echo | None = None,
             return run
         config = config_from_dict(run.config, source=f"run {run_id} config")
         store.clear_stop_request(db, run_id)
-        store.update_run(db, run_id, status="running", pid=os.getpid(), error=None,
+        store.update_run(db, run_id, status="running", pid=os.getpid(),
+                         pid_started=process_start(os.getpid()), error=None,
                          started_at=run.started_at or now_iso(), finished_at=None)
         store.add_event(db, run_id, "stage", message=f"supervisor started (pid {os.getpid()})")
-        try:
-            _walk(db, Path(store_path), run_id, config, echo, tick)
-        except _Stopped:
-            store.update_run(db, run_id, status="stopped", stage=None, pid=None,
-                             stop_reason="stopped on request", finished_at=now_iso())
-            store.add_event(db, run_id, "stage", message="stopped on request; resume continues here")
-            echo("stopped on request")
-        except StageFailed as exc:
-            store.update_run(db, run_id, status="failed", stage=None, pid=None, error=str(exc),
-                             finished_at=now_iso())
-            store.add_event(db, run_id, "error", message=str(exc))
-            raise
+        with StopSignals() as signals:
+            _drive_walk(db, Path(store_path), run_id, config, echo, tick, signals)
         return store.get_run(db, run_id)
     finally:
         db.close()
+
+
+def _drive_walk(db, store_path: Path, run_id: int, config: RunConfig, echo: Echo,
+                tick: Tick | None, signals: StopSignals) -> None:
+    def poll() -> None:  # about twice a second, and before each stage
+        signals.forward(db, run_id)
+        if tick is not None:
+            tick()
+
+    try:
+        _walk(db, store_path, run_id, config, echo, poll)
+    except _Stopped:
+        store.update_run(db, run_id, status="stopped", stage=None, pid=None,
+                         stop_reason="stopped on request", finished_at=now_iso())
+        store.add_event(db, run_id, "stage", message="stopped on request; resume continues here")
+        echo("stopped on request")
+    except StageFailed as exc:
+        store.update_run(db, run_id, status="failed", stage=None, pid=None, error=str(exc),
+                         finished_at=now_iso())
+        store.add_event(db, run_id, "error", message=str(exc))
+        raise
 
 
 class _Stopped(Exception):
@@ -167,6 +182,8 @@ def _ensure_iteration(db, store_path: Path, run_id: int, config: RunConfig, k: i
     for stage in stages:
         if done is not None and done in STAGES and STAGES.index(stage) <= STAGES.index(done):
             continue
+        if tick is not None:
+            tick()  # a stop signal becomes a stop request before the next stage starts
         if store.stop_requested(db, run_id):
             store.upsert_iteration(db, run_id, k, status="stopped")
             raise _Stopped
@@ -217,6 +234,7 @@ def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str,
     command = [sys.executable, "-m", "engine.loop.stage_main", stage, "--store", str(store_path),
                "--run", str(run_id), "--iteration", str(k)]
     started = time.perf_counter()
+    events_before = last_event_id(db, run_id)
     with open(log_path, "ab") as log:
         log.write(f"\n=== {now_iso()} iteration {k} stage {stage}\n".encode())
         log.flush()
@@ -232,8 +250,7 @@ def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str,
         store.upsert_iteration(db, run_id, k, status="stopped")
         raise _Stopped
     if code != 0:
-        raise StageFailed(f"iteration {k} stage {stage} failed with exit code {code}; "
-                          f"log tail ({log_path}):\n{log_tail(log_path)}")
+        raise StageFailed(stage_error(db, run_id, k, stage, code, events_before, log_path))
     return seconds
 
 
@@ -244,11 +261,3 @@ def _wait(child: subprocess.Popen, tick: Tick | None) -> int:
         except subprocess.TimeoutExpired:
             if tick is not None:
                 tick()
-
-
-def log_tail(path: Path, lines: int = 25) -> str:
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])

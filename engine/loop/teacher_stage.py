@@ -97,8 +97,7 @@ def stage_teacher(ctx: StageContext) -> None:
                                   should_stop=ctx.stop_checker())
     store.add_event(ctx.db, ctx.run.id, "log", stage="teacher", iteration=ctx.k,
                     message=f"teacher ({template.id}): kept {report.kept}/{report.attempted}, "
-                            f"{report.calls_made} calls, {report.cache_hits} from cache, "
-                            f"{report.failed} failed, {report.truncated} truncated"
+                            f"{report.calls_summary()}, {report.truncated} truncated"
                             + (f"; not kept: {store.describe_rejections(report.reasons)}"
                                if report.reasons else ""))
     if report.stopped:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import tomllib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -212,13 +213,17 @@ def default_name(source_name: str, k: int | None, student: str) -> str:
 
 # -- creating the run ---------------------------------------------------------------------------
 
-def create_transfer_run(db, store_path: Path, data: TransferData, config: RunConfig) -> int:
+def create_transfer_run(db, store_path: Path, data: TransferData, config: RunConfig,
+                        check: Callable[[], None] | None = None) -> int:
     """Record the run, its link to the source and the data as iteration-1 rationales, in one
-    transaction: a bad row or a crash leaves no half-made run."""
+    transaction: a bad row or a crash leaves no half-made run. `check` (the preflight) runs
+    after the data is validated, before anything is written."""
     from engine.loop.supervisor import create_run
 
     dataset = _dataset(db, data)
     rationales = training_rationales(db, data, dataset, config.dataset.train_split)
+    if check is not None:
+        check()
     with store.write(db):
         export_id = data.export_id
         if export_id is None:  # an export made elsewhere: record that this store read it

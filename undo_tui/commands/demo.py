@@ -223,7 +223,7 @@ def watch_in_terminal(store_path: Path, run_id: int, poll_s: float = 0.5) -> int
     import time
 
     import store
-    from store.processes import pid_alive
+    from store.processes import run_alive
     from undo_tui.commands.progress_line import ProgressLine
 
     db = store.open_store(store_path)
@@ -231,7 +231,7 @@ def watch_in_terminal(store_path: Path, run_id: int, poll_s: float = 0.5) -> int
         line = ProgressLine(db, run_id)
         while True:
             run = store.get_run(db, run_id)
-            if run.status not in store.runs.ACTIVE_STATUSES or not pid_alive(run.pid):
+            if run.status not in store.runs.ACTIVE_STATUSES or not run_alive(run):
                 break
             line.tick()
             time.sleep(poll_s)

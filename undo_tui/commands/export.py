@@ -91,6 +91,9 @@ def print_result(result) -> None:
     manifest = result.manifest
     print(f"Exported run {result.run_id} ({manifest['run']['name']}) iteration {result.iteration} "
           f"as {result.format}: {result.rows} rows")
+    if manifest["run"].get("resume"):
+        print(f"  note: run {result.run_id} is interrupted (its engine process is gone); this export "
+              f"holds what it finished. Continue it with `{manifest['run']['resume']}`")
     for stage in STAGES:
         print(f"  {stage.replace('_', ' '):<20} {result.counts[stage]:>8}")
     print(f"data:         {result.path}")

@@ -125,7 +125,9 @@ def _summary(outcome) -> None:
         import store
 
         print(f"not kept: {store.describe_rejections(r.reasons)}")
-    print(f"calls made: {r.calls_made}, served from cache: {r.cache_hits}")
+    print(f"calls made: {r.calls_made}, served from cache: {r.cache_hits}; retried: {r.retried}, "
+          f"failed: {r.failed}"
+          + (f"; in flight at a kill and made again: {r.repeated}" if r.repeated else ""))
     cost = f", cost: {r.cost:.4f}" if r.cost else ""
     print(f"tokens (paid calls): {r.prompt_tokens} prompt + {r.completion_tokens} completion"
           f"{cost}; wall time: {r.wall_s:.1f} s")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from undo_tui.commands.run import add_preflight_flag
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -9,10 +11,21 @@ def add_parser(subparsers):
         description="Continue RUN where it stopped: finished teacher calls come from the cache, "
                     "stored predictions are kept, and only missing work is done.")
     parser.add_argument("run_id", type=int, metavar="RUN")
+    add_preflight_flag(parser)
     return parser
 
 
 def run(args) -> int:
-    from undo_tui.commands.run import drive_in_terminal
+    import store
+    from engine.config import config_from_dict
+    from undo_tui.commands.run import check_components, drive_in_terminal
 
+    db = store.open_store(args.store)
+    try:
+        run = store.get_run(db, args.run_id)
+        if run.status != "finished":
+            config = config_from_dict(run.config, source=f"run {run.id} config")
+            check_components(db, args.store, config, args)
+    finally:
+        db.close()
     return drive_in_terminal(args.store, args.run_id)

@@ -16,7 +16,22 @@ def add_parser(subparsers):
                         help="instead: an equal-budget standard-distillation baseline of RUN")
     parser.add_argument("--create-only", action="store_true",
                         help="record the run and print its id without running it")
+    add_preflight_flag(parser)
     return parser
+
+
+def add_preflight_flag(parser) -> None:
+    parser.add_argument("--no-preflight", action="store_true",
+                        help="skip the checks of teacher, student, dataset and disk made before "
+                             "anything is recorded (e.g. to record a run offline)")
+
+
+def check_components(db, store_path: Path, config, args) -> None:
+    """The preflight checks (engine.preflight), unless --no-preflight."""
+    if not args.no_preflight:
+        from engine.preflight import preflight
+
+        preflight(db, store_path, config)
 
 
 def run(args) -> int:
@@ -34,6 +49,7 @@ def run(args) -> int:
             config, source = load_config(args.config), None
         else:
             raise UndoError("give a CONFIG file, or --baseline-for RUN")
+        check_components(db, args.store, config, args)
         run_id = create_run(db, args.store, config, source_run_id=source)
         print(f"run {run_id} created: {config.run.name} (kind {config.run.kind})", flush=True)
     finally:

@@ -23,12 +23,15 @@ def run(args) -> int:
     db = store.open_store(args.store)
     try:
         if args.run_id is None:
-            _print_runs(store.list_runs(db))
+            _print_runs(store.list_runs(db), args.store)
         else:
-            _print_run(db, store.get_run(db, args.run_id))
+            _print_run(db, store.get_run(db, args.run_id), args.store)
     finally:
         db.close()
     return 0
+
+
+from store.processes import INTERRUPTED, effective_status, resume_hint  # noqa: E402  (no engine)
 
 
 def _console():
@@ -40,7 +43,7 @@ def _console():
     return Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
 
 
-def _print_runs(runs) -> None:
+def _print_runs(runs, store_path) -> None:
     from rich.table import Table, box
 
     from engine.stats import format_accuracy
@@ -48,6 +51,7 @@ def _print_runs(runs) -> None:
     if not runs:
         print("no runs in this store")
         return
+    resumes = []
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name, justify in (("run", "right"), ("status", "left"), ("kind", "left"),
                           ("name", "left"), ("dataset", "left"), ("iterations", "right"),
@@ -60,16 +64,27 @@ def _print_runs(runs) -> None:
             best = f"k={r.best_iteration}: " + format_accuracy(s.best_val_correct, s.best_val_total)
             if r.best_beats_base is False:
                 best += " (not beyond base)"
-        table.add_row(str(r.id), r.status, r.kind, r.name, s.dataset_name or "-",
+        status = effective_status(r)
+        table.add_row(str(r.id), status, r.kind, r.name, s.dataset_name or "-",
                       str(s.iterations), best)
-    _console().print(table)
+        if status == INTERRUPTED:
+            resumes.append(f"run {r.id} is interrupted (its engine process is gone); continue "
+                           f"with `{resume_hint(r.id, store_path)}`")
+    console = _console()
+    console.print(table)
+    for line in resumes:
+        console.print(line)
 
 
-def _print_run(db, r) -> None:
+def _print_run(db, r, store_path) -> None:
     import store
 
     console = _console()
-    console.print(f"run {r.id} {r.name}: {r.status}" + (f" - {r.stage}" if r.stage else ""))
+    status = effective_status(r)
+    console.print(f"run {r.id} {r.name}: {status}" + (f" - {r.stage}" if r.stage else ""))
+    if status == INTERRUPTED:
+        console.print(f"its engine process (pid {r.pid}) is gone; continue with "
+                      f"`{resume_hint(r.id, store_path)}`")
     if r.stop_reason:
         console.print(f"stop reason: {r.stop_reason}")
     if r.error:

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from undo_tui.commands.export import _iteration
+from undo_tui.commands.run import add_preflight_flag
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -54,6 +55,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     filters.add_argument("--tag", dest="tags", action="append", default=[], metavar="T")
     filters.add_argument("--exclude-tag", dest="exclude_tags", action="append", default=[],
                          metavar="T")
+    add_preflight_flag(parser)
     parser.add_argument("--create-only", action="store_true",
                         help="record the run and print its id without running it")
     return parser
@@ -108,6 +110,7 @@ def create(db, args) -> int:
     from engine.export import ExportFilters
     from engine.loop import transfer
     from undo_tui.commands.export import resolve_run
+    from undo_tui.commands.run import check_components
 
     if args.from_export is not None:
         data = transfer.data_from_export(db, args.from_export, dataset=args.dataset)
@@ -116,7 +119,9 @@ def create(db, args) -> int:
             data.base_config, data.dataset_name, args.student, overrides(args),
             transfer.default_name(source_name, data.iteration, args.student),
             source=f"transfer from {data.path}")
-        return transfer.create_transfer_run(db, args.store, data, config)
+        return transfer.create_transfer_run(
+            db, args.store, data, config, check=lambda: check_components(db, args.store, config,
+                                                                         args))
     source, k = transfer.source_iteration(db, resolve_run(db, args.from_run),
                                           args.iteration if args.iteration is not None else "best")
     dataset = store_dataset_name(db, source)
@@ -124,6 +129,7 @@ def create(db, args) -> int:
         source.config, dataset, args.student, overrides(args),
         transfer.default_name(source.name, k, args.student),
         source=f"transfer from run {source.id} iteration {k}")
+    check_components(db, args.store, config, args)
     filters = ExportFilters(correct_only=args.correct_only, refined_only=args.refined_only,
                             prefer_human=args.prefer_human, tags=tuple(args.tags),
                             exclude_tags=tuple(args.exclude_tags))

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, RichLog, Static
 
 import store
 from store.models import Event, Iteration
+from store.processes import INTERRUPTED, resume_hint
 from store.transfers import data_comparisons, transfer_link, transfers_from
 from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
@@ -245,7 +246,7 @@ class DashboardScreen(BaseScreen):
         baseline_iterations = store.list_iterations(db, baseline.run.id) if baseline else []
         progress = store.latest_progress(db, self.run_id)
         log = store.recent_events(db, self.run_id, limit=LOG_LINES, kinds=LOG_KINDS)
-        alive = engine_control.pid_alive(run.pid) if run.pid else False
+        alive = engine_control.run_alive(run) if run.pid else False
         link = transfer_link(db, run) if run.kind == "transfer" else None
         best_vs_base = None
         if run.best_iteration and any(it.k == 0 and it.val_accuracy is not None
@@ -304,9 +305,12 @@ class DashboardScreen(BaseScreen):
         text.append(f"{run.name}", style="bold")
         text.append(f"  ·  {run.kind}  ·  ")
         style = {"running": "bold green", "failed": "bold red", "stopping": "bold yellow"}
-        text.append(run.status, style=style.get(run.status, "bold"))
         if run.status in ("running", "stopping") and run.pid and not data.alive:
-            text.append(" (engine process gone: r resumes)", style="yellow")
+            text.append(INTERRUPTED, style="bold yellow")
+            text.append(f" (engine process gone: r resumes, or `{resume_hint(run.id)}`)",
+                        style="yellow")
+        else:
+            text.append(run.status, style=style.get(run.status, "bold"))
         if run.stop_reason:
             text.append(f" ({run.stop_reason})", style="dim")
         text.append("\n")

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 import store
 from store.models import Event, RunSummary
+from store.processes import INTERRUPTED, resume_hint
 from undo_tui import engine_control
 from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved
 from undo_tui.screens.base import BaseScreen
@@ -21,7 +22,8 @@ from undo_tui.widgets.stage_progress import progress_detail, progress_numbers
 from undo_tui.widgets.vim_table import VimDataTable
 
 STATUS_STYLES = {"running": "bold green", "stopping": "bold yellow", "failed": "bold red",
-                 "stopped": "yellow", "created": "dim", "finished": ""}
+                 "stopped": "yellow", "created": "dim", "finished": "",
+                 "interrupted": "bold yellow"}
 IDLE_POLL_S = 5.0
 
 
@@ -49,7 +51,7 @@ def progress_cell(summary: RunSummary, progress: dict[str, Event], alive: bool |
             return Text(one_line(run.error, 20), style="red")
         return Text(one_line(run.stop_reason or "", 20), style="dim")
     if alive is False:
-        return Text("process gone", style="yellow")
+        return Text("r resumes", style="yellow")
     stage = current_stage(summary)
     event = progress.get(stage) if stage else None
     if event is None:
@@ -65,8 +67,8 @@ def progress_line(summary: RunSummary, progress: dict[str, Event], alive: bool |
     run = summary.run
     text = Text(f"run {run.id} {one_line(run.name, 24)}: ", style="bold")
     if alive is False:
-        text.append(f"marked {run.status} but its engine process (pid {run.pid}) is gone; "
-                    "press r to resume it", style="yellow")
+        text.append(f"interrupted: its engine process (pid {run.pid}) is gone; press r to "
+                    f"resume it (`{resume_hint(run.id)}`)", style="yellow")
         return text
     stage = current_stage(summary)
     event = progress.get(stage) if stage else None
@@ -159,7 +161,7 @@ class RunsScreen(BaseScreen):
             run = summary.run
             if run.status in ("running", "stopping"):
                 progress[run.id] = store.latest_progress(db, run.id)
-                alive[run.id] = engine_control.pid_alive(run.pid) if run.pid else None
+                alive[run.id] = engine_control.run_alive(run) if run.pid else None
         datasets = len(store.list_datasets(db)) if not runs else -1
         self.post_message(RunsLoaded(RunsData(runs, progress, alive, datasets)))
 
@@ -175,7 +177,8 @@ class RunsScreen(BaseScreen):
             run = summary.run
             key = str(run.id)
             self.summaries[key] = summary
-            status = Text(run.status, style=STATUS_STYLES.get(run.status, ""))
+            shown = INTERRUPTED if data.alive.get(run.id) is False else run.status
+            status = Text(shown, style=STATUS_STYLES.get(shown, ""))
             if run.stop_requested and run.status == "running":
                 status.append(" (stop asked)", style="yellow")
             tag = run_tag(run)
@@ -291,7 +294,7 @@ class RunsScreen(BaseScreen):
         summary = self.selected()
         if not summary:
             return
-        alive = engine_control.pid_alive(summary.run.pid)
+        alive = engine_control.run_alive(summary.run)
         ok, why = engine_control.can_resume(summary.run, alive)
         if not ok:
             self.notify(why, severity="warning")
@@ -329,7 +332,7 @@ class RunsScreen(BaseScreen):
         if not summary:
             return
         run = summary.run
-        if run.status in ("running", "stopping") and engine_control.pid_alive(run.pid):
+        if run.status in ("running", "stopping") and engine_control.run_alive(run):
             self.notify(f"run {run.id} is running: stop it (s) before deleting it",
                         severity="warning")
             return
