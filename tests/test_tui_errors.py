@@ -18,7 +18,7 @@ async def open_errors(app, pilot, run_id, **wanted):
     await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data)
     app.open_errors(run_id, **wanted)
     screen = await wait_for(pilot, lambda: screen_named(app, "ErrorsScreen"))
-    await wait_for(pilot, lambda: screen.flt is not None and not screen.loading and
+    await wait_for(pilot, lambda: screen.flt is not None and not screen.fetching and
                    screen.total is not None, what="first page and count")
     return screen
 
@@ -33,7 +33,7 @@ def where(patterns, ids, predicate):
 
 
 async def until_loaded(pilot, screen, token=None):
-    await wait_for(pilot, lambda: not screen.loading and screen.total is not None and
+    await wait_for(pilot, lambda: not screen.fetching and screen.total is not None and
                    (token is None or screen.token != token), what="filter applied")
     await settle(pilot)
 
@@ -233,7 +233,7 @@ async def test_pages_load_as_the_cursor_moves_and_g_G_jump(paged_store, monkeypa
         for _ in range(5):
             loads = screen.page_loads
             table.move_cursor(row=table.row_count - 1)
-            await wait_for(pilot, lambda: screen.page_loads > loads and not screen.loading)
+            await wait_for(pilot, lambda: screen.page_loads > loads and not screen.fetching)
         shown = ids_shown(screen)
         assert len(shown) == 600 and screen.before == 600
         assert shown == wrong[600:1200]  # contiguous, in order, nothing skipped or doubled
@@ -247,7 +247,7 @@ async def test_pages_load_as_the_cursor_moves_and_g_G_jump(paged_store, monkeypa
         # moving up near the top of the window fetches the page before
         loads = screen.page_loads
         table.move_cursor(row=5)
-        await wait_for(pilot, lambda: screen.page_loads > loads and not screen.loading)
+        await wait_for(pilot, lambda: screen.page_loads > loads and not screen.fetching)
         assert ids_shown(screen) == wrong[-400:]
         assert screen.rows[table.cursor_row].example_id == wrong[-400 + 205]
         # g: back to the first page
@@ -352,3 +352,24 @@ async def test_a_pause_in_typing_makes_the_search_ready_for_enter(tui_store):
         await pilot.press("enter")
         await until_loaded(pilot, screen)
         assert ids_shown(screen) == [ids["train_ids"][2]]
+
+
+async def test_slash_focuses_the_search_and_a_reload_never_takes_it_away(tui_store):
+    """Typing a search while filters reload (keys pressed fast, a live refresh) keeps the
+    focus and the text in the search box: a reload neither covers the screen nor resets it."""
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        await pilot.press("c", "s", "right_square_bracket", "right_square_bracket", "slash")
+        search = screen.query_one("#search")
+        assert app.focused is search
+        await pilot.press("p", "l", "u")
+        screen.action_cycle_status(1)  # what a refresh from a running run does meanwhile
+        await until_loaded(pilot, screen)
+        assert app.focused is search
+        await pilot.press("m", "s")
+        assert search.value == "plums"
+        await pilot.press("enter")
+        await until_loaded(pilot, screen)
+        assert screen.flt.search == "plums" and screen.flt.status == "fixed"

@@ -64,7 +64,8 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         self.flt: BrowseFilter | None = None
         self.rows: list[BrowseRow] = []
         self.token = 0
-        self.loading = False
+        self.fetching = False  # a page load is under way (not Widget.loading: that covers the
+        # whole screen with a spinner, hiding and so blurring the search box)
         self.more_after = False
         self.more_before = False
         self.before: int | None = 0
@@ -144,8 +145,8 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
                          flt.iteration)
         self.query_one("#status-select", Select).value = flt.status
         search = self.query_one("#search", Input)
-        if search.value != (flt.search or ""):
-            search.value = flt.search or ""
+        if search.value != (flt.search or "") and not search.has_focus:
+            search.value = flt.search or ""  # (never under the user's typing: a refresh may land)
         self.reload(first_page=first_page)
 
     def _set_select(self, selector: str, options: list[tuple[str, object]], value) -> None:
@@ -161,7 +162,7 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         """Show the filter from its start (or end); first_page: already read, no fetch."""
         self.token += 1
         self.total = None
-        self.loading = True
+        self.fetching = True
         self.note = ""
         if not self.flt.comparable:
             self.note = (f"iteration {self.flt.iteration} is the first evaluated on "
@@ -188,7 +189,7 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         if flt.search:
             text.append(f" · search “{flt.search}”", style="yellow")
         text.append("  —  ")
-        if self.loading and not self.rows:
+        if self.fetching and not self.rows:
             text.append("loading…", style="dim")
         elif not self.rows:
             text.append(self.note or "no matching rows", style="dim")
@@ -379,7 +380,7 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         """Re-read iterations, tags and rows now, in place (the poll does it while a run writes)."""
         if self.options is None:
             self.load_options()
-        elif not self.loading:
+        elif not self.fetching:
             self.check_store(self.marker, force=True)
 
     def action_back(self) -> None:

@@ -30,7 +30,7 @@ PREFETCH = 40
 class ErrorsPaging:
     """Mixin for ErrorsScreen: the loaded window (rows, offsets, total) and its page workers.
 
-    Uses the screen's flt, options, token, loading and _status().
+    Uses the screen's flt, options, token, fetching and _status().
     """
 
     def _fetch(self, flt: BrowseFilter, mode: str, **where) -> None:
@@ -78,7 +78,7 @@ class ErrorsPaging:
     def on_browse_page_loaded(self, message: BrowsePageLoaded) -> None:
         if message.token != self.token:
             return
-        self.loading = False
+        self.fetching = False
         if message.mode == "failed":
             self._focus_table_when_loaded = False
             self.query_one(ErrorsTable).focus()
@@ -177,11 +177,11 @@ class ErrorsPaging:
         index = event.cursor_row
         if index != event.data_table.cursor_row:
             return  # stale: the table was rebuilt (and its cursor moved) since this was posted
-        if not self.loading and self.more_after and index >= len(self.rows) - PREFETCH:
-            self.loading = True
+        if not self.fetching and self.more_after and index >= len(self.rows) - PREFETCH:
+            self.fetching = True
             self._fetch(self.flt, "append", after=self.rows[-1].example_id)
-        elif not self.loading and self.more_before and index < PREFETCH:
-            self.loading = True
+        elif not self.fetching and self.more_before and index < PREFETCH:
+            self.fetching = True
             self._fetch(self.flt, "prepend", before=self.rows[0].example_id)
         self._status()
 
@@ -206,7 +206,7 @@ class ErrorsPaging:
         """Replace the window with the first or last page; the count stays what it was."""
         total = self.total
         self.token += 1
-        self.loading = True
+        self.fetching = True
         self._fetch(self.flt, "replace", anchor=anchor)
         self.total = total
 
