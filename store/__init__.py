@@ -27,7 +27,8 @@ from store.rationales import (NewRationale, add_human_edit, add_rationales, get_
                               latest_kept_rationales, rationales_for_example,
                               rationales_for_iteration, teacher_yield)
 from store.runs import (add_teacher_usage, clear_stop_request, create_run, delete_run,
-                        get_iteration, get_run, list_iterations, list_runs, mark_best_iteration,
-                        request_stop, stop_requested, update_run, upsert_iteration)
+                        find_run, get_iteration, get_run, list_iterations, list_runs,
+                        mark_best_iteration, request_stop, stop_requested, update_run,
+                        upsert_iteration, why_not_stoppable)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -237,7 +237,7 @@ def test_the_tui_command_opens_path_or_store_and_rejects_a_missing_one(tmp_path,
     for argv in (["--run", "3", "x.db"], ["x.db", "--run", "3"], ["--poll", "2", "--run=3", "x.db"],
                  ["--store", "s.db", "--run", "3", "x.db"], ["--store=s.db", "x.db", "--run", "3"]):
         parsed = parser.parse_args(cli._with_default_command(argv))
-        assert (parsed.command, parsed.path, parsed.open_run) == ("tui", Path("x.db"), 3), argv
+        assert (parsed.command, parsed.path, parsed.open_run) == ("tui", Path("x.db"), "3"), argv
     assert parser.parse_args(cli._with_default_command(["--store", "s.db", "status"])).command \
         == "status"
     args.store = None
@@ -248,7 +248,7 @@ def test_the_tui_command_opens_path_or_store_and_rejects_a_missing_one(tmp_path,
         tui.resolve_store(args)
     monkeypatch.setenv("UNDO_TUI_STORE", str(tmp_path / "default.db"))
     args = parser.parse_args(cli._with_default_command([]))
-    args.store = store.paths.default_store_path()
+    args.store, args.store_given = store.paths.default_store_path(), False  # as main() does
     assert tui.resolve_store(args) == tmp_path / "default.db"  # the default may be created
     bad = tmp_path / "bad.db"
     bad.write_text("not sqlite")

@@ -30,7 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Generate and grade teacher rationales for one split of an imported dataset. "
                     "Finished calls are cached: re-running resumes and never pays twice.")
     p.add_argument("--dataset", required=True, help="name of an imported dataset")
-    p.add_argument("--split", default="train", choices=("train", "val", "test"))
+    p.add_argument("--split", default="train", choices=("train", "val", "test"),
+                   help="which split's questions the teacher explains (default: train)")
     p.add_argument("--limit", type=_positive, help="only the first N examples of the split")
     p.add_argument("--teacher", type=Path, metavar="CONFIG.toml",
                    help="TOML file with a [teacher] table (backend, model, base_url, ...)")

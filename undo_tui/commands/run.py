@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from undo_tui.commands.run_arg import add_run_argument
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -12,8 +14,9 @@ def add_parser(subparsers):
                     "Each stage runs in its own child process; stop it with `undo-tui stop RUN` "
                     "(or Ctrl-C) and continue with `undo-tui resume RUN`.")
     parser.add_argument("config", type=Path, nargs="?", help="run configuration (TOML)")
-    parser.add_argument("--baseline-for", type=int, metavar="RUN",
-                        help="instead: an equal-budget standard-distillation baseline of RUN")
+    add_run_argument(parser, "--baseline-for",
+                     help="instead: an equal-budget standard-distillation baseline of RUN "
+                          "(its id or name)")
     parser.add_argument("--create-only", action="store_true",
                         help="record the run and print its id without running it")
     return parser

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from undo_tui.commands.run_arg import RUN_HELP, add_run_argument
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("status", help="show runs, or one run's iterations")
-    parser.add_argument("run_id", type=int, nargs="?", metavar="RUN")
+    add_run_argument(parser, "run_id", nargs="?", help=RUN_HELP + "; without it, every run")
     return parser
 
 

@@ -18,7 +18,7 @@ from store.models import Event, Iteration
 from store.transfers import transfer_link, transfers_from
 from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
-                               TransitionCounts)
+                               TransitionCounts, WorkFailed)
 from undo_tui.screens.base import BaseScreen
 from undo_tui.widgets.render import count, delta_points, duration, model_label, one_line, pct
 from undo_tui.widgets.stage_progress import StageProgress
@@ -340,9 +340,9 @@ class DashboardScreen(BaseScreen):
         self.app.pop_screen()
 
     def action_stop(self) -> None:
-        if self.data and self.data.run.status not in ("running", "stopping", "created"):
-            self.notify(f"run {self.run_id} is {self.data.run.status}: nothing to stop",
-                        severity="warning")
+        refusal = store.why_not_stoppable(self.data.run) if self.data else None
+        if refusal:
+            self.notify(refusal, severity="warning")
             return
         self.stop_run()
 
@@ -362,8 +362,12 @@ class DashboardScreen(BaseScreen):
 
     @work(thread=True, exit_on_error=False, name="resuming a run")
     def resume_run(self) -> None:
-        launched = engine_control.resume_run(self.store_path, self.run_id,
-                                             python=self.app.engine_python)
+        try:
+            launched = engine_control.resume_checked(self.db(), self.store_path, self.run_id,
+                                                     python=self.app.engine_python)
+        except store.UndoError as exc:
+            self.post_message(WorkFailed("Not resumed", str(exc)))
+            return
         self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
 
     def on_engine_launched(self, message: EngineLaunched) -> None:

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 import store
 from store.models import Event, RunSummary
 from undo_tui import engine_control
-from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved
+from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved, WorkFailed
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import ConfirmDialog, InputDialog
 from undo_tui.widgets.render import model_label, one_line, pct
@@ -152,7 +152,6 @@ class RunsScreen(BaseScreen):
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False, name="loading runs")
     def _load(self) -> None:
         db = self.db()
-        engine_control.reap()
         runs = store.list_runs(db)
         progress, alive = {}, {}
         for summary in runs:
@@ -300,7 +299,12 @@ class RunsScreen(BaseScreen):
 
     @work(thread=True, exit_on_error=False, name="resuming a run")
     def resume_run(self, run_id: int) -> None:
-        launched = engine_control.resume_run(self.store_path, run_id, python=self.app.engine_python)
+        try:
+            launched = engine_control.resume_checked(self.db(), self.store_path, run_id,
+                                                     python=self.app.engine_python)
+        except store.UndoError as exc:
+            self.post_message(WorkFailed("Not resumed", str(exc)))
+            return
         self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
 
     def on_engine_launched(self, message: EngineLaunched) -> None:
@@ -312,9 +316,9 @@ class RunsScreen(BaseScreen):
         summary = self.selected()
         if not summary:
             return
-        if summary.run.status not in ("running", "stopping", "created"):
-            self.notify(f"run {summary.run.id} is {summary.run.status}: nothing to stop",
-                        severity="warning")
+        refusal = store.why_not_stoppable(summary.run)
+        if refusal:
+            self.notify(refusal, severity="warning")
             return
         self.stop_run(summary.run.id)
 
