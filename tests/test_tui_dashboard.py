@@ -244,3 +244,27 @@ async def test_runs_screen_shows_the_kind_and_the_source_of_a_transfer(tui_store
                               and s)
         name = str(runs.query_one("#runs-table").get_row(str(transfers[2]))[1])
         assert name.endswith(f" transfer←{ids['run']}") and name.startswith("arith-k2")
+
+
+async def test_the_log_pane_scrolls_with_the_text_pane_keys(tui_store):
+    path, ids = tui_store
+    db = store.open_store(path)
+    for i in range(40):
+        store.add_event(db, ids["run"], "log", iteration=1, message=f"log line {i}")
+    db.close()
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await open_dashboard(app, pilot, ids["run"])
+        log = dash.query_one("#log-tail")
+        await pilot.press("l")
+        assert app.focused is log
+        await wait_for(pilot, lambda: log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y,
+                       what="log at its end")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: log.scroll_y == 0, what="g: top")
+        await pilot.press("j", "j")
+        await wait_for(pilot, lambda: log.scroll_y == 2, what="j: down a line")
+        await pilot.press("k")
+        await wait_for(pilot, lambda: log.scroll_y == 1, what="k: up a line")
+        await pilot.press("G")
+        await wait_for(pilot, lambda: log.scroll_y == log.max_scroll_y, what="G: bottom")

@@ -212,12 +212,12 @@ class UndoApp(App):
         from undo_tui.screens.transfer_dialog import TransferDialog
         from textual.widgets import DataTable
 
-        from undo_tui.widgets.vim_table import VimDataTable, VimScroll
+        from undo_tui.widgets.vim_table import VimDataTable, VimLog, VimScroll
 
         return [
             ("everywhere", [UndoApp]),
             ("tables", [VimDataTable, DataTable]),
-            ("text panes", [VimScroll]),
+            ("text panes and the log", [VimScroll, VimLog]),
             ("runs", [RunsTable, RunsScreen]),
             ("dashboard", [IterationsTable, DashboardScreen]),
             ("errors browser", [ErrorsTable, ErrorsScreen]),

@@ -11,7 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.widgets import Footer, Header, Static
 
 import store
 from store.models import Event, Iteration
@@ -23,7 +23,7 @@ from undo_tui.screens.base import BaseScreen
 from undo_tui.widgets.render import count, delta_points, duration, model_label, one_line, pct
 from undo_tui.widgets.stage_progress import StageProgress
 from undo_tui.widgets.transfer_panel import TransferPanel
-from undo_tui.widgets.vim_table import VimDataTable
+from undo_tui.widgets.vim_table import VimDataTable, VimLog
 
 LOW_YIELD = 0.20
 LOG_KINDS = ("log", "error", "stage")
@@ -117,7 +117,7 @@ class DashboardScreen(BaseScreen):
                 yield StageProgress("evaluate", id="stage-evaluate", classes="stage")
                 yield Static("", id="quality-note")
                 yield Static("", id="format-note")
-        yield RichLog(id="log-tail", wrap=True, markup=False, highlight=False, max_lines=LOG_LINES)
+        yield VimLog(id="log-tail", wrap=True, markup=False, highlight=False, max_lines=LOG_LINES)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -126,7 +126,7 @@ class DashboardScreen(BaseScreen):
         for label, key in self.COLUMNS:
             table.add_column(label, key=key)
         table.focus()
-        self.query_one("#log-tail", RichLog).border_title = "log"
+        self.query_one("#log-tail", VimLog).border_title = "log"
         self.load()
         self.set_interval(self.app.poll_interval, self._poll)
 
@@ -277,7 +277,7 @@ class DashboardScreen(BaseScreen):
             widget.show(data.progress.get(stage), current == stage)
 
     def _log(self, events: list[Event]) -> None:
-        log = self.query_one("#log-tail", RichLog)
+        log = self.query_one("#log-tail", VimLog)
         for event in events:
             if event.id <= self.last_event_id:
                 continue
@@ -333,7 +333,7 @@ class DashboardScreen(BaseScreen):
                                          started_run=run_id))
 
     def action_focus_log(self) -> None:
-        log = self.query_one("#log-tail", RichLog)
+        log = self.query_one("#log-tail", VimLog)
         (self.query_one(IterationsTable) if log.has_focus else log).focus()
 
     def action_back(self) -> None:

@@ -1,11 +1,12 @@
-"""A DataTable with vim movement: j/k, g/G, ctrl+d/ctrl+u (half a screen), as remappable bindings."""
+"""Vim movement (j/k, g/G, ctrl+d/ctrl+u for half a screen) as remappable bindings: on tables,
+on scrolling text panes and on the dashboard's log."""
 
 from __future__ import annotations
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.widgets import DataTable, RichLog
 
 
 class VimDataTable(DataTable):
@@ -62,20 +63,32 @@ class VimDataTable(DataTable):
             self.move_cursor(row=max(0, self.cursor_row - self._half()), animate=False)
 
 
-class VimScroll(VerticalScroll):
-    """A focusable scrolling pane with the same vim keys (j/k, g/G, ctrl+d/ctrl+u)."""
+# One set for every text pane (same ids: a remapped key applies to all of them).
+SCROLL_BINDINGS = [
+    Binding("j", "scroll_down", "Scroll down", show=False, id="scroll_down"),
+    Binding("k", "scroll_up", "Scroll up", show=False, id="scroll_up"),
+    Binding("g", "scroll_home", "Top", show=False, id="scroll_top"),
+    Binding("G", "scroll_end", "Bottom", show=False, id="scroll_bottom"),
+    Binding("ctrl+d", "half_down", "Half page down", show=False, id="scroll_half_down"),
+    Binding("ctrl+u", "half_up", "Half page up", show=False, id="scroll_half_up"),
+]
 
-    BINDINGS = [
-        Binding("j", "scroll_down", "Scroll down", show=False, id="scroll_down"),
-        Binding("k", "scroll_up", "Scroll up", show=False, id="scroll_up"),
-        Binding("g", "scroll_home", "Top", show=False, id="scroll_top"),
-        Binding("G", "scroll_end", "Bottom", show=False, id="scroll_bottom"),
-        Binding("ctrl+d", "half_down", "Half page down", show=False, id="scroll_half_down"),
-        Binding("ctrl+u", "half_up", "Half page up", show=False, id="scroll_half_up"),
-    ]
 
+class _HalfPages:
     def action_half_down(self) -> None:
         self.scroll_relative(y=max(1, self.scrollable_content_region.height // 2), animate=False)
 
     def action_half_up(self) -> None:
         self.scroll_relative(y=-max(1, self.scrollable_content_region.height // 2), animate=False)
+
+
+class VimScroll(_HalfPages, VerticalScroll):
+    """A focusable scrolling pane with the same vim keys (j/k, g/G, ctrl+d/ctrl+u)."""
+
+    BINDINGS = SCROLL_BINDINGS
+
+
+class VimLog(_HalfPages, RichLog):
+    """A RichLog (the dashboard's log tail) with the text panes' vim keys."""
+
+    BINDINGS = SCROLL_BINDINGS
