@@ -255,3 +255,49 @@ async def test_resume_checks_the_store_not_the_screen_before_spawning(tui_store,
         await wait_notified(pilot, "already finished")
         assert not record_path.exists() and not engine_control._children
     db.close()
+
+
+def test_path_completion_from_the_disk(tmp_path):
+    from undo_tui.widgets.path_suggester import complete_path
+
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "demo.toml").write_text("")
+    (tmp_path / "configs" / "gsm8k.toml").write_text("")
+    (tmp_path / "configs" / "notes.md").write_text("")
+    (tmp_path / "configs" / ".hidden.toml").write_text("")
+    base = f"{tmp_path}/"
+    assert complete_path(base + "co", (".toml",)) == base + "configs/"
+    assert complete_path(base + "configs/d", (".toml",)) == base + "configs/demo.toml"
+    assert complete_path(base + "configs/n", (".toml",)) is None  # not a config
+    assert complete_path(base + "configs/", (".toml",)) == base + "configs/demo.toml"
+    assert complete_path(base + "configs/demo.toml", (".toml",)) is None
+    assert complete_path(base + "nowhere/x", (".toml",)) is None
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("tui_env")
+async def test_the_new_run_dialog_starts_in_the_shipped_configs_and_completes_paths(
+        tui_store, standin, monkeypatch):
+    from undo_tui.app import UndoApp
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    path, _ = tui_store
+    exe, record_path = standin
+    app = UndoApp(path, engine_python=str(exe))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _runs_screen(pilot)
+        await pilot.press("n")
+        dialog = await wait_for(pilot, lambda: screen_named(app, "InputDialog"))
+        field = dialog.query_one("Input")
+        assert field.value == "sample_runs/configs/"
+        field.value = ""
+        await pilot.press(*"sample_runs/co")
+        await wait_for(pilot, lambda: field._suggestion, what="a suggestion")
+        await pilot.press("right")
+        assert field.value == "sample_runs/configs/"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: field._suggestion, what="a suggestion")
+        await pilot.press("right", "enter")
+        record = _read_record(record_path)
+        assert record["argv"][-1] == str(root / "sample_runs" / "configs" / "demo.toml")

@@ -133,6 +133,31 @@ def reap() -> None:
             _children.remove(process)
 
 
+def shipped_configs_dir() -> Path | None:
+    """Where the shipped run configs are (sample_runs/configs in a checkout, engine/configs when
+    installed), found without importing the engine: the new-run dialog starts there."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("engine")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        demo = Path(root) / "configs" / "demo.toml"
+        if demo.exists():
+            return demo.resolve().parent  # in a checkout a link into sample_runs/configs
+    return None
+
+
+def config_dialog_start(cwd: Path | None = None) -> str:
+    """The new-run dialog's first value: the shipped configs' folder, relative when it can be."""
+    folder = shipped_configs_dir()
+    if folder is None:
+        return ""
+    try:
+        folder = folder.relative_to((cwd or Path.cwd()).resolve())
+    except ValueError:
+        pass
+    return f"{folder}{os.sep}"
+
+
 def validate_config(config_path: str | Path) -> Path:
     """The config file as an absolute path, or an UndoError naming what is wrong with it."""
     text = str(config_path).strip()

@@ -16,6 +16,7 @@ from undo_tui import engine_control
 from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved, WorkFailed
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import ConfirmDialog, InputDialog
+from undo_tui.widgets.path_suggester import PathSuggester
 from undo_tui.widgets.render import model_label, one_line, pct
 from undo_tui.widgets.stage_progress import progress_detail, progress_numbers
 from undo_tui.widgets.vim_table import VimDataTable
@@ -276,9 +277,10 @@ class RunsScreen(BaseScreen):
                 self.start_run(value)
 
         self.app.push_screen(InputDialog(
-            "Start a new run", "Run configuration file (TOML). The engine runs in the "
-            "background and keeps running when you quit.", placeholder="path/to/run.toml",
-            check=check), submitted)
+            "Start a new run", "Run configuration file (TOML), starting in the folder of the "
+            "shipped configs. The engine runs in the background and keeps running when you quit.",
+            value=engine_control.config_dialog_start(), placeholder="path/to/run.toml",
+            suggester=PathSuggester((".toml",)), check=check), submitted)
 
     @work(thread=True, exit_on_error=False, name="starting a run")
     def start_run(self, config_path: str) -> None:
