@@ -373,3 +373,69 @@ async def test_slash_focuses_the_search_and_a_reload_never_takes_it_away(tui_sto
         await pilot.press("enter")
         await until_loaded(pilot, screen)
         assert screen.flt.search == "plums" and screen.flt.status == "fixed"
+
+
+async def test_iteration_keys_stop_at_the_ends_and_a_split_change_says_what_it_changed(
+        tui_store):
+    path, ids = tui_store
+    db = store.open_store(path)  # train evaluated at 1 and 2 only (the loop's usual pattern)
+    db.execute("DELETE FROM predictions WHERE run_id = ? AND split = 'train' AND iteration IN "
+               "(0, 3)", [ids["run"]])
+    db.conn.commit()
+    db.close()
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        assert (screen.flt.split, screen.flt.iteration) == ("val", 3)
+        await pilot.press("right_square_bracket")
+        await wait_notified(pilot, "iteration 3 is the last evaluated on val (iterations 0, 1, "
+                                   "2, 3)")
+        assert screen.flt.iteration == 3  # no wrap to 0
+        await pilot.press("s")
+        await wait_notified(pilot, "train has no predictions at iteration 3: showing iteration "
+                                   "2 (evaluated on train: 1, 2)")
+        await until_loaded(pilot, screen)
+        assert (screen.flt.split, screen.flt.iteration) == ("train", 2)
+        await pilot.press("left_square_bracket")
+        await until_loaded(pilot, screen)
+        await pilot.press("left_square_bracket")
+        await wait_notified(pilot, "iteration 1 is the first evaluated on train")
+        assert screen.flt.iteration == 1
+
+
+async def test_the_footer_says_exclude_or_include_for_the_highlighted_example(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+
+    def x_says():
+        return app.screen.active_bindings["x"].binding.description
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        assert x_says() == "Excl"
+        example = screen.current_row().example_id
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.current_row().excluded, what="excluded")
+        await wait_for(pilot, lambda: x_says() == "Incl", what="footer follows")
+        await pilot.press("enter")
+        detail = await wait_for(pilot, lambda: (s := screen_named(app, "ExampleDetailScreen"))
+                                and s.detail and s, what="detail")
+        assert detail.example_id == example and x_says() == "Include"
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not detail.detail.annotation.excluded, what="included")
+        assert x_says() == "Exclude"
+
+
+async def test_the_command_palette_lists_commands_not_widget_keys(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        for focus in ("#errors-table", "#search"):
+            screen.query_one(focus).focus()
+            await pilot.pause()
+            titles = [command.title for command in app.get_system_commands(screen)]
+            assert "Errors browser: Search" in titles and "Errors browser: Refresh" in titles
+            raw = [t for t in titles if any(word in t for word in (
+                "Cursor", "Copy selected", "Delete character", "First row", "Scroll"))]
+            assert not raw, raw

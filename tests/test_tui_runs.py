@@ -40,7 +40,7 @@ async def test_runs_are_listed_newest_first_with_status_and_live_progress(tui_st
         assert undo[7] == "62.5%"  # best validation accuracy (iteration 2)
         assert undo[3].startswith("llamacpp:") and undo[4].startswith("SmolLM2")
         line = str(screen.query_one("#runs-live").render())
-        assert "train (iteration 2)" in line and "10/40" in line and "loss 1.500" in line
+        assert "train (iteration 2)" in line and "10/40" in line and "step loss 1.500" in line
         assert "ETA 1:35" in line
         # the row cuts a stop reason short; the line under the table has it whole
         assert undo[-1] == "no improvement over…"

@@ -202,8 +202,9 @@ def finished_summary(db, run_id: int) -> str:
     import store
 
     run = store.get_run(db, run_id)
-    reason = f" ({run.stop_reason})" if run.stop_reason else ""
-    lines = [f"demo run {run_id}: {run.status}{reason}"]
+    from undo_tui.widgets.render import run_outcome
+
+    lines = [f"demo run {run_id} {run_outcome(run.status, run.stop_reason)}"]
     for it in store.list_iterations(db, run_id):
         acc = "-" if it.val_accuracy is None else f"{it.val_accuracy:.1%}"
         fmt = it.metrics.get("val_format")

@@ -65,6 +65,8 @@ def drive_in_terminal(store_path: Path, run_id: int) -> int:
         return 130
     finally:
         db.close()
-    line.echo(f"run {run_id}: {final.status}" + (f" ({final.stop_reason})" if final.stop_reason else ""))
+    from undo_tui.widgets.render import run_outcome
+
+    line.echo(f"run {run_id} {run_outcome(final.status, final.stop_reason)}")
     return 0 if final.status in ("finished", "stopped") else 1
 

@@ -30,11 +30,13 @@ LOG_KINDS = ("log", "error", "stage")
 LOG_LINES = 200
 
 
-def teacher_quality_note(iterations: list[Iteration]) -> Text:
-    """What the teacher's yield (kept / attempted) means for this run, in a sentence or two."""
+def teacher_quality_note(iterations: list[Iteration], live: Event | None = None) -> Text:
+    """What the teacher's yield (kept / attempted) means for this run, in a sentence or two;
+    `live`: the running teacher pass's progress (its yield is recorded when it ends)."""
     tried = [it for it in iterations if it.k > 0 and it.teacher_attempted]
     if not tried:
-        return Text("Teacher quality: no teacher pass recorded yet.", style="dim")
+        return live_teacher_note(live) or Text("Teacher quality: no teacher pass recorded yet.",
+                                               style="dim")
     kept = sum(it.teacher_kept or 0 for it in tried)
     attempted = sum(it.teacher_attempted for it in tried)
     latest = tried[-1]
@@ -54,6 +56,18 @@ def teacher_quality_note(iterations: list[Iteration]) -> Text:
         text.append("The teacher corrects enough of its rationales for refinement to have "
                     "material to train on.", style="dim")
     return text
+
+
+def live_teacher_note(live: Event | None) -> Text | None:
+    """'kept 3 of 12 so far' while the first teacher pass runs, from its progress event."""
+    data = (live.data or {}) if live is not None else {}
+    if data.get("kept") is None:
+        return None
+    attempted = data.get("attempted")
+    of = f" of {attempted} examples tried" if attempted is not None else ""
+    return Text(f"Teacher yield: pass in progress (iteration {live.iteration}): kept "
+                f"{data['kept']}{of} so far; the yield is recorded when the pass ends.",
+                style="dim")
 
 
 def format_note(iterations: list[Iteration], format_rates: dict[int, float]) -> Text | None:
@@ -90,7 +104,7 @@ class DashboardScreen(BaseScreen):
 
     COLUMNS = (("k", "k"), ("status", "status"), ("train n", "train"), ("kept", "kept"),
                ("val", "val"), ("Δ val", "delta"), ("test", "test"), ("format", "format"),
-               ("fixed/regr", "transitions"), ("loss", "loss"), ("wall", "wall"),
+               ("fixed/regr", "transitions"), ("mean loss", "loss"), ("wall", "wall"),
                ("tokens", "tokens"), ("cost", "cost"))
 
     def __init__(self, run_id: int) -> None:
@@ -200,7 +214,8 @@ class DashboardScreen(BaseScreen):
         self.query_one(TransferPanel).show_links(data.transfer, data.transfers)
         quality = self.query_one("#quality-note", Static)
         quality.display = run.kind != "transfer"  # a transfer's data was written before it
-        quality.update(teacher_quality_note(data.iterations))
+        live = data.progress.get("teacher") if run.status in store.runs.ACTIVE_STATUSES else None
+        quality.update(teacher_quality_note(data.iterations, live))
         note = format_note(data.iterations, data.format_rates)
         self.query_one("#format-note", Static).update(note or "")
         self._log(data.log)
@@ -215,7 +230,7 @@ class DashboardScreen(BaseScreen):
         if run.status in ("running", "stopping") and run.pid and not data.alive:
             text.append(" (engine process gone: r resumes)", style="yellow")
         if run.stop_reason:
-            text.append(f" ({run.stop_reason})", style="dim")
+            text.append(f": {run.stop_reason}", style="dim")
         text.append("\n")
         text.append(f"teacher {model_label(run.teacher, 40)}  ·  "
                     f"student {model_label(run.student, 40)}  ·  dataset {data.dataset_name or '—'}")

@@ -113,7 +113,9 @@ class ExampleDetailScreen(BaseScreen):
         Binding("t", "add_tag", "Tag", id="detail_tag"),
         Binding("T", "remove_tag", "Untag", id="detail_untag", show=False),
         Binding("o", "note", "Note", id="detail_note"),
-        Binding("x", "toggle_exclude", "Exclude", id="detail_exclude"),
+        # one key, two bindings: the footer says what x will do to this example
+        Binding("x", "set_excluded(True)", "Exclude", id="detail_exclude"),
+        Binding("x", "set_excluded(False)", "Include", id="detail_include"),
         Binding("n", "step(1)", "Next", id="detail_next"),
         Binding("N", "step(-1)", "Previous", id="detail_previous", show=False),
         Binding("w", "toggle_focus", "Switch pane", id="detail_pane", show=False),
@@ -181,6 +183,7 @@ class ExampleDetailScreen(BaseScreen):
             self._pair_example = detail.example.id
         self.sub_title = f"Example {detail.example.id} — run {self.run_id}"
         self._header(detail)
+        self.refresh_bindings()  # x: Exclude or Include
         self._body(detail)
         self._versions(detail)
         self._diff()
@@ -408,9 +411,14 @@ class ExampleDetailScreen(BaseScreen):
         self.post_message(Saved("note", "Note saved." if note.strip() else "Note cleared.",
                                 self.example_id))
 
-    def action_toggle_exclude(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "set_excluded":
+            return self.detail is not None and self.detail.annotation.excluded != parameters[0]
+        return True
+
+    def action_set_excluded(self, excluded: bool) -> None:
         if self.detail is not None:
-            self.save_excluded(not self.detail.annotation.excluded)
+            self.save_excluded(excluded)
 
     @work(thread=True, exit_on_error=False, name="saving exclusion")
     def save_excluded(self, excluded: bool) -> None:

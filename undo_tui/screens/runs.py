@@ -17,7 +17,7 @@ from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved, WorkF
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import ConfirmDialog, InputDialog
 from undo_tui.widgets.path_suggester import PathSuggester
-from undo_tui.widgets.render import model_label, one_line, pct
+from undo_tui.widgets.render import model_label, one_line, pct, run_outcome
 from undo_tui.widgets.stage_progress import progress_detail, progress_numbers
 from undo_tui.widgets.vim_table import VimDataTable
 
@@ -222,7 +222,7 @@ class RunsScreen(BaseScreen):
         if run is not None and run.status == "failed" and run.error:
             text.append(f"run {run.id} failed: {one_line(run.error, 300)}\n", style="red")
         elif run is not None and run.stop_reason and run.status not in ("running", "stopping"):
-            text.append(f"run {run.id} {run.status}: {run.stop_reason}\n")
+            text.append(f"run {run.id} {run_outcome(run.status, run.stop_reason)}\n")
         text.append("enter: dashboard · e: errors browser · n: new run · r: resume · "
                     "s: stop · d: delete · ?: all keys", style="dim")
         hint.update(text)

@@ -29,7 +29,7 @@ def progress_detail(event: Event) -> str:
     if data.get("kept") is not None:
         parts.append(f"kept {data['kept']}")
     if data.get("loss") is not None:
-        parts.append(f"loss {float(data['loss']):.3f}")
+        parts.append(f"step loss {float(data['loss']):.3f}")
     if data.get("tokens_per_s"):
         parts.append(f"{float(data['tokens_per_s']):.0f} tok/s")
     eta = data.get("eta_s")
