@@ -439,3 +439,30 @@ async def test_the_command_palette_lists_commands_not_widget_keys(tui_store):
             raw = [t for t in titles if any(word in t for word in (
                 "Cursor", "Copy selected", "Delete character", "First row", "Scroll"))]
             assert not raw, raw
+
+
+async def test_columns_fit_the_terminal_and_long_ids_keep_the_part_that_differs(tui_store):
+    path, ids = tui_store
+    db = store.open_store(path)
+    db.execute("UPDATE examples SET ext_id = 'gsm8k-main-test-' || printf('%05d', id) "
+               "WHERE split = 'val'")
+    db.conn.commit()
+    db.close()
+    app = UndoApp(path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        table = screen.query_one("#errors-table")
+        first = screen.rows[0]
+        shown = [str(cell) for cell in table.get_row_at(0)]
+        assert shown[1] == first.ext_id and shown[4] == first.question  # nothing cut at 160
+        assert table.widths["question"] > 60  # the free width went to the question
+        assert table.virtual_size.width == table.size.width - 2  # all of it, less the scrollbar
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: table.widths["question"] < 60, what="refit to 80")
+        await settle(pilot)
+        assert table.virtual_size.width <= table.size.width
+        exts = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert len(set(exts)) == len(exts)  # still tells the rows apart
+        for row, ext in zip(screen.rows, exts):
+            assert ext == row.ext_id or ("…" in ext and row.ext_id.endswith(ext.split("…")[1]))
+        assert any("…" in ext for ext in exts)

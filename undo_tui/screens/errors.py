@@ -110,7 +110,7 @@ class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
         self.shared = SharedConnection(self.app.store)
         self.sub_title = f"Errors — run {self.run_id}"
         table = self.query_one(ErrorsTable)
-        table.add_columns_for_rows()
+        table.fit([], 1)
         table.focus()
         self.load_options()
         self.set_interval(self.app.poll_interval, self._poll)

@@ -115,7 +115,7 @@ class ErrorsLive:
         if [row.example_id for row in rows] == old_ids:
             for old, row in zip(self.rows, rows):
                 if old != row:
-                    for _, key, _ in COLUMNS:
+                    for _, key in COLUMNS:
                         table.update_cell(str(row.example_id), key, self._cell(row, key))
             self.rows = list(rows)
         else:

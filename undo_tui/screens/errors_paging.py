@@ -156,18 +156,34 @@ class ErrorsPaging:
             self.after = max(0, self.total - self.before - len(self.rows))
 
     def _cells(self, row: BrowseRow) -> list:
-        return row_cells(row, self.flt, self.options)
+        return row_cells(row, self.flt, self.options, self.query_one(ErrorsTable).widths)
 
     def _cell(self, row: BrowseRow, key: str):
-        return cell(row, key, self.flt, self.options)
+        return cell(row, key, self.flt, self.options, self.query_one(ErrorsTable).widths)
 
     def _rebuild(self, select: int = 0) -> None:
+        """Add the window's rows again, into columns fitted to them and to the terminal."""
         table = self.query_one(ErrorsTable)
-        table.clear()
+        if not table.fit(self.rows, self._iteration_count()):
+            table.clear()
         for row in self.rows:
             table.add_row(*self._cells(row), key=str(row.example_id))
         if self.rows:
             table.move_cursor(row=max(0, min(select, len(self.rows) - 1)), animate=False)
+
+    def _iteration_count(self) -> int:
+        if self.options is None or self.flt is None:
+            return 1
+        return len(self.options.iterations.get(self.flt.split, [])) or 1
+
+    def on_vim_data_table_width_changed(self, event: VimDataTable.WidthChanged) -> None:
+        table = self.query_one(ErrorsTable)
+        if event.table is not table:
+            return
+        if self.rows:
+            self._rebuild(select=table.cursor_row)
+        else:
+            table.fit([], self._iteration_count())
 
     # -- moving ---------------------------------------------------------------------------------
 

@@ -17,22 +17,11 @@ from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved, WorkF
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import ConfirmDialog, InputDialog
 from undo_tui.widgets.path_suggester import PathSuggester
-from undo_tui.widgets.render import model_label, one_line, pct, run_outcome
+from undo_tui.widgets.render import one_line, run_outcome
+from undo_tui.widgets.runs_table import RunsTable, current_stage, run_row
 from undo_tui.widgets.stage_progress import progress_detail, progress_numbers
-from undo_tui.widgets.vim_table import VimDataTable
 
-STATUS_STYLES = {"running": "bold green", "stopping": "bold yellow", "failed": "bold red",
-                 "stopped": "yellow", "created": "dim", "finished": ""}
 IDLE_POLL_S = 5.0
-
-
-class RunsTable(VimDataTable):
-    BINDINGS = [Binding("enter", "select_cursor", "Open", id="runs_open")]
-
-
-def current_stage(summary: RunSummary) -> str | None:
-    stage = summary.run.stage
-    return stage.split(" ", 1)[0] if stage else None
 
 
 def mini_bar(done: int | None, total: int | None, width: int = 10) -> str:
@@ -40,25 +29,6 @@ def mini_bar(done: int | None, total: int | None, width: int = 10) -> str:
         return ""
     filled = round(width * min(done or 0, total) / total)
     return "▰" * filled + "▱" * (width - filled)
-
-
-def progress_cell(summary: RunSummary, progress: dict[str, Event], alive: bool | None) -> Text:
-    """A compact cell: 'train 25%' for an active run, the stop reason or error otherwise."""
-    run = summary.run
-    if run.status not in ("running", "stopping"):
-        if run.status == "failed" and run.error:
-            return Text(one_line(run.error, 20), style="red")
-        return Text(one_line(run.stop_reason or "", 20), style="dim")
-    if alive is False:
-        return Text("process gone", style="yellow")
-    stage = current_stage(summary)
-    event = progress.get(stage) if stage else None
-    if event is None:
-        return Text(stage or "starting", style="green")
-    done, total = progress_numbers(event)
-    if not total:
-        return Text(stage, style="green")
-    return Text(f"{stage} {100 * min(done or 0, total) // total}%", style="green")
 
 
 def progress_line(summary: RunSummary, progress: dict[str, Event], alive: bool | None) -> Text:
@@ -82,13 +52,6 @@ def progress_line(summary: RunSummary, progress: dict[str, Event], alive: bool |
     return text
 
 
-def run_tag(run) -> str:
-    """The kind when the name does not say it; a transfer also names its source run."""
-    if run.kind == "transfer" and run.source_run_id is not None:
-        return f"transfer←{run.source_run_id}"
-    return run.kind if run.kind != "undo" and run.kind not in run.name else ""
-
-
 class RunsScreen(BaseScreen):
     HELP_SCOPE = "Runs"
     BINDINGS = [
@@ -100,10 +63,6 @@ class RunsScreen(BaseScreen):
         Binding("x", "export", "Export", id="runs_export"),
         Binding("ctrl+r", "refresh", "Refresh", id="runs_refresh", show=False),
     ]
-
-    COLUMNS = (("#", "id", 3), ("name", "name", 20), ("status", "status", 9),
-               ("teacher", "teacher", 15), ("student", "student", 15), ("dataset", "dataset", 10),
-               ("iters", "iters", 5), ("best val", "best", 8), ("progress", "progress", 20))
 
     def __init__(self) -> None:
         super().__init__()
@@ -123,8 +82,7 @@ class RunsScreen(BaseScreen):
     def on_mount(self) -> None:
         self.sub_title = f"Runs — {self.store_path.name}"
         table = self.query_one(RunsTable)
-        for label, key, width in self.COLUMNS:
-            table.add_column(label, key=key, width=width)
+        table.fit([])
         table.focus()
         self.load()
         self.set_interval(self.app.poll_interval, self._poll)
@@ -167,36 +125,8 @@ class RunsScreen(BaseScreen):
         data = message.data
         self.data = data
         self.loads += 1
-        table = self.query_one(RunsTable)
-        selected = self._cursor_key()
-        rows = []
-        self.summaries = {}
-        for summary in data.runs:
-            run = summary.run
-            key = str(run.id)
-            self.summaries[key] = summary
-            status = Text(run.status, style=STATUS_STYLES.get(run.status, ""))
-            if run.stop_requested and run.status == "running":
-                status.append(" (stop asked)", style="yellow")
-            tag = run_tag(run)
-            name = Text(one_line(run.name, 19 - len(tag) if tag else 20))
-            if tag:
-                name.append(f" {tag}", style="dim italic")
-            rows.append((key, [
-                str(run.id), name, status,
-                model_label(run.teacher, 15), model_label(run.student, 15),
-                one_line(summary.dataset_name or "—", 10), str(summary.iterations),
-                pct(summary.best_val_accuracy),
-                progress_cell(summary, data.progress.get(run.id, {}), data.alive.get(run.id)),
-            ]))
-        signature = [(k, [str(c) for c in cells]) for k, cells in rows]
-        if signature != getattr(self, "_signature", None):
-            self._signature = signature
-            table.clear()
-            for key, cells in rows:
-                table.add_row(*cells, key=key)
-            if selected in self.summaries:
-                table.move_cursor(row=table.get_row_index(selected), animate=False)
+        self.summaries = {str(summary.run.id): summary for summary in data.runs}
+        self._fill_table(data)
         count = len(data.runs)
         active = sum(1 for s in data.runs if s.run.status in ("running", "stopping"))
         self.query_one("#runs-title", Static).update(
@@ -207,6 +137,29 @@ class RunsScreen(BaseScreen):
         live_widget.display = bool(live)
         live_widget.update(Text("\n").join(live) if live else "")
         self._hint()
+
+    def _fill_table(self, data: RunsData) -> None:
+        """The rows, in columns fitted to them and to the terminal; untouched when unchanged."""
+        table = self.query_one(RunsTable)
+        selected = self._cursor_key()
+        states = [(s, data.progress.get(s.run.id, {}), data.alive.get(s.run.id))
+                  for s in data.runs]
+        widths = table.fit([run_row(*state) for state in states])
+        rows = [(str(state[0].run.id), run_row(*state, widths)) for state in states]
+        signature = (table.column_spec,
+                     [(k, [str(c) for c in cells.values()]) for k, cells in rows])
+        if signature == getattr(self, "_signature", None):
+            return
+        self._signature = signature
+        table.clear()
+        for key, cells in rows:
+            table.add_row(*(cells[k] for k in widths), key=key)
+        if selected in self.summaries:
+            table.move_cursor(row=table.get_row_index(selected), animate=False)
+
+    def on_vim_data_table_width_changed(self, event) -> None:
+        if self.data is not None:
+            self._fill_table(self.data)
 
     def _hint(self) -> None:
         """Keys, and the highlighted run's whole stop reason or error (cut short in its row)."""

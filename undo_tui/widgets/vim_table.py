@@ -32,11 +32,40 @@ class VimDataTable(DataTable):
         def control(self) -> VimDataTable:
             return self.table
 
+    class WidthChanged(Message):
+        """The table got wider or narrower: its screen fits the columns again (widgets/fit)."""
+
+        def __init__(self, table: VimDataTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> VimDataTable:
+            return self.table
+
     def __init__(self, *args, paged: bool = False, **kwargs) -> None:
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", True)
         super().__init__(*args, **kwargs)
         self.paged = paged
+        self.column_spec: list[tuple[str, str, int]] = []
+        self._width_seen = 0
+
+    def on_resize(self, event) -> None:
+        if event.size.width != self._width_seen:
+            self._width_seen = event.size.width
+            self.post_message(self.WidthChanged(self))
+
+    def set_columns(self, spec: list[tuple[str, str, int]]) -> bool:
+        """Show exactly these (label, key, width) columns. True when they changed: the rows were
+        cleared with the old columns, and the caller adds them again."""
+        if spec == self.column_spec:
+            return False
+        self.column_spec = list(spec)
+        self.clear(columns=True)
+        for label, key, width in spec:
+            self.add_column(label, key=key, width=width)
+        return True
 
     def _half(self) -> int:
         return max(1, (self.scrollable_content_region.height - 1) // 2)
