@@ -141,3 +141,4 @@ def test_a_name_shared_by_two_runs_asks_for_the_id(tui_store, capsys):
 def test_readme_documents_the_bare_form():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "`undo-tui [STORE] [--run RUN]`" in readme
+

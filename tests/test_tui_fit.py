@@ -31,7 +31,7 @@ def test_a_narrow_table_shrinks_the_widest_first_then_drops_by_importance():
 
 def test_free_text_is_cut_before_names():
     cols = [Col("model", "model", 20, minimum=10), Col("why", "progress", 38, minimum=12,
-                                                       prose=True)]
+                                                       give=1)]
     widths = fit_columns(cols, 40)
     assert widths == {"model": 20, "why": 16}
     assert fit_columns(cols, 30) == {"model": 14, "why": 12}

@@ -168,10 +168,15 @@ class _ProgressLine:
             self.stream.flush()
 
 
-def format_progress(p) -> str:
+def format_progress(p, now: float | None = None) -> str:
+    """'14:03:07 teacher 70/180 tries  kept 5/60  ...  elapsed 0:00:45  ETA 0:01:20': the total is
+    the whole pass's from the start (with retries: each example's tries)."""
     eta = "-" if p.eta_s is None else _clock(p.eta_s)
-    return (f"teacher {p.done}/{p.total}  kept {p.kept}/{p.attempted}  failed {p.failed}  "
-            f"cached {p.cache_hits}  {p.tokens_per_s:.1f} tok/s  ETA {eta}")
+    stamp = time.strftime("%H:%M:%S", time.localtime(now))
+    tries = f" tries ({p.examples} examples, up to {p.rounds} each)" if p.rounds > 1 else ""
+    return (f"{stamp} teacher {p.done}/{p.total}{tries}  kept {p.kept}/{p.attempted}  "
+            f"failed {p.failed}  cached {p.cache_hits}  {p.tokens_per_s:.1f} tok/s  "
+            f"elapsed {_clock(p.elapsed_s)}  ETA {eta}")
 
 
 def _clock(seconds: float) -> str:

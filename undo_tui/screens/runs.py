@@ -19,7 +19,7 @@ from undo_tui.screens.dialogs import ConfirmDialog, InputDialog
 from undo_tui.widgets.path_suggester import PathSuggester
 from undo_tui.widgets.render import one_line, run_outcome
 from undo_tui.widgets.runs_table import RunsTable, current_stage, run_row
-from undo_tui.widgets.stage_progress import progress_detail, progress_numbers
+from undo_tui.progress_text import progress_detail, progress_numbers
 
 IDLE_POLL_S = 5.0
 

@@ -1,6 +1,7 @@
 """Table columns sized to the terminal: each column as wide as its content, the free width to one
-growing column, and when the terminal is too narrow free-text columns shrink first, then the
-widest (each to its minimum), then the least important ones are left out.
+growing column, and when the terminal is too narrow the columns that give up width most readily
+shrink first (free text before models, models before names; the widest of a kind first, each to
+its minimum), then the least important ones are left out.
 
 Text is cut where it tells rows apart the least: ids and model names in the middle
 ('arith-…-0042'), free text at its end.
@@ -22,7 +23,7 @@ class Col:
     minimum: int = 4
     grow: bool = False  # takes the width left over
     drop: int | None = None  # left out first when nothing fits: lower drops first
-    prose: bool = False  # free text (a reason, a message): cut before names and ids are
+    give: int = 0  # how readily it gives up width: higher shrinks first (free text > ids)
 
 
 def fit_columns(cols: list[Col], width: int) -> dict[str, int]:
@@ -33,7 +34,8 @@ def fit_columns(cols: list[Col], width: int) -> dict[str, int]:
         widths = {c.key: max(c.natural, len(c.label), 1) for c in shown}
         excess = _total(widths) - width
         floor = {c.key: max(min(c.minimum, widths[c.key]), len(c.label), 1) for c in shown}
-        for group in ([c.key for c in shown if c.prose], list(widths)):
+        for level in sorted({c.give for c in shown}, reverse=True):
+            group = [c.key for c in shown if c.give >= level]
             while excess > 0:
                 key = max((k for k in group if widths[k] > floor[k]), key=widths.get,
                           default=None)

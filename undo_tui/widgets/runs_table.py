@@ -10,7 +10,7 @@ from textual.binding import Binding
 from store.models import Event, RunSummary
 from undo_tui.widgets.fit import SCROLLBAR, Col, cut_middle, fit_columns
 from undo_tui.widgets.render import model_label, one_line, pct
-from undo_tui.widgets.stage_progress import progress_numbers
+from undo_tui.progress_text import progress_numbers
 from undo_tui.widgets.vim_table import VimDataTable
 
 STATUS_STYLES = {"running": "bold green", "stopping": "bold yellow", "failed": "bold red",
@@ -41,11 +41,11 @@ def column_specs(rows: list[dict[str, Text]]) -> list[Col]:
 
     return [Col("id", "#", natural("id")), Col("name", "name", natural("name"), minimum=12),
             Col("status", "status", natural("status"), minimum=8),
-            Col("teacher", "teacher", natural("teacher"), minimum=10, drop=3),
-            Col("student", "student", natural("student"), minimum=10, drop=2),
-            Col("dataset", "dataset", natural("dataset"), minimum=8, drop=1),
+            Col("teacher", "teacher", natural("teacher"), minimum=10, give=1, drop=3),
+            Col("student", "student", natural("student"), minimum=10, give=1, drop=2),
+            Col("dataset", "dataset", natural("dataset"), minimum=8, give=1, drop=1),
             Col("iters", "iters", natural("iters")), Col("best", "best val", natural("best")),
-            Col("progress", "progress", natural("progress"), minimum=12, prose=True)]
+            Col("progress", "progress", natural("progress"), minimum=12, give=2)]
 
 
 def current_stage(summary: RunSummary) -> str | None:
