@@ -43,7 +43,8 @@ def _ks_text(ks: list[int]) -> str:
 class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
     HELP_SCOPE = "Errors browser"
     BINDINGS = [
-        Binding("slash", "search", "Search", key_display="/", id="errors_search"),
+        # priority: handled before the keys typed after it are passed on (to the table)
+        Binding("slash", "search", "Search", key_display="/", id="errors_search", priority=True),
         Binding("n", "next_match", "Next", tooltip="Next search match", id="errors_next"),
         Binding("N", "previous_match", "Prev match", id="errors_previous", show=False),
         Binding("f", "cycle_status(1)", "Status", tooltip="Next status filter",
@@ -226,7 +227,14 @@ class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
             self.app.open_example(self.run_id, row.example_id, browser=self)
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        # at once, not Widget.focus()'s call_later: keys typed right after / (queued while the
+        # app was busy) must reach the search box, not the table
+        self.set_focus(self.query_one("#search", Input))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search":  # in the search box, / is a character
+            return not self.query_one("#search", Input).has_focus
+        return super().check_action(action, parameters)
 
     def on_unmount(self) -> None:
         if self.shared is not None:

@@ -29,7 +29,7 @@ class ErrorsExclusion:
         if action == "set_excluded":
             row = self.current_row()
             return row is not None and row.excluded != parameters[0]
-        return True
+        return super().check_action(action, parameters)
     def action_set_excluded(self, excluded: bool) -> None:
         row = self.current_row()
         if row is not None:
