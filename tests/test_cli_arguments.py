@@ -142,3 +142,9 @@ def test_readme_documents_the_bare_form():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "`undo-tui [STORE] [--run RUN]`" in readme
 
+
+
+def test_a_command_s_usage_names_the_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["status", "--help"])
+    assert capsys.readouterr().out.startswith("usage: undo-tui status [-h] [--store STORE] [RUN]")

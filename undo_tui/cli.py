@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "local store of runs, and commands for headless work.",
     )
     parser.add_argument("--store", type=Path, default=None, help=_store_help())
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", prog="undo-tui")
     for name in COMMANDS:
         try:
             module = importlib.import_module(f"undo_tui.commands.{name}")
