@@ -30,6 +30,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "alpaca/sharegpt JSON")
     parser.add_argument("--out", required=True, type=Path, metavar="PATH",
                         help="output file (a directory for --format hf)")
+    add_filter_arguments(parser)
+    parser.add_argument("--split", default="train", choices=("train", "val", "test"),
+                        help="whose rationales to export (default: train, what the student "
+                             "trained on)")
+    parser.add_argument("--force", action="store_true", help="replace an existing output")
+    return parser
+
+
+def add_filter_arguments(parser) -> None:
+    """Which rationales go in: shared with `undo-tui transfer --from-run`."""
     parser.add_argument("--correct-only", action="store_true",
                         help="only rationales whose graded answer matched the gold answer")
     parser.add_argument("--refined-only", action="store_true",
@@ -40,11 +50,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="only examples with this tag (repeat: any of them)")
     parser.add_argument("--exclude-tag", dest="exclude_tags", action="append", default=[],
                         metavar="T", help="leave out examples with this tag (repeatable)")
-    parser.add_argument("--split", default="train", choices=("train", "val", "test"),
-                        help="whose rationales to export (default: train, what the student "
-                             "trained on)")
-    parser.add_argument("--force", action="store_true", help="replace an existing output")
-    return parser
 
 
 def _iteration(text: str) -> int | str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from undo_tui.commands.export import _iteration
+from undo_tui.commands.export import _iteration, add_filter_arguments
 from undo_tui.commands.run_arg import add_run_argument
 
 
@@ -48,17 +48,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--full-finetune", action="store_true",
                         help="train every weight instead of a LoRA adapter")
     parser.add_argument("--seed", type=int, help="training seed (default: the source's)")
-    filters = parser.add_argument_group("filters (with --from-run; as in `undo-tui export`)")
-    filters.add_argument("--correct-only", action="store_true",
-                         help="only rationales whose graded answer matched the gold answer")
-    filters.add_argument("--refined-only", action="store_true",
-                         help="only teacher-refined rationales (and human edits of them)")
-    filters.add_argument("--no-prefer-human", dest="prefer_human", action="store_false",
-                         help="use the teacher's version where a human edited a rationale")
-    filters.add_argument("--tag", dest="tags", action="append", default=[], metavar="T",
-                         help="only examples with this tag (repeat: any of them)")
-    filters.add_argument("--exclude-tag", dest="exclude_tags", action="append", default=[],
-                         metavar="T", help="leave out examples with this tag (repeatable)")
+    add_filter_arguments(parser.add_argument_group(
+        "filters (with --from-run; as in `undo-tui export`)"))
     parser.add_argument("--create-only", action="store_true",
                         help="record the run and print its id without running it")
     return parser
