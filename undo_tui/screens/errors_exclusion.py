@@ -15,21 +15,22 @@ from undo_tui.widgets.errors_table import ErrorsTable
 class ErrorsExclusion:
     """Mixin for ErrorsScreen: uses its rows, current_row(), _cell() and db()."""
 
-    _x_includes: bool | None = None  # which x binding the footer shows now
+    _x_includes = False  # the footer shows x Incl (else Excl, also while no row is loaded)
 
     def _sync_exclude_key(self) -> None:
-        """Show x as Excl or Incl for the highlighted row (the footer recomposes only on change)."""
+        """Show x as Excl or Incl for the highlighted row; the footer recomposes only when that
+        changes (not on every cursor move, nor on the first page)."""
         row = self.current_row()
-        includes = row.excluded if row is not None else None
+        includes = row is not None and row.excluded
         if includes != self._x_includes:
             self._x_includes = includes
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "set_excluded":
-            row = self.current_row()
-            return row is not None and row.excluded != parameters[0]
+            return self._x_includes != parameters[0]
         return super().check_action(action, parameters)
+
     def action_set_excluded(self, excluded: bool) -> None:
         row = self.current_row()
         if row is not None:

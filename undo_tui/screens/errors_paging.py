@@ -166,6 +166,10 @@ class ErrorsPaging:
         table = self.query_one(ErrorsTable)
         if not table.fit(self.rows, self._iteration_count()):
             table.clear()
+        self._add_rows(select)
+
+    def _add_rows(self, select: int) -> None:
+        table = self.query_one(ErrorsTable)
         for row in self.rows:
             table.add_row(*self._cells(row), key=str(row.example_id))
         if self.rows:
@@ -180,10 +184,9 @@ class ErrorsPaging:
         table = self.query_one(ErrorsTable)
         if event.table is not table:
             return
-        if self.rows:
-            self._rebuild(select=table.cursor_row)
-        else:
-            table.fit([], self._iteration_count())
+        cursor = table.cursor_row
+        if table.fit(self.rows, self._iteration_count()):  # the columns changed: rows again
+            self._add_rows(select=cursor)
 
     # -- moving ---------------------------------------------------------------------------------
 
