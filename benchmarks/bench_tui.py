@@ -174,22 +174,22 @@ async def _drive_app(path: Path, run_id: int, k: int, out: dict,
             loads = screen.page_loads
             pages.append(await timed(lambda: table.move_cursor(row=table.row_count - 1,
                                                                animate=False),
-                                     lambda: screen.page_loads > loads and not screen.loading))
+                                     lambda: screen.page_loads > loads and not screen.fetching))
         out["next_page_ms"] = sorted(pages)[len(pages) // 2]
 
         out["next_page_query_ms"] = screen.last_page_ms
         loads = screen.page_loads
         out["last_page_ms"] = await timed("G", lambda: screen.page_loads > loads and
-                                          not screen.loading)
+                                          not screen.fetching)
         out["last_page_query_ms"] = screen.last_page_ms
         loads = screen.page_loads
         out["first_page_ms"] = await timed("g", lambda: screen.page_loads > loads and
-                                           not screen.loading)
+                                           not screen.fetching)
         out["first_page_query_ms"] = screen.last_page_ms
 
         token = screen.token
         out["filter_fixed_ms"] = await timed("f", lambda: screen.token != token and
-                                             screen.page_loads and not screen.loading)
+                                             screen.page_loads and not screen.fetching)
         out["filter_fixed_query_ms"] = screen.last_page_ms
         await _until(pilot, lambda: screen.total is not None)
         out["fixed_rows"] = screen.total
@@ -218,7 +218,7 @@ async def _drive_app(path: Path, run_id: int, k: int, out: dict,
                 search.value = word  # pasted
             token = screen.token
             out[f"{label}_ms"] = await timed("enter", lambda: screen.token != token and
-                                             not screen.loading)
+                                             not screen.fetching)
             out[f"{label}_query_ms"] = screen.last_page_ms
             await _until(pilot, lambda: screen.total is not None)
             out[f"{label}_rows"] = screen.total

@@ -30,7 +30,8 @@ from store.rationales import (REJECT_REASONS, NewRationale, add_human_edit, add_
                               rationales_for_example, rationales_for_iteration,
                               rejection_counts, teacher_yield)
 from store.runs import (add_teacher_usage, clear_stop_request, create_run, delete_run,
-                        get_iteration, get_run, list_iterations, list_runs, mark_best_iteration,
-                        request_stop, stop_requested, update_run, upsert_iteration)
+                        find_run, get_iteration, get_run, list_iterations, list_runs,
+                        mark_best_iteration, request_stop, stop_requested, update_run,
+                        upsert_iteration, why_not_stoppable)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

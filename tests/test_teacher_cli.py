@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import store
@@ -86,11 +88,19 @@ def test_cli_choices_mirror_the_engine():
     assert generate.BACKEND_CHOICES == BACKENDS
 
 
-def test_progress_line_shows_counts_speed_and_eta():
+def test_progress_line_shows_time_counts_speed_elapsed_and_eta(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
     p = Progress(done=7, total=20, kept=3, attempted=7, failed=1, cache_hits=2, calls_made=5,
                  completion_tokens=900, elapsed_s=10, tokens_per_s=85.04, eta_s=125)
-    assert generate.format_progress(p) == ("teacher 7/20  kept 3/7  failed 1  cached 2  "
-                                           "85.0 tok/s  ETA 0:02:05")
+    assert generate.format_progress(p, now=3600 * 14 + 65) == (
+        "14:01:05 teacher 7/20  kept 3/7  failed 1  cached 2  85.0 tok/s  elapsed 0:00:10  "
+        "ETA 0:02:05")
+    retried = Progress(done=70, total=180, kept=5, attempted=60, failed=0, cache_hits=0,
+                       calls_made=70, completion_tokens=9000, elapsed_s=45, tokens_per_s=80,
+                       eta_s=80, examples=60, rounds=3)
+    assert "teacher 70/180 tries (60 examples, up to 3 each)  kept 5/60" in \
+        generate.format_progress(retried)
 
 
 def _args(**values):

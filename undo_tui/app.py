@@ -212,12 +212,12 @@ class UndoApp(App):
         from undo_tui.screens.transfer_dialog import TransferDialog
         from textual.widgets import DataTable
 
-        from undo_tui.widgets.vim_table import VimDataTable, VimScroll
+        from undo_tui.widgets.vim_table import VimDataTable, VimLog, VimScroll
 
         return [
             ("everywhere", [UndoApp]),
             ("tables", [VimDataTable, DataTable]),
-            ("text panes", [VimScroll]),
+            ("text panes and the log", [VimScroll, VimLog]),
             ("runs", [RunsTable, RunsScreen]),
             ("dashboard", [IterationsTable, DashboardScreen]),
             ("errors browser", [ErrorsTable, ErrorsScreen]),
@@ -234,17 +234,26 @@ class UndoApp(App):
         return binding_ids(cls for _, classes in self.help_sections() for cls in classes)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette offers this screen's commands first (from its live bindings), then the app's."""
+        """The palette offers this screen's commands first (from its live bindings), then the app's.
+
+        Only this app's own bindings (they have ids), less the movement keys every table and
+        pane shares: a focused widget's raw bindings ("Cursor right", "Copy selected text")
+        are keys, not commands.
+        """
+        from undo_tui.widgets.vim_table import VimDataTable, VimScroll
+
+        movement = set(binding_ids([VimDataTable, VimScroll]))
         seen = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.system or binding.action in seen:
+            if not binding.id or binding.id in movement or not binding.description \
+                    or binding.system or binding.action in seen:
                 continue
             if binding.action in ("quit", "help", "command_palette"):
                 continue
             seen.add(binding.action)
             scope = getattr(screen, "HELP_SCOPE", "Screen")
-            yield SystemCommand(f"{scope}: {binding.description}",
+            yield SystemCommand(f"{scope}: {binding.tooltip or binding.description}",
                                 f"key {self.get_key_display(binding)}",
                                 partial(self._run_binding, active.node, binding.action),
                                 discover=active.enabled)

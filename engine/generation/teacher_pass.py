@@ -132,10 +132,10 @@ async def teacher_pass(db, teacher: Teacher, items: Sequence[PassItem], options:
     start = time.perf_counter()
     pending = list(items)
     fatal = None
+    tracker.plan(len(pending), retries + 1)  # the whole stage's total, from the start
     try:
         for attempt in range(retries + 1):
             round_template = template if attempt == 0 else (options.retry_template or template)
-            tracker.add_total(len(pending))
             tracker.calls_started()
             for first in range(0, len(pending), options.chunk_size):
                 chunk = pending[first:first + options.chunk_size]

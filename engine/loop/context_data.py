@@ -61,11 +61,13 @@ class StageContext:
         return should_stop
 
     def progress_reporter(self, stage: str, every_s: float = 0.5):
-        """progress(dict) that writes a throttled 'progress' event (and always the last one)."""
-        state = {"at": 0.0}
+        """progress(dict) that writes a throttled 'progress' event (and always the last one),
+        with the seconds since this stage started (`elapsed_s`)."""
+        state = {"at": 0.0, "start": time.monotonic()}
 
         def progress(info: dict) -> None:
             now = time.monotonic()
+            info = {**info, "elapsed_s": round(now - state["start"], 1)}
             done, total = info.get("done", info.get("step")), info.get("total",
                                                                         info.get("total_steps"))
             final = done is not None and total is not None and done >= total

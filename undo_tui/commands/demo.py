@@ -9,7 +9,6 @@ it just opens it.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -34,20 +33,17 @@ def add_parser(subparsers):
     parser.add_argument("--scrub", action="store_true",
                         help="instead: prepare the demo store for sharing (replace this machine's "
                              "absolute paths with placeholders, then vacuum); nothing runs")
-    # also accepted after the command (`undo-tui demo --store S`); SUPPRESS keeps a global --store
-    parser.add_argument("--store", type=Path, default=argparse.SUPPRESS,
-                        help="store for the demo (default: demo.db beside your default store)")
     return parser
 
 
 def demo_store_path(args) -> Path:
-    """--store when given, else demo.db in the directory of the user's default store."""
+    """--store when the user gave one (even the default store's path), else demo.db in the
+    directory of the user's default store."""
     from store.paths import default_store_path
 
-    default = default_store_path()
-    if args.store is not None and Path(args.store) != default:
+    if getattr(args, "store_given", args.store is not None):
         return Path(args.store).expanduser()
-    return default.parent / "demo.db"
+    return default_store_path().parent / "demo.db"
 
 
 def install_message(packages: list[str]) -> str:
@@ -206,8 +202,9 @@ def finished_summary(db, run_id: int) -> str:
     import store
 
     run = store.get_run(db, run_id)
-    reason = f" ({run.stop_reason})" if run.stop_reason else ""
-    lines = [f"demo run {run_id}: {run.status}{reason}"]
+    from undo_tui.widgets.render import run_outcome
+
+    lines = [f"demo run {run_id} {run_outcome(run.status, run.stop_reason)}"]
     from engine.loop.supervisor import describe_scores
 
     for it in store.list_iterations(db, run_id):

@@ -30,7 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Generate and grade teacher rationales for one split of an imported dataset. "
                     "Finished calls are cached: re-running resumes and never pays twice.")
     p.add_argument("--dataset", required=True, help="name of an imported dataset")
-    p.add_argument("--split", default="train", choices=("train", "val", "test"))
+    p.add_argument("--split", default="train", choices=("train", "val", "test"),
+                   help="which split's questions the teacher explains (default: train)")
     p.add_argument("--limit", type=_positive, help="only the first N examples of the split")
     p.add_argument("--teacher", type=Path, metavar="CONFIG.toml",
                    help="TOML file with a [teacher] table (backend, model, base_url, ...)")
@@ -173,10 +174,15 @@ class _ProgressLine:
             self.stream.flush()
 
 
-def format_progress(p) -> str:
+def format_progress(p, now: float | None = None) -> str:
+    """'14:03:07 teacher 70/180 tries  kept 5/60  ...  elapsed 0:00:45  ETA 0:01:20': the total is
+    the whole pass's from the start (with retries: each example's tries)."""
     eta = "-" if p.eta_s is None else _clock(p.eta_s)
-    return (f"teacher {p.done}/{p.total}  kept {p.kept}/{p.attempted}  failed {p.failed}  "
-            f"cached {p.cache_hits}  {p.tokens_per_s:.1f} tok/s  ETA {eta}")
+    stamp = time.strftime("%H:%M:%S", time.localtime(now))
+    tries = f" tries ({p.examples} examples, up to {p.rounds} each)" if p.rounds > 1 else ""
+    return (f"{stamp} teacher {p.done}/{p.total}{tries}  kept {p.kept}/{p.attempted}  "
+            f"failed {p.failed}  cached {p.cache_hits}  {p.tokens_per_s:.1f} tok/s  "
+            f"elapsed {_clock(p.elapsed_s)}  ETA {eta}")
 
 
 def _clock(seconds: float) -> str:

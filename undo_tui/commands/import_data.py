@@ -26,21 +26,26 @@ def add_parser(subparsers):
     parser.add_argument("path", type=Path, nargs="?", help="file or datasets.save_to_disk directory")
     parser.add_argument("--builtin", choices=["arith"], help="generate a built-in task instead of a file")
     parser.add_argument("--dataset", required=True, help="name of the dataset to create or add to")
-    parser.add_argument("--format", dest="fmt", choices=FORMATS, default="auto")
+    parser.add_argument("--format", dest="fmt", choices=FORMATS, default="auto",
+                        help="file format (auto: from the suffix, and for JSON(L) from the "
+                        "content: GSM8K answers end in '#### N'); hf is a save_to_disk directory")
     parser.add_argument("--split", choices=SPLITS, default="auto",
                         help="split for rows that do not name one (auto: from the file name, else train)")
     fields = parser.add_argument_group("field mapping")
     fields.add_argument("--question", default="question", metavar="FIELD[,FIELD2]",
                         help="question field; several are joined with a blank line")
-    fields.add_argument("--answer", default="answer", metavar="FIELD")
-    fields.add_argument("--rationale", metavar="FIELD")
+    fields.add_argument("--answer", default="answer", metavar="FIELD",
+                        help="gold answer field (default: answer)")
+    fields.add_argument("--rationale", metavar="FIELD",
+                        help="gold rationale field, if the data has worked solutions")
     fields.add_argument("--choices", metavar="FIELD", help="list of choices (implies --answer-type choice)")
     fields.add_argument("--id", dest="id_field", metavar="FIELD",
                         help="example id field (default: an id-like field such as id or ID, "
                              "else a hash of question and answer)")
     fields.add_argument("--no-id", action="store_true",
                         help="ids from a hash of question and answer, even with an id field")
-    fields.add_argument("--category", metavar="FIELD")
+    fields.add_argument("--category", metavar="FIELD",
+                        help="category field (the teacher's refinement can pick errors by it)")
     fields.add_argument("--split-field", metavar="FIELD", help="field naming each row's split")
     parser.add_argument("--answer-type", choices=ANSWER_TYPES,
                         help="default: the existing dataset's type, else choice with --choices, else number")

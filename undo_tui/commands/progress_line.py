@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import store
+from undo_tui.progress_text import progress_detail
 
 
 def format_progress(event: store.Event) -> str:
-    data = event.data or {}
-    parts = [f"[{event.stage} it{event.iteration}]"]
-    if event.done is not None and event.total:
-        parts.append(f"{event.done}/{event.total}")
-    if data.get("kept") is not None:
-        parts.append(f"kept {data['kept']}")
-    if data.get("loss") is not None:
-        parts.append(f"loss {data['loss']:.3f}")
-    if data.get("tokens_per_s"):
-        parts.append(f"{data['tokens_per_s']:.0f} tok/s")
-    if data.get("eta_s") is not None:
-        eta = int(data["eta_s"])
-        parts.append(f"ETA {eta // 60}:{eta % 60:02d}")
-    return " ".join(parts)
+    """'14:03:07 [teacher it 1] 70/180 tries · kept 5 · 0:45 elapsed · ETA 1:20': when it was
+    written, the stage, and its counts against the whole stage's total."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+    detail = progress_detail(event, elapsed=True)
+    if event.iteration is not None:
+        detail = detail.removesuffix(f" (it {event.iteration})")
+        return f"{stamp} [{event.stage} it {event.iteration}] {detail}"
+    return f"{stamp} [{event.stage}] {detail}"
 
 
 class ProgressLine:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from undo_tui.commands.run import add_preflight_flag
+from undo_tui.commands.run_arg import add_run_argument
 
 
 def add_parser(subparsers):
@@ -10,7 +11,7 @@ def add_parser(subparsers):
         "resume", help="continue a stopped, failed or killed run",
         description="Continue RUN where it stopped: finished teacher calls come from the cache, "
                     "stored predictions are kept, and only missing work is done.")
-    parser.add_argument("run_id", type=int, metavar="RUN")
+    add_run_argument(parser, "run_id")
     add_preflight_flag(parser)
     return parser
 

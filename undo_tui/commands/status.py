@@ -6,6 +6,8 @@ McNemar p-value, so a reader can tell noise from progress. Tables are rendered b
 
 from __future__ import annotations
 
+from undo_tui.commands.run_arg import RUN_HELP, add_run_argument
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -13,7 +15,7 @@ def add_parser(subparsers):
         description="Without RUN: every run in a line. With RUN: its iterations with strict and "
                     "flexible accuracy (95%% Wilson intervals), format compliance and per-example "
                     "changes with exact McNemar p-values.")
-    parser.add_argument("run_id", type=int, nargs="?", metavar="RUN")
+    add_run_argument(parser, "run_id", nargs="?", help=RUN_HELP + "; without it, every run")
     return parser
 
 

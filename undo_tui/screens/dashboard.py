@@ -11,7 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.widgets import Footer, Header, Static
 
 import store
 from store.models import Event, Iteration
@@ -19,25 +19,27 @@ from store.processes import INTERRUPTED, resume_hint
 from store.transfers import data_comparisons, transfer_link, transfers_from
 from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
-                               TransitionCounts)
+                               TransitionCounts, WorkFailed)
 from undo_tui.screens.base import BaseScreen
 from undo_tui.widgets.render import (accuracy_cell, change_cell, count, duration, model_label,
                                      one_line, pct)
 from undo_tui.widgets.stage_progress import StageProgress
 from undo_tui.widgets.transfer_panel import TransferPanel
-from undo_tui.widgets.vim_table import VimDataTable
+from undo_tui.widgets.vim_table import VimDataTable, VimLog
 
 LOW_YIELD = 0.20
 LOG_KINDS = ("log", "error", "stage")
 LOG_LINES = 200
 
 
-def teacher_quality_note(iterations: list[Iteration]) -> Text:
+def teacher_quality_note(iterations: list[Iteration], live: Event | None = None) -> Text:
     """What the teacher's yield (kept / attempted) means for this run, in a sentence or two,
-    and per iteration the outputs not kept per reason (what the keep filter rejected)."""
+    and per iteration the outputs not kept per reason (what the keep filter rejected);
+    `live`: the running teacher pass's progress (its yield is recorded when it ends)."""
     tried = [it for it in iterations if it.k > 0 and it.teacher_attempted]
     if not tried:
-        return Text("Teacher quality: no teacher pass recorded yet.", style="dim")
+        return live_teacher_note(live) or Text("Teacher quality: no teacher pass recorded yet.",
+                                               style="dim")
     kept = sum(it.teacher_kept or 0 for it in tried)
     attempted = sum(it.teacher_attempted for it in tried)
     latest = tried[-1]
@@ -62,6 +64,18 @@ def teacher_quality_note(iterations: list[Iteration]) -> Text:
             text.append(f"\nNot kept (k={it.k}): ", style="bold")
             text.append(store.describe_rejections(rejected))
     return text
+
+
+def live_teacher_note(live: Event | None) -> Text | None:
+    """'kept 3 of 12 so far' while the first teacher pass runs, from its progress event."""
+    data = (live.data or {}) if live is not None else {}
+    if data.get("kept") is None:
+        return None
+    attempted = data.get("attempted")
+    of = f" of {attempted} examples tried" if attempted is not None else ""
+    return Text(f"Teacher yield: pass in progress (iteration {live.iteration}): kept "
+                f"{data['kept']}{of} so far; the yield is recorded when the pass ends.",
+                style="dim")
 
 
 def format_note(iterations: list[Iteration], format_rates: dict[int, float]) -> Text | None:
@@ -162,7 +176,7 @@ class DashboardScreen(BaseScreen):
     COLUMNS = (("k", "k"), ("status", "status"), ("train n", "train"), ("kept", "kept"),
                ("val strict [95%]", "val"), ("Δ val", "delta"), ("flexible", "flexible"),
                ("test strict [95%]", "test"), ("format", "format"),
-               ("fixed/regr", "transitions"), ("loss", "loss"), ("wall", "wall"),
+               ("fixed/regr", "transitions"), ("mean loss", "loss"), ("wall", "wall"),
                ("tokens", "tokens"), ("cost", "cost"))
 
     def __init__(self, run_id: int) -> None:
@@ -189,7 +203,7 @@ class DashboardScreen(BaseScreen):
                 yield StageProgress("evaluate", id="stage-evaluate", classes="stage")
                 yield Static("", id="quality-note")
                 yield Static("", id="format-note")
-        yield RichLog(id="log-tail", wrap=True, markup=False, highlight=False, max_lines=LOG_LINES)
+        yield VimLog(id="log-tail", wrap=True, markup=False, highlight=False, max_lines=LOG_LINES)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -198,7 +212,7 @@ class DashboardScreen(BaseScreen):
         for label, key in self.COLUMNS:
             table.add_column(label, key=key)
         table.focus()
-        self.query_one("#log-tail", RichLog).border_title = "log"
+        self.query_one("#log-tail", VimLog).border_title = "log"
         self.load()
         self.set_interval(self.app.poll_interval, self._poll)
 
@@ -294,7 +308,8 @@ class DashboardScreen(BaseScreen):
                                                  data.data_comparisons)
         quality = self.query_one("#quality-note", Static)
         quality.display = run.kind != "transfer"  # a transfer's data was written before it
-        quality.update(teacher_quality_note(data.iterations))
+        live = data.progress.get("teacher") if run.status in store.runs.ACTIVE_STATUSES else None
+        quality.update(teacher_quality_note(data.iterations, live))
         note = format_note(data.iterations, data.format_rates)
         self.query_one("#format-note", Static).update(note or "")
         self._log(data.log)
@@ -312,7 +327,7 @@ class DashboardScreen(BaseScreen):
         else:
             text.append(run.status, style=style.get(run.status, "bold"))
         if run.stop_reason:
-            text.append(f" ({run.stop_reason})", style="dim")
+            text.append(f": {run.stop_reason}", style="dim")
         text.append("\n")
         text.append(f"teacher {model_label(run.teacher, 40)}  ·  "
                     f"student {model_label(run.student, 40)}  ·  dataset {data.dataset_name or '—'}")
@@ -378,7 +393,7 @@ class DashboardScreen(BaseScreen):
             widget.show(data.progress.get(stage), current == stage)
 
     def _log(self, events: list[Event]) -> None:
-        log = self.query_one("#log-tail", RichLog)
+        log = self.query_one("#log-tail", VimLog)
         for event in events:
             if event.id <= self.last_event_id:
                 continue
@@ -434,16 +449,16 @@ class DashboardScreen(BaseScreen):
                                          started_run=run_id))
 
     def action_focus_log(self) -> None:
-        log = self.query_one("#log-tail", RichLog)
+        log = self.query_one("#log-tail", VimLog)
         (self.query_one(IterationsTable) if log.has_focus else log).focus()
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
     def action_stop(self) -> None:
-        if self.data and self.data.run.status not in ("running", "stopping", "created"):
-            self.notify(f"run {self.run_id} is {self.data.run.status}: nothing to stop",
-                        severity="warning")
+        refusal = store.why_not_stoppable(self.data.run) if self.data else None
+        if refusal:
+            self.notify(refusal, severity="warning")
             return
         self.stop_run()
 
@@ -463,8 +478,12 @@ class DashboardScreen(BaseScreen):
 
     @work(thread=True, exit_on_error=False, name="resuming a run")
     def resume_run(self) -> None:
-        launched = engine_control.resume_run(self.store_path, self.run_id,
-                                             python=self.app.engine_python)
+        try:
+            launched = engine_control.resume_checked(self.db(), self.store_path, self.run_id,
+                                                     python=self.app.engine_python)
+        except store.UndoError as exc:
+            self.post_message(WorkFailed("Not resumed", str(exc)))
+            return
         self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
 
     def on_engine_launched(self, message: EngineLaunched) -> None:

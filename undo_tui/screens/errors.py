@@ -2,7 +2,8 @@
 
 This module holds the screen: its filter bar (split, iteration, status, tag, FTS5 search), its
 keys and actions. The window of rows and its page workers are in errors_paging, following a run
-that writes is in errors_live, the table and its cells in widgets/errors_table.
+that writes is in errors_live, excluding examples in errors_exclusion, the table and its cells in
+widgets/errors_table.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
-import store
 from store import browse
 from store.browse import STATUSES, BrowseFilter, BrowseRow
-from undo_tui.messages import BrowseOptions, BrowseOptionsLoaded, BrowsePageLoaded, Saved
+from undo_tui.messages import BrowseOptions, BrowseOptionsLoaded, BrowsePageLoaded
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import InputDialog
+from undo_tui.screens.errors_exclusion import ErrorsExclusion
 from undo_tui.screens.errors_live import ErrorsLive, opening_filter, read_options
 from undo_tui.screens.errors_paging import ErrorsPaging
 from undo_tui.shared_connection import SharedConnection, interrupted
@@ -35,21 +36,31 @@ STATUS_ORDER = list(STATUSES)
 PREFETCH_PAUSE_S = 0.15
 
 
-class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
+def _ks_text(ks: list[int]) -> str:
+    return ", ".join(map(str, ks))
+
+
+class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
     HELP_SCOPE = "Errors browser"
     BINDINGS = [
-        Binding("slash", "search", "Search", key_display="/", id="errors_search"),
-        Binding("n", "next_match", "Next", id="errors_next"),
+        # priority: handled before the keys typed after it are passed on (to the table)
+        Binding("slash", "search", "Search", key_display="/", id="errors_search", priority=True),
+        Binding("n", "next_match", "Next", tooltip="Next search match", id="errors_next"),
         Binding("N", "previous_match", "Prev match", id="errors_previous", show=False),
-        Binding("f", "cycle_status(1)", "Status", id="errors_status"),
+        Binding("f", "cycle_status(1)", "Status", tooltip="Next status filter",
+                id="errors_status"),
         Binding("F", "cycle_status(-1)", "Status back", id="errors_status_back", show=False),
         Binding("right_square_bracket", "cycle_iteration(1)", "Iter", key_display="]",
-                id="errors_iteration_next"),
+                tooltip="Next iteration", id="errors_iteration_next"),
         Binding("left_square_bracket", "cycle_iteration(-1)", "Iteration back",
                 key_display="[", id="errors_iteration_previous", show=False),
         Binding("s", "cycle_split", "Split", id="errors_split"),
         Binding("t", "tag_filter", "Tag", id="errors_tag"),
-        Binding("x", "toggle_exclude", "Excl", id="errors_exclude"),
+        # one key, two bindings: the footer says what x will do to the highlighted example
+        Binding("x", "set_excluded(True)", "Excl", tooltip="Exclude the example from training "
+                "and exports", id="errors_exclude"),
+        Binding("x", "set_excluded(False)", "Incl", tooltip="Include the example again",
+                id="errors_include"),
         Binding("c", "clear_filters", "Clear", id="errors_clear"),
         Binding("escape", "back", "Back", id="errors_back"),
         Binding("ctrl+r", "refresh", "Refresh", id="errors_refresh", show=False),
@@ -64,7 +75,8 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         self.flt: BrowseFilter | None = None
         self.rows: list[BrowseRow] = []
         self.token = 0
-        self.loading = False
+        self.fetching = False  # a page load is under way (not Widget.loading: that covers the
+        # whole screen with a spinner, hiding and so blurring the search box)
         self.more_after = False
         self.more_before = False
         self.before: int | None = 0
@@ -99,7 +111,7 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         self.shared = SharedConnection(self.app.store)
         self.sub_title = f"Errors — run {self.run_id}"
         table = self.query_one(ErrorsTable)
-        table.add_columns_for_rows()
+        table.fit([], 1)
         table.focus()
         self.load_options()
         self.set_interval(self.app.poll_interval, self._poll)
@@ -144,8 +156,8 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
                          flt.iteration)
         self.query_one("#status-select", Select).value = flt.status
         search = self.query_one("#search", Input)
-        if search.value != (flt.search or ""):
-            search.value = flt.search or ""
+        if search.value != (flt.search or "") and not search.has_focus:
+            search.value = flt.search or ""  # (never under the user's typing: a refresh may land)
         self.reload(first_page=first_page)
 
     def _set_select(self, selector: str, options: list[tuple[str, object]], value) -> None:
@@ -161,7 +173,7 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         """Show the filter from its start (or end); first_page: already read, no fetch."""
         self.token += 1
         self.total = None
-        self.loading = True
+        self.fetching = True
         self.note = ""
         if not self.flt.comparable:
             self.note = (f"iteration {self.flt.iteration} is the first evaluated on "
@@ -188,7 +200,7 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         if flt.search:
             text.append(f" · search “{flt.search}”", style="yellow")
         text.append("  —  ")
-        if self.loading and not self.rows:
+        if self.fetching and not self.rows:
             text.append("loading…", style="dim")
         elif not self.rows:
             text.append(self.note or "no matching rows", style="dim")
@@ -204,6 +216,8 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
                 text.append(f"row {position:,} of {total}")
                 text.append(f" (loaded {start:,}–{start + len(self.rows) - 1:,})", style="dim")
         self.query_one("#browse-status", Static).update(text)
+        self._sync_exclude_key()
+
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -213,7 +227,14 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
             self.app.open_example(self.run_id, row.example_id, browser=self)
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        # at once, not Widget.focus()'s call_later: keys typed right after / (queued while the
+        # app was busy) must reach the search box, not the table
+        self.set_focus(self.query_one("#search", Input))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search":  # in the search box, / is a character
+            return not self.query_one("#search", Input).has_focus
+        return super().check_action(action, parameters)
 
     def on_unmount(self) -> None:
         if self.shared is not None:
@@ -293,7 +314,12 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         ks = self.options.iterations.get(self.flt.split, [])
         if not ks:
             return
-        index = (ks.index(self.flt.iteration) + step) % len(ks) if self.flt.iteration in ks else 0
+        index = ks.index(self.flt.iteration) + step if self.flt.iteration in ks else 0
+        if not 0 <= index < len(ks):  # stop at the ends and say so, rather than wrap around
+            edge = "last" if step > 0 else "first"
+            self.notify(f"iteration {self.flt.iteration} is the {edge} evaluated on "
+                        f"{self.flt.split} (iterations {_ks_text(ks)})", severity="warning")
+            return
         self.apply(self.flt.with_(iteration=ks[index]))
 
     def action_cycle_split(self) -> None:
@@ -306,6 +332,9 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
     def _switch_split(self, split: str) -> None:
         ks = self.options.iterations.get(split, [])
         k = self.flt.iteration if self.flt.iteration in ks else ks[-1]
+        if k != self.flt.iteration:
+            self.notify(f"{split} has no predictions at iteration {self.flt.iteration}: showing "
+                        f"iteration {k} (evaluated on {split}: {_ks_text(ks)})")
         self.apply(self.flt.with_(split=split, iteration=k))
 
     @on(Select.Changed)
@@ -341,45 +370,11 @@ class ErrorsScreen(ErrorsPaging, ErrorsLive, BaseScreen):
         if self.flt is not None:
             self.apply(self.flt.with_(status="wrong", tag=None, search=None))
 
-    def action_toggle_exclude(self) -> None:
-        row = self.current_row()
-        if row is None:
-            return
-        self.set_excluded(row.example_id, not row.excluded)
-
-    @work(thread=True, exit_on_error=False, name="saving exclusion")
-    def set_excluded(self, example_id: int, excluded: bool) -> None:
-        store.set_excluded(self.db(), example_id, excluded)
-        verb = "excluded from" if excluded else "included again in"
-        self.post_message(Saved("exclude" if excluded else "include",
-                                f"Example {example_id} {verb} training and exports.", example_id))
-
-    def on_saved(self, message: Saved) -> None:
-        self.notify(message.text)
-        if message.what in ("exclude", "include"):
-            self.mark_excluded(message.subject, message.what == "exclude")
-
-    def mark_excluded(self, example_id: int, excluded: bool) -> None:
-        self._update_row(example_id, excluded=excluded)
-
-    def refresh_row_annotations(self, example_id: int, excluded: bool,
-                                tags: tuple[str, ...]) -> None:
-        """The detail screen changed an example: show it here without a reload."""
-        self._update_row(example_id, excluded=excluded, tags=tags)
-
-    def _update_row(self, example_id: int, **changes) -> None:
-        table = self.query_one(ErrorsTable)
-        for i, row in enumerate(self.rows):
-            if row.example_id == example_id:
-                self.rows[i] = row = BrowseRow(**{**row.__dict__, **changes})
-                for key in ("tags", "excluded"):
-                    table.update_cell(str(example_id), key, self._cell(row, key))
-
     def action_refresh(self) -> None:
         """Re-read iterations, tags and rows now, in place (the poll does it while a run writes)."""
         if self.options is None:
             self.load_options()
-        elif not self.loading:
+        elif not self.fetching:
             self.check_store(self.marker, force=True)
 
     def action_back(self) -> None:

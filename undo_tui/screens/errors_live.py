@@ -51,7 +51,7 @@ class ErrorsLive:
     """
 
     def _poll(self) -> None:
-        if self.is_current and self.options is not None and not self.loading:
+        if self.is_current and self.options is not None and not self.fetching:
             self.check_store(self.marker)
 
     @work(thread=True, exclusive=True, group="browse-poll", exit_on_error=False,
@@ -97,7 +97,7 @@ class ErrorsLive:
     def _refresh_window(self) -> None:
         """Re-read the rows from the window's first one on, keeping the highlighted example."""
         current = self.current_row()
-        self.loading = True
+        self.fetching = True
         # from the filter's start when the window begins there (new rows may come before it)
         after = self.rows[0].example_id - 1 if self.rows and self.more_before else None
         self._fetch(self.flt, "refresh", after=after, limit=max(len(self.rows), PAGE),
@@ -115,7 +115,7 @@ class ErrorsLive:
         if [row.example_id for row in rows] == old_ids:
             for old, row in zip(self.rows, rows):
                 if old != row:
-                    for _, key, _ in COLUMNS:
+                    for _, key in COLUMNS:
                         table.update_cell(str(row.example_id), key, self._cell(row, key))
             self.rows = list(rows)
         else:

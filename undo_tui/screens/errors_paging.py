@@ -30,7 +30,7 @@ PREFETCH = 40
 class ErrorsPaging:
     """Mixin for ErrorsScreen: the loaded window (rows, offsets, total) and its page workers.
 
-    Uses the screen's flt, options, token, loading and _status().
+    Uses the screen's flt, options, token, fetching and _status().
     """
 
     def _fetch(self, flt: BrowseFilter, mode: str, **where) -> None:
@@ -78,7 +78,7 @@ class ErrorsPaging:
     def on_browse_page_loaded(self, message: BrowsePageLoaded) -> None:
         if message.token != self.token:
             return
-        self.loading = False
+        self.fetching = False
         if message.mode == "failed":
             self._focus_table_when_loaded = False
             self.query_one(ErrorsTable).focus()
@@ -156,18 +156,37 @@ class ErrorsPaging:
             self.after = max(0, self.total - self.before - len(self.rows))
 
     def _cells(self, row: BrowseRow) -> list:
-        return row_cells(row, self.flt, self.options)
+        return row_cells(row, self.flt, self.options, self.query_one(ErrorsTable).widths)
 
     def _cell(self, row: BrowseRow, key: str):
-        return cell(row, key, self.flt, self.options)
+        return cell(row, key, self.flt, self.options, self.query_one(ErrorsTable).widths)
 
     def _rebuild(self, select: int = 0) -> None:
+        """Add the window's rows again, into columns fitted to them and to the terminal."""
         table = self.query_one(ErrorsTable)
-        table.clear()
+        if not table.fit(self.rows, self._iteration_count()):
+            table.clear()
+        self._add_rows(select)
+
+    def _add_rows(self, select: int) -> None:
+        table = self.query_one(ErrorsTable)
         for row in self.rows:
             table.add_row(*self._cells(row), key=str(row.example_id))
         if self.rows:
             table.move_cursor(row=max(0, min(select, len(self.rows) - 1)), animate=False)
+
+    def _iteration_count(self) -> int:
+        if self.options is None or self.flt is None:
+            return 1
+        return len(self.options.iterations.get(self.flt.split, [])) or 1
+
+    def on_vim_data_table_width_changed(self, event: VimDataTable.WidthChanged) -> None:
+        table = self.query_one(ErrorsTable)
+        if event.table is not table:
+            return
+        cursor = table.cursor_row
+        if table.fit(self.rows, self._iteration_count()):  # the columns changed: rows again
+            self._add_rows(select=cursor)
 
     # -- moving ---------------------------------------------------------------------------------
 
@@ -177,11 +196,11 @@ class ErrorsPaging:
         index = event.cursor_row
         if index != event.data_table.cursor_row:
             return  # stale: the table was rebuilt (and its cursor moved) since this was posted
-        if not self.loading and self.more_after and index >= len(self.rows) - PREFETCH:
-            self.loading = True
+        if not self.fetching and self.more_after and index >= len(self.rows) - PREFETCH:
+            self.fetching = True
             self._fetch(self.flt, "append", after=self.rows[-1].example_id)
-        elif not self.loading and self.more_before and index < PREFETCH:
-            self.loading = True
+        elif not self.fetching and self.more_before and index < PREFETCH:
+            self.fetching = True
             self._fetch(self.flt, "prepend", before=self.rows[0].example_id)
         self._status()
 
@@ -206,7 +225,7 @@ class ErrorsPaging:
         """Replace the window with the first or last page; the count stays what it was."""
         total = self.total
         self.token += 1
-        self.loading = True
+        self.fetching = True
         self._fetch(self.flt, "replace", anchor=anchor)
         self.total = total
 

@@ -38,6 +38,11 @@ def history_text(history: Iterable[tuple[int, bool]], iterations: list[int],
     return text
 
 
+def run_outcome(status: str, stop_reason: str | None) -> str:
+    """'finished: reached the iteration cap (2)': a stop reason carries its own parentheses."""
+    return f"{status}: {stop_reason}" if stop_reason else status
+
+
 def pct(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
 
