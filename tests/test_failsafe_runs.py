@@ -138,7 +138,8 @@ def test_a_killed_run_is_interrupted_in_status_exports_and_the_tui(prepared, cap
 
     assert main(["--store", str(store_path), "status"]) == 0
     listed = capsys.readouterr().out
-    assert "interrupted" in listed and f"resume: undo-tui --store {store_path} resume 1" in listed
+    assert "interrupted" in listed
+    assert f"continue with `undo-tui --store {store_path} resume 1`" in listed
     assert main(["--store", str(store_path), "status", "1"]) == 0
     shown = capsys.readouterr().out
     assert shown.startswith("run 1 failsafe: interrupted")

@@ -112,7 +112,7 @@ def baseline_summary(data: DashboardData, alpha: float) -> Text:
     text = Text()
     if data.baseline is None:
         return text
-    text.append(f"  ·  baseline {data.baseline.run.name}")
+    text.append(f"\nbaseline {data.baseline.run.name}")
     same_k = next((b for b in data.baseline_iterations
                    if b.k == data.run.best_iteration and b.scored("val")), None)
     if same_k is None:
@@ -135,20 +135,20 @@ def best_summary(data: DashboardData, alpha: float) -> Text:
     if run.best_iteration is not None:
         vs_base = data.best_vs_base
         if vs_base is None:
-            text.append(f"  ·  best iteration {run.best_iteration}", style="bold")
+            text.append(f"best iteration {run.best_iteration}", style="bold")
         else:
             comparison = compare(vs_base.fixed, vs_base.regressed, alpha)
             if best_beats_base(data, alpha):
-                text.append(f"  ·  best iteration {run.best_iteration} "
+                text.append(f"best iteration {run.best_iteration} "
                             f"(vs untrained: {format_p(comparison.p_value)})", style="bold")
             else:
-                text.append(f"  ·  no iteration beats the untrained student beyond noise "
+                text.append(f"no iteration beats the untrained student beyond noise "
                             f"(best trained {run.best_iteration}: +{comparison.fixed}/"
                             f"−{comparison.regressed}, {format_p(comparison.p_value)})",
                             style="bold yellow")
     val = next((it.scored("val") for it in data.iterations if it.scored("val")), None)
     if val is not None:
-        text.append(f"\nvalidation n={val.total}", style="dim")
+        text.append(f"{'  ·  ' if text.plain else ''}validation n={val.total}", style="dim")
         points = smallest_detectable_points(val.total, alpha)
         if points is not None and points > 2:
             text.append(f": changes under {points:.1f} points cannot be told from noise",
@@ -331,8 +331,11 @@ class DashboardScreen(BaseScreen):
         text.append("\n")
         text.append(f"teacher {model_label(run.teacher, 40)}  ·  "
                     f"student {model_label(run.student, 40)}  ·  dataset {data.dataset_name or '—'}")
+        best = best_summary(data, self.alpha)
+        if best.plain:
+            text.append("\n")
+            text.append_text(best)
         text.append_text(baseline_summary(data, self.alpha))
-        text.append_text(best_summary(data, self.alpha))
         if run.error:
             text.append(f"\nerror: {one_line(run.error, 200)}", style="red")
         self.query_one("#dash-summary", Static).update(text)

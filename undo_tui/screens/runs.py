@@ -177,6 +177,13 @@ class RunsScreen(BaseScreen):
             text.append(f"run {run.id} failed: {one_line(run.error, 300)}\n", style="red")
         elif run is not None and run.stop_reason and run.status not in ("running", "stopping"):
             text.append(f"run {run.id} {run_outcome(run.status, run.stop_reason)}\n")
+        if summary is not None and summary.best_val_total:
+            from engine.stats import format_accuracy
+
+            text.append(f"best iteration {run.best_iteration}: strict validation accuracy "
+                        f"{format_accuracy(summary.best_val_correct, summary.best_val_total)}"
+                        + (" (not beyond the untrained student)"
+                           if run.best_beats_base is False else "") + "\n")
         text.append("enter: dashboard · e: errors browser · n: new run · r: resume · "
                     "s: stop · d: delete · ?: all keys", style="dim")
         hint.update(text)

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from store.models import Event, RunSummary
 from store.processes import INTERRUPTED
 from undo_tui.widgets.fit import SCROLLBAR, Col, cut_middle, fit_columns
-from undo_tui.widgets.render import model_label, one_line, pct
+from undo_tui.widgets.render import accuracy_cell, model_label, one_line, pct
 from undo_tui.progress_text import progress_numbers
 from undo_tui.widgets.vim_table import VimDataTable
 
@@ -83,9 +83,16 @@ def run_row(summary: RunSummary, progress: dict[str, Event], alive: bool | None,
         "teacher": Text(cut_middle(model_label(run.teacher, UNCUT), width("teacher"))),
         "student": Text(cut_middle(model_label(run.student, UNCUT), width("student"))),
         "dataset": Text(cut_middle(summary.dataset_name or "—", width("dataset"))),
-        "iters": Text(str(summary.iterations)), "best": Text(pct(summary.best_val_accuracy)),
+        "iters": Text(str(summary.iterations)), "best": best_cell(summary),
         "progress": progress_cell(summary, progress, alive, width("progress")),
     }
+
+
+def best_cell(summary: RunSummary) -> Text:
+    """The best iteration's strict validation accuracy with its 95% interval (n in the hint)."""
+    if summary.best_val_total:
+        return accuracy_cell(summary.best_val_correct, summary.best_val_total)
+    return Text(pct(summary.best_val_accuracy))
 
 
 def progress_cell(summary: RunSummary, progress: dict[str, Event], alive: bool | None,
