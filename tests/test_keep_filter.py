@@ -21,7 +21,7 @@ from engine.export import export_run
 from engine.generation import (KEEP_RULES, Candidate, PassItem, PassOptions, keep_problem,
                                run_teacher_pass)
 from engine.generation.keep_filter import COPY_SIMILARITY, copied
-from engine.loop.context_data import StageContext
+from engine.loop.stage_context import StageContext
 from engine.loop.teacher_stage import stage_teacher
 from engine.prompts import StudentAttempt, load_template
 from engine.teachers import make_teacher

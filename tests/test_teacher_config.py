@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from engine.model_registry import ModelNotFound
 from engine.teachers import TeacherConfig, TeacherConfigError, model_id_for
 from engine.teachers.identity import HASH_CACHE_NAME, file_sha256
 from engine.teachers.retry import backoff_delay, parse_retry_after
@@ -36,7 +37,7 @@ def test_from_dict_builds_a_config_and_names_bad_keys():
 
 def test_the_packaged_alias_resolves_to_the_gguf(teacher_gguf):
     assert TeacherConfig(model="smollm2").model_path() == teacher_gguf
-    with pytest.raises(TeacherConfigError, match="does not exist"):
+    with pytest.raises(ModelNotFound, match="does not exist"):
         TeacherConfig(model="/nope/model.gguf").model_path()
 
 

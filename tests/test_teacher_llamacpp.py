@@ -8,7 +8,7 @@ import os
 import pytest
 
 import store
-from engine.answers import grade
+from engine.grading.answers import grade
 from engine.generation import PassItem, PassOptions, run_teacher_pass
 from engine.prompts import load_template, prompt_fields
 from engine.teachers import TeacherCallFailed, TeacherConfig, make_teacher

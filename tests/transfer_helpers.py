@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 
 import store
-from engine.arith import generate_problems
+from engine.tasks.arith import generate_problems
 from engine.config import config_from_dict
 from store.rationales import NewRationale
 

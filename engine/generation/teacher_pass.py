@@ -21,7 +21,7 @@ import store
 from store.models import Example
 from store.rationales import NewRationale
 
-from engine.answers import grade
+from engine.grading.answers import grade
 from engine.generation.calls import CallResult, TeacherRequest, run_calls
 from engine.generation.keep import KEEP_POLICIES, reject_reason, split_solution
 from engine.generation.keep_filter import RULES, Candidate, check_rules, keep_problem

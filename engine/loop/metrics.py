@@ -8,7 +8,7 @@ their exact McNemar p-values are stored beside the strict accuracy.
 from __future__ import annotations
 
 import store
-from engine.stats import mcnemar_exact
+from engine.grading.stats import mcnemar_exact
 
 
 def finalize_iteration(db, run_id: int, k: int) -> None:

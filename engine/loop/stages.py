@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import store
-from engine.answers import grade
+from engine.grading.answers import grade
 from engine.config import train_config
-from engine.loop.context_data import StageContext
-from engine.packaged import resolve_model_path
+from engine.loop.stage_context import StageContext
+from engine.model_registry import model_path
 from store.errors import UndoError
 
 
@@ -61,7 +61,7 @@ def stage_train(ctx: StageContext) -> None:
                     message=f"training on {len(pairs)} rationales "
                             f"({'continuing' if init_adapter else 'from the base model'})")
     state_dir = out_dir.parent / "train-state"  # resumable Trainer checkpoints (stop, kill -9)
-    result = train_student(resolve_model_path(ctx.config.student.model), pairs, out_dir, config,
+    result = train_student(model_path(ctx.config.student.model), pairs, out_dir, config,
                            progress=ctx.progress_reporter("train"),
                            should_stop=ctx.stop_checker(), init_adapter=init_adapter,
                            state_dir=state_dir)
@@ -122,7 +122,7 @@ def stage_evaluate(ctx: StageContext) -> None:
             plan.append((split, examples, done))
     if not plan:
         return
-    model, tokenizer = load_student(resolve_model_path(ctx.config.student.model), adapter,
+    model, tokenizer = load_student(model_path(ctx.config.student.model), adapter,
                                     dtype=evaluation.dtype)
     system = ctx.config.student.system_prompt or None
     progress = ctx.progress_reporter("evaluate")

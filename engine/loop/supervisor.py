@@ -25,7 +25,7 @@ from engine.loop.convergence import Decision, Rule, Score, decide
 from engine.loop.failures import last_event_id, stage_error
 from engine.loop.metrics import finalize_iteration
 from engine.loop.signals import StopSignals
-from engine.stats import format_accuracy, format_p
+from engine.grading.stats import format_accuracy, format_p
 from store.errors import UndoError
 from store.processes import process_alive, process_start
 

@@ -10,8 +10,8 @@ pass (engine.generation.run_teacher_pass); this module only decides what to ask.
 from __future__ import annotations
 
 import store
-from engine.loop.context import ErrorIndex, ValError, select_errors
-from engine.loop.context_data import StageContext
+from engine.loop.error_selection import ErrorIndex, ValError, select_errors
+from engine.loop.stage_context import StageContext
 from engine.generation.teacher_pass import PassItem
 from engine.loop.stages import StageStopped
 from engine.prompts import StudentAttempt, StudentError

