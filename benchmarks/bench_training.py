@@ -136,7 +136,7 @@ def best_rates(model: Path, pairs, workdir: Path, config, rounds: int) -> tuple[
 
 
 def run(quick: bool) -> list[Figure]:
-    from engine.student.config import TrainConfig
+    from engine.config.training import TrainConfig
 
     if not (GSM8K / "train.jsonl").is_file():
         print(f"# skipped: {GSM8K / 'train.jsonl'} not found")

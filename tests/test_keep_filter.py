@@ -346,7 +346,7 @@ def _stage(db, store_path, tmp_path, server, rule: str, switch_off: bool) -> sto
     example = next(e for e in store.load_examples(db, dataset_id, "train") if e.ext_id == rule)
     config = _config_file(tmp_path, server, keep, rule if switch_off else None)
     assert (rule in config.loop.keep_rules()) is not switch_off
-    run_id = store.create_run(db, f"{rule}-{switch_off}", config.to_dict(), kind="undo",
+    run_id = store.create_run(db, f"{rule}-{switch_off}", config.model_dump(mode="json"), kind="undo",
                               dataset_id=dataset_id)
     if k == 2:  # what iteration 1 left: the teacher's rationale and the student's answer
         store.add_rationales(db, [store.NewRationale(example.id, run_id, 1, "teacher_initial",

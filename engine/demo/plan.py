@@ -34,9 +34,8 @@ def default_config_path() -> Path:
 def packaged_models_used(config: RunConfig) -> list[str]:
     """The packaged-model aliases ("smollm2") the config's teacher or student loads."""
     used = []
-    teacher_model = config.teacher.get("model", "smollm2")
-    if config.teacher.get("backend", "llamacpp") == "llamacpp" and teacher_model in PACKAGED_MODELS:
-        used.append(teacher_model)
+    if config.teacher.backend == "llamacpp" and config.teacher.model in PACKAGED_MODELS:
+        used.append(config.teacher.model)
     if config.student.model in PACKAGED_MODELS:
         used.append(config.student.model)
     return sorted(set(used))

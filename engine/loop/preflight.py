@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import store
-from engine.config import RunConfig, teacher_config, train_config
+from engine.config import RunConfig
 from store.errors import UndoError
 
 ENDPOINT_TIMEOUT_S = 10.0
@@ -54,7 +54,7 @@ def check_run(db, store_path: Path, config: RunConfig, *, network: bool = True) 
 # -- teacher --------------------------------------------------------------------------------------
 
 def teacher_problems(config: RunConfig, *, network: bool = True) -> list[str]:
-    teacher = teacher_config(config)
+    teacher = config.teacher
     if teacher.backend == "llamacpp":
         from engine.model_registry import gguf_path
 
@@ -184,7 +184,7 @@ def checkpoint_bytes(config: RunConfig) -> int:
     else:
         dense = sum(p.stat().st_size for p in path.iterdir()
                     if p.suffix in (".safetensors", ".bin"))
-    share = LORA_SHARE if train_config(config).lora else 1.0
+    share = LORA_SHARE if config.training.lora else 1.0
     return int(dense * share * CHECKPOINT_COPIES * config.loop.max_iterations)
 
 

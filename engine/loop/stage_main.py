@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ignore_terminal_signals()
 
-    from engine.loop.stage_context import StageContext
     from engine.loop.failures import record
+    from engine.loop.stage_context import StageContext
     from engine.loop.stages import StageStopped, stage_evaluate, stage_train
     from engine.loop.teacher_stage import stage_teacher
 

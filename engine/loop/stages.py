@@ -11,7 +11,6 @@ from pathlib import Path
 
 import store
 from engine.grading.answers import grade
-from engine.config import train_config
 from engine.loop.stage_context import StageContext
 from engine.model_registry import model_path
 from store.errors import UndoError
@@ -52,7 +51,7 @@ def stage_train(ctx: StageContext) -> None:
         raise UndoError(
             f"iteration {ctx.k}: nothing to train on: the teacher kept {kept} of {attempted} "
             "rationales. Use a stronger teacher, or loop.keep = \"all\", \"retry\" or \"hinted\".")
-    config = train_config(ctx.config)
+    config = ctx.config.training
     init_adapter = None
     continues = ctx.config.loop.init == "continue" or ctx.config.run.kind == "baseline"
     if continues and ctx.k > 1:

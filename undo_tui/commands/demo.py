@@ -85,8 +85,8 @@ def prepare(store_path: Path, config, headless: bool):
     """Say what will happen, import the task if needed and create the run; returns (id, state)."""
     import store
     from engine.demo.plan import find_demo_run
-    from engine.tasks.demo import ensure_dataset
     from engine.loop.supervisor import create_run
+    from engine.tasks.demo import ensure_dataset
 
     db = store.open_store(store_path)
     try:

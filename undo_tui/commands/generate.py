@@ -18,7 +18,7 @@ from pathlib import Path
 
 from store.errors import UndoError
 
-# Mirrors engine.generation.keep.KEEP_POLICIES and engine.teachers.config.BACKENDS (a test checks);
+# Mirrors engine.generation.keep.KEEP_POLICIES and engine.config.BACKENDS (a test checks);
 # importing the engine here would slow down every `undo-tui --help`.
 KEEP_CHOICES = ("correct", "all", "retry", "hinted")
 BACKEND_CHOICES = ("llamacpp", "openai")
@@ -82,7 +82,7 @@ def run(args) -> int:
 
 def teacher_config(args):
     """The [teacher] table of --teacher (if given) with the shortcut flags applied on top."""
-    from engine.teachers import TeacherConfig
+    from engine.config import teacher_from_dict
 
     table: dict = {}
     if args.teacher is not None:
@@ -91,21 +91,14 @@ def teacher_config(args):
                  "api_key_env": args.api_key_env, "concurrency": args.concurrency,
                  "max_tokens": args.max_tokens}
     table.update({k: v for k, v in overrides.items() if v is not None})
-    where = f"{args.teacher} [teacher]" if args.teacher is not None else "teacher settings"
-    return TeacherConfig.from_dict(table, where=where)
+    source = str(args.teacher) if args.teacher is not None else "teacher settings"
+    return teacher_from_dict(table, source=source)
 
 
 def _read_teacher_table(path: Path) -> dict:
-    import tomllib
+    from engine.config import read_toml
 
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise UndoError(f"{path}: cannot read teacher config ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UndoError(f"{path}: not valid TOML ({exc})") from None
-    table = data.get("teacher")
+    table = read_toml(path).get("teacher")
     if not isinstance(table, dict):
         raise UndoError(f"{path}: no [teacher] table (put backend = ..., model = ... under "
                         f"a [teacher] heading)")
