@@ -25,7 +25,7 @@ from undo_tui.screens.dialogs import InputDialog
 from undo_tui.screens.errors_exclusion import ErrorsExclusion
 from undo_tui.screens.errors_live import ErrorsLive, opening_filter, read_options
 from undo_tui.screens.errors_paging import ErrorsPaging
-from undo_tui.shared_connection import SharedConnection, interrupted
+from undo_tui.store_access import SharedConnection, interrupted
 from undo_tui.widgets.errors_table import STATUS_LABELS, ErrorsTable
 
 __all__ = ["ErrorsScreen", "ErrorsTable"]

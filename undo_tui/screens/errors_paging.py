@@ -2,7 +2,7 @@
 
 The table is a window of at most MAX_WINDOW rows over the filter's result, fetched PAGE rows at
 a time by keyset from the store (store.browse), on the screen's one shared connection (so a
-search made ready while the user typed is there for the page load: undo_tui.shared_connection).
+search made ready while the user typed is there for the page load: undo_tui.store_access).
 Moving near either end of the window fetches the next or previous page; g/G jump to the
 first/last page without reading what lies between. The row count is a separate worker, started
 once the first page is in so it never delays it.
@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 from store import browse
 from store.browse import BrowseFilter, BrowseRow
 from undo_tui.messages import BrowseCountLoaded, BrowsePageLoaded
-from undo_tui.shared_connection import interrupted
+from undo_tui.store_access import interrupted
 from undo_tui.widgets.errors_table import ErrorsTable, cell, row_cells
 from undo_tui.widgets.vim_table import VimDataTable
 
