@@ -13,7 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
-EXIT_STOPPED = 3
+EXIT_STOPPED = 3  # the supervisor reads it: stopped on request, not failed
 
 
 def die_with_parent() -> None:

@@ -26,11 +26,11 @@ from engine.loop.convergence import Decision, Rule, Score, decide
 from engine.loop.failures import last_event_id, stage_error
 from engine.loop.metrics import finalize_iteration
 from engine.loop.signals import StopSignals
+from engine.loop.stage_main import EXIT_STOPPED
 from store.errors import UndoError
 from store.processes import process_alive, process_start
 
 STAGES = ("teacher", "train", "evaluate")
-EXIT_STOPPED = 3
 Echo = Callable[[str], None]
 Tick = Callable[[], None]  # called about twice a second while a stage runs (live progress)
 

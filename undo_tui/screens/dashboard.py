@@ -15,7 +15,8 @@ from textual.widgets import Footer, Header, Static
 
 import store
 from store.models import Event, Iteration
-from store.processes import INTERRUPTED, resume_hint
+from store.processes import ACTIVE_STATUSES, INTERRUPTED, resume_hint
+from store.runs import STOPPABLE_STATUSES
 from store.transfers import data_comparisons, transfer_link, transfers_from
 from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
@@ -219,7 +220,7 @@ class DashboardScreen(BaseScreen):
     def _poll(self) -> None:
         if not self.is_current or self.data is None:
             return
-        if self.data.run.status in ("running", "stopping", "created") or \
+        if self.data.run.status in STOPPABLE_STATUSES or \
                 time.monotonic() - self.last_load >= 5.0:
             self.load()
 
@@ -308,7 +309,7 @@ class DashboardScreen(BaseScreen):
                                                  data.data_comparisons)
         quality = self.query_one("#quality-note", Static)
         quality.display = run.kind != "transfer"  # a transfer's data was written before it
-        live = data.progress.get("teacher") if run.status in store.runs.ACTIVE_STATUSES else None
+        live = data.progress.get("teacher") if run.status in ACTIVE_STATUSES else None
         quality.update(teacher_quality_note(data.iterations, live))
         note = format_note(data.iterations, data.format_rates)
         self.query_one("#format-note", Static).update(note or "")
@@ -320,7 +321,7 @@ class DashboardScreen(BaseScreen):
         text.append(f"{run.name}", style="bold")
         text.append(f"  ·  {run.kind}  ·  ")
         style = {"running": "bold green", "failed": "bold red", "stopping": "bold yellow"}
-        if run.status in ("running", "stopping") and run.pid and not data.alive:
+        if run.status in ACTIVE_STATUSES and run.pid and not data.alive:
             text.append(INTERRUPTED, style="bold yellow")
             text.append(f" (engine process gone: r resumes, or `{resume_hint(run.id)}`)",
                         style="yellow")
@@ -382,7 +383,7 @@ class DashboardScreen(BaseScreen):
         run = data.run
         current = run.stage.split(" ", 1)[0] if run.stage else None
         title = Text("Current stage: ", style="bold")
-        if run.status in ("running", "stopping") and run.stage:
+        if run.status in ACTIVE_STATUSES and run.stage:
             title.append(run.stage, style="green")
         else:
             title.append(f"none ({run.status})", style="dim")

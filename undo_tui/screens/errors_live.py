@@ -15,11 +15,11 @@ from textual import work
 import store
 from store import browse
 from store.browse import BrowseFilter, BrowseRow
+from store.runs import STOPPABLE_STATUSES
 from undo_tui.messages import BrowseChanged, BrowseOptions, BrowseOptionsLoaded
 from undo_tui.screens.errors_paging import PAGE
 from undo_tui.widgets.errors_table import COLUMNS, ErrorsTable
 
-ACTIVE = ("created", "running", "stopping")
 IDLE_CHECK_S = 5.0  # a finished run is still checked now and then (another process may write)
 
 
@@ -59,7 +59,7 @@ class ErrorsLive:
     def check_store(self, known: tuple | None, force: bool = False) -> None:
         """Post BrowseChanged when what this screen shows may have changed (short reads)."""
         db = self.db()
-        active = store.get_run(db, self.run_id).status in ACTIVE
+        active = store.get_run(db, self.run_id).status in STOPPABLE_STATUSES  # it may write
         now = time.monotonic()
         if not (force or active or now - self.last_check >= IDLE_CHECK_S):
             return

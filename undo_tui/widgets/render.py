@@ -84,13 +84,14 @@ def change_cell(now: float | None, before: float | None, fixed: int | None,
     return cell
 
 
-def duration(seconds: float | None) -> str:
+def duration(seconds: float | None, *, hours: bool = False) -> str:
+    """'1:05' or '1:02:05'; `hours`: always with the hours ('0:01:05')."""
     if seconds is None:
         return "—"
     seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
+    h, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"{h}:{minutes:02d}:{secs:02d}" if h or hours else f"{minutes}:{secs:02d}"
 
 
 def count(n: int | None) -> str:
