@@ -60,9 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"undo_tui.commands.{name}")
         sub = module.add_parser(subparsers)
         # also after the command (`status 1 --store S`); SUPPRESS keeps one given before it
-        sub.add_argument("--store", type=Path, default=argparse.SUPPRESS, help=_store_help())
+        for accepting in (sub, *_nested(sub)):
+            accepting.add_argument("--store", type=Path, default=argparse.SUPPRESS,
+                                   help=_store_help())
         sub.set_defaults(_run=_with_runs_resolved(module))
     return parser
+
+
+def _nested(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """A command's own subcommands (`config check`), which take --store after them too."""
+    return [choice for action in parser._actions
+            if isinstance(action, argparse._SubParsersAction) for choice in action.choices.values()]
 
 
 def _store_help() -> str:

@@ -14,7 +14,8 @@ def add_parser(subparsers):
                     "help while writing one. `schema` prints a JSON Schema that editors with a "
                     "TOML language server (Taplo, Even Better TOML) use to complete and check "
                     "run files; `check FILE` validates one file.")
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True,
+                                    help="schema: print the JSON Schema; check: validate FILE")
     actions.add_parser("schema", help="print the JSON Schema of a run file",
                        description="Print the JSON Schema of a run file (TOML) on stdout.")
     check = actions.add_parser("check", help="validate a run file",
