@@ -175,7 +175,7 @@ class UndoApp(App):
         from undo_tui.screens.dashboard import DashboardScreen, IterationsTable
         from undo_tui.screens.detail import ExampleDetailScreen, VersionsTable
         from undo_tui.screens.dialogs import ConfirmDialog, EditorDialog, InputDialog
-        from undo_tui.screens.errors import ErrorsScreen, ErrorsTable
+        from undo_tui.screens.errors import ErrorsScreen
         from undo_tui.screens.export import ExportDialog
         from undo_tui.screens.first_run import FirstRunScreen
         from undo_tui.screens.help import HelpScreen
@@ -183,6 +183,7 @@ class UndoApp(App):
         from undo_tui.screens.transfer_dialog import TransferDialog
         from textual.widgets import DataTable
 
+        from undo_tui.widgets.errors_table import ErrorsTable
         from undo_tui.widgets.vim_table import VimDataTable, VimLog, VimScroll
 
         return [
