@@ -174,7 +174,8 @@ async def _drive_app(path: Path, run_id: int, k: int, out: dict,
             loads = screen.browser.page_loads
             pages.append(await timed(lambda: table.move_cursor(row=table.row_count - 1,
                                                                animate=False),
-                                     lambda: screen.browser.page_loads > loads and not screen.browser.fetching))
+                                     lambda: screen.browser.page_loads > loads and
+                                             not screen.browser.fetching))
         out["next_page_ms"] = sorted(pages)[len(pages) // 2]
 
         out["next_page_query_ms"] = screen.browser.last_page_ms
@@ -189,7 +190,8 @@ async def _drive_app(path: Path, run_id: int, k: int, out: dict,
 
         token = screen.browser.token
         out["filter_fixed_ms"] = await timed("f", lambda: screen.browser.token != token and
-                                             screen.browser.page_loads and not screen.browser.fetching)
+                                             screen.browser.page_loads and
+                                                 not screen.browser.fetching)
         out["filter_fixed_query_ms"] = screen.browser.last_page_ms
         await _until(pilot, lambda: screen.browser.total is not None)
         out["fixed_rows"] = screen.browser.total

@@ -33,7 +33,8 @@ def where(patterns, ids, predicate):
 
 
 async def until_loaded(pilot, screen, token=None):
-    await wait_for(pilot, lambda: not screen.browser.fetching and screen.browser.total is not None and
+    await wait_for(pilot, lambda: not screen.browser.fetching and
+                                  screen.browser.total is not None and
                    (token is None or screen.browser.token != token), what="filter applied")
     await settle(pilot)
 
@@ -233,7 +234,8 @@ async def test_pages_load_as_the_cursor_moves_and_g_G_jump(paged_store, monkeypa
         for _ in range(5):
             loads = screen.browser.page_loads
             table.move_cursor(row=table.row_count - 1)
-            await wait_for(pilot, lambda: screen.browser.page_loads > loads and not screen.browser.fetching)
+            await wait_for(pilot, lambda: screen.browser.page_loads > loads and
+                                          not screen.browser.fetching)
         shown = ids_shown(screen)
         assert len(shown) == 600 and screen.browser.before == 600
         assert shown == wrong[600:1200]  # contiguous, in order, nothing skipped or doubled
@@ -247,7 +249,8 @@ async def test_pages_load_as_the_cursor_moves_and_g_G_jump(paged_store, monkeypa
         # moving up near the top of the window fetches the page before
         loads = screen.browser.page_loads
         table.move_cursor(row=5)
-        await wait_for(pilot, lambda: screen.browser.page_loads > loads and not screen.browser.fetching)
+        await wait_for(pilot, lambda: screen.browser.page_loads > loads and
+                                      not screen.browser.fetching)
         assert ids_shown(screen) == wrong[-400:]
         assert screen.browser.rows[table.cursor_row].example_id == wrong[-400 + 205]
         # g: back to the first page
@@ -281,7 +284,8 @@ async def test_the_browser_follows_a_running_evaluation(tui_store):
         await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data)
         app.open_errors(live)
         screen = await wait_for(pilot, lambda: screen_named(app, "ErrorsScreen"))
-        await wait_for(pilot, lambda: screen.options is not None and screen.browser.marker is not None)
+        await wait_for(pilot, lambda: screen.options is not None and
+                                      screen.browser.marker is not None)
         assert screen.flt is None  # no predictions yet
         # the evaluation writes the odd examples first: every second one wrong
         add_val_predictions(path, live, 0, {e: i % 4 == 1 for i, e in enumerate(val) if i % 2})
@@ -294,7 +298,8 @@ async def test_the_browser_follows_a_running_evaluation(tui_store):
         refreshes = screen.browser.refreshes
         add_val_predictions(path, live, 0, {e: i == 6 for i, e in enumerate(val) if i % 2 == 0})
         want = [val[0], val[2], val[3], val[4], val[7]]
-        await wait_for(pilot, lambda: screen.browser.refreshes > refreshes and ids_shown(screen) == want,
+        await wait_for(pilot, lambda: screen.browser.refreshes > refreshes and
+                                      ids_shown(screen) == want,
                        what="new rows in place")
         await wait_for(pilot, lambda: screen.browser.total == 5, what="recounted")
         assert screen.browser.rows[table.cursor_row].example_id == val[7]
@@ -348,7 +353,8 @@ async def test_a_pause_in_typing_makes_the_search_ready_for_enter(tui_store):
         await pilot.press("slash")
         screen.query_one("#search").value = ""
         await pilot.press(*"Raj")
-        await wait_for(pilot, lambda: screen.browser.prefetched[-1] == "Raj", what="second prefetch")
+        await wait_for(pilot, lambda: screen.browser.prefetched[-1] == "Raj",
+                       what="second prefetch")
         await pilot.press("enter")
         await until_loaded(pilot, screen)
         assert ids_shown(screen) == [ids["train_ids"][2]]
