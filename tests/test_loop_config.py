@@ -131,3 +131,22 @@ def test_a_run_stored_by_an_older_version_still_loads(db, training):
          "copies_previous"})
     # stored again in today's shape, it loads as the same config
     assert config_from_dict(config.model_dump(mode="json")).model_dump() == config.model_dump()
+
+
+def test_the_shipped_sample_run_s_stored_config_loads(tmp_path):
+    """sample_runs/demo.db was recorded by the old validator: its config still loads."""
+    import shutil
+
+    copy = tmp_path / "demo.db"
+    shutil.copy(ROOT / "sample_runs" / "demo.db", copy)
+    db = store.connect(copy)
+    try:
+        run = store.get_run(db, 1)
+        assert "source" in run.config  # written before the typed config
+        config = stored_config(run)
+    finally:
+        db.close()
+    assert (config.run.name, config.dataset.name, config.loop.max_iterations) == ("demo",
+                                                                                 "arith-demo", 2)
+    assert isinstance(config.teacher, LlamaCppTeacherConfig)
+    assert config.teacher.max_tokens == run.config["teacher"]["max_tokens"]
