@@ -11,10 +11,11 @@ from sqlite_utils import Database
 from store.connection import write
 from store.errors import NotFound, UndoError
 from store.models import Iteration, Run, RunSummary
-from store.processes import ACTIVE_STATUSES  # noqa: F401 - callers read store.runs.ACTIVE_STATUSES
+from store.processes import ACTIVE_STATUSES
 
 RUN_STATUSES = ("created", "running", "stopping", "stopped", "finished", "failed")
-STOPPABLE_STATUSES = ("created", "running", "stopping")
+# A run that may still write: recorded and not yet started, or active (running, stopping).
+STOPPABLE_STATUSES = ("created", *ACTIVE_STATUSES)
 
 
 def create_run(db: Database, name: str, config: Mapping, *, kind: str = "undo",

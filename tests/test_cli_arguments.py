@@ -17,7 +17,8 @@ MINIMAL = {
     "tui": [], "import": ["data.jsonl", "--dataset", "d"], "generate": ["--dataset", "d"],
     "run": ["run.toml"], "resume": ["1"], "stop": ["1"], "status": [],
     "export": ["1", "--format", "parquet", "--out", "x.parquet"],
-    "transfer": ["--from-run", "1", "--student", "smollm2"], "demo": [], "grade": ["out.jsonl"],
+    "transfer": ["--from-run", "1", "--student", "smollm2"], "demo": [],
+    "grade": ["outputs.jsonl"], "config": ["check", "run.toml"],
 }
 
 

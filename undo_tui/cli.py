@@ -32,6 +32,7 @@ COMMANDS = [
     "export",
     "grade",
     "transfer",
+    "config",
     "demo",
 ]
 
@@ -56,17 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--store", type=Path, default=None, help=_store_help())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", prog="undo-tui")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"undo_tui.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"undo_tui.commands.{name}":
-                continue  # command not built yet
-            raise
+        module = importlib.import_module(f"undo_tui.commands.{name}")
         sub = module.add_parser(subparsers)
         # also after the command (`status 1 --store S`); SUPPRESS keeps one given before it
-        sub.add_argument("--store", type=Path, default=argparse.SUPPRESS, help=_store_help())
+        for accepting in (sub, *_nested(sub)):
+            accepting.add_argument("--store", type=Path, default=argparse.SUPPRESS,
+                                   help=_store_help())
         sub.set_defaults(_run=_with_runs_resolved(module))
     return parser
+
+
+def _nested(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """A command's own subcommands (`config check`), which take --store after them too."""
+    return [choice for action in parser._actions
+            if isinstance(action, argparse._SubParsersAction) for choice in action.choices.values()]
 
 
 def _store_help() -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import store
+from store.processes import ACTIVE_STATUSES
 from store.processes import pid_alive, run_alive  # noqa: F401 - the screens call them here
 from store.errors import UndoError
 
@@ -205,6 +206,6 @@ def can_resume(run: store.Run, alive: bool) -> tuple[bool, str]:
     """Whether resuming makes sense, and why not."""
     if run.status == "finished":
         return False, f"run {run.id} already finished"
-    if run.status in ("running", "stopping") and alive:
+    if run.status in ACTIVE_STATUSES and alive:
         return False, f"run {run.id} is still running (pid {run.pid})"
     return True, ""

@@ -19,7 +19,7 @@ from pathlib import Path
 from engine.export.errors import BadExportFile
 from engine.export.filters import ExportFilters, Selection
 from engine.export.redact import scrub, scrub_text
-from engine.stats import wilson_interval
+from engine.grading.stats import wilson_interval
 from store.models import Dataset, Iteration, Run
 from store.processes import INTERRUPTED, effective_status, resume_hint
 

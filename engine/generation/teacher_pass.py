@@ -21,12 +21,12 @@ import store
 from store.models import Example
 from store.rationales import NewRationale
 
-from engine.answers import grade
 from engine.generation.calls import CallResult, TeacherRequest, run_calls
 from engine.generation.keep import KEEP_POLICIES, reject_reason, split_solution
 from engine.generation.keep_filter import RULES, Candidate, check_rules, keep_problem
 from engine.generation.progress import Progress, ProgressTracker
 from engine.generation.storing import failed_slots, put_rationale, record_yield
+from engine.grading.answers import grade
 from engine.prompts import (PromptTemplate, StudentAttempt, StudentError, load_template,
                             prompt_fields)
 from engine.teachers.base import Teacher, TeacherUnusable

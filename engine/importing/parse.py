@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from engine.answers import ANSWER_TYPES
+from engine.grading.answers import ANSWER_TYPES
 from engine.importing.guess import id_field, unmapped_message
 from engine.importing.model import BadRow, ColumnMapping, ImportFailed, ParsedExample, ParseResult
 from engine.importing.readers import FORMATS, read_rows

@@ -92,7 +92,7 @@ def import_builtin(
     """Generate a built-in task and store it with test and validation splits carved from it."""
     if name != "arith":
         raise ImportFailed(f"no built-in task {name!r}; the built-in tasks are: arith")
-    from engine.arith import generate_problems
+    from engine.tasks.arith import generate_problems
 
     if n <= 0:
         raise ImportFailed(f"--n must be positive, got {n}")

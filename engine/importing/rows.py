@@ -6,7 +6,7 @@ import json
 import string
 from dataclasses import dataclass
 
-from engine.answers import gsm8k_gold, last_boxed, normalize_answer
+from engine.grading.answers import gsm8k_gold, last_boxed, normalize_answer
 from engine.importing.model import BadRow, ColumnMapping, ParsedExample, content_id
 from engine.importing.readers import RawRow
 from engine.importing.splits import split_name

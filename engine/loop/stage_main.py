@@ -13,7 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
-EXIT_STOPPED = 3
+EXIT_STOPPED = 3  # the supervisor reads it: stopped on request, not failed
 
 
 def die_with_parent() -> None:
@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ignore_terminal_signals()
 
-    from engine.loop.context_data import StageContext
     from engine.loop.failures import record
+    from engine.loop.stage_context import StageContext
     from engine.loop.stages import StageStopped, stage_evaluate, stage_train
     from engine.loop.teacher_stage import stage_teacher
 

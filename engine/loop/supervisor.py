@@ -19,18 +19,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import store
-from engine.config import RunConfig, config_from_dict
+from engine.config import RunConfig, stored_config
 from engine.errors import StageFailed
+from engine.grading.stats import format_accuracy, format_p
 from engine.loop.convergence import Decision, Rule, Score, decide
 from engine.loop.failures import last_event_id, stage_error
 from engine.loop.metrics import finalize_iteration
 from engine.loop.signals import StopSignals
-from engine.stats import format_accuracy, format_p
+from engine.loop.stage_main import EXIT_STOPPED
 from store.errors import UndoError
 from store.processes import process_alive, process_start
 
 STAGES = ("teacher", "train", "evaluate")
-EXIT_STOPPED = 3
 Echo = Callable[[str], None]
 Tick = Callable[[], None]  # called about twice a second while a stage runs (live progress)
 
@@ -47,8 +47,9 @@ def create_run(db, store_path: Path, config: RunConfig, *, kind: str | None = No
                source_run_id: int | None = None, source_export_id: int | None = None) -> int:
     """Record a new run with its validated config; nothing runs yet."""
     dataset = store.get_dataset(db, config.dataset.name)
-    teacher = f"{config.teacher.get('backend', 'llamacpp')}:{config.teacher.get('model', 'smollm2')}"
-    run_id = store.create_run(db, config.run.name, config.to_dict(), kind=kind or config.run.kind,
+    teacher = f"{config.teacher.backend}:{config.teacher.model}"
+    run_id = store.create_run(db, config.run.name, config.model_dump(mode="json"),
+                              kind=kind or config.run.kind,
                               dataset_id=dataset.id, teacher=teacher, student=config.student.model,
                               source_run_id=source_run_id, source_export_id=source_export_id)
     store.update_run(db, run_id, log_path=str(log_path_for(store_path, run_id)))
@@ -79,7 +80,7 @@ def drive(store_path: Path, run_id: int, echo: Echo | None = None,
         if run.status == "finished":
             echo(f"run {run_id} already finished: {run.stop_reason}")
             return run
-        config = config_from_dict(run.config, source=f"run {run_id} config")
+        config = stored_config(run)
         store.clear_stop_request(db, run_id)
         store.update_run(db, run_id, status="running", pid=os.getpid(),
                          pid_started=process_start(os.getpid()), error=None,
@@ -194,7 +195,7 @@ def _ensure_iteration(db, store_path: Path, run_id: int, config: RunConfig, k: i
         seconds = run_stage_process(db, store_path, run_id, k, stage, tick)
         store.upsert_iteration(db, run_id, k, stage=stage)
         _add_stage_seconds(db, run_id, k, stage, seconds)
-    finalize_iteration(db, run_id, k)
+    finalize_iteration(db, run_id, k, config.training.epochs)
     store.upsert_iteration(db, run_id, k, status="done", finished_at=now_iso())
     it = store.get_iteration(db, run_id, k)
     echo(f"iteration {k}: {describe_scores(it)}")

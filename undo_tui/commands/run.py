@@ -30,9 +30,9 @@ def add_preflight_flag(parser) -> None:
 
 
 def check_components(db, store_path: Path, config, args) -> None:
-    """The preflight checks (engine.preflight), unless --no-preflight."""
+    """The preflight checks (engine.loop.preflight), unless --no-preflight."""
     if not args.no_preflight:
-        from engine.preflight import preflight
+        from engine.loop.preflight import preflight
 
         preflight(db, store_path, config)
 

@@ -48,7 +48,7 @@ def _console():
 def _print_runs(runs, store_path) -> None:
     from rich.table import Table, box
 
-    from engine.stats import format_accuracy
+    from engine.grading.stats import format_accuracy
 
     if not runs:
         print("no runs in this store")
@@ -111,7 +111,7 @@ def iteration_table(iterations, changes, claimed: bool = True):
     best is starred only when `claimed` (it beat the untrained student by the run's rule)."""
     from rich.table import Table, box
 
-    from engine.stats import format_p, mcnemar_exact, wilson_interval
+    from engine.grading.stats import format_p, mcnemar_exact, wilson_interval
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption=(
         "strict: the value after an explicit answer marker; flexible: else the last number; "
@@ -150,7 +150,7 @@ def verdict_lines(db, run, iterations) -> tuple[bool, list[str]]:
     """What the numbers allow a reader to claim: whether the best may be called best (it beat
     the untrained student), the baselines, and the noise floor; as (claimed, lines)."""
     import store
-    from engine.stats import (DEFAULT_ALPHA, beats_base, compare, format_p,
+    from engine.grading.stats import (DEFAULT_ALPHA, beats_base, compare, format_p,
                               min_discordant_for_significance, smallest_detectable_points)
 
     alpha = run.config.get("loop", {}).get("alpha", DEFAULT_ALPHA)
@@ -183,7 +183,7 @@ def verdict_lines(db, run, iterations) -> tuple[bool, list[str]]:
 def baseline_lines(db, run, best, alpha: float) -> list[str]:
     """Each equal-budget baseline of this run at the best iteration's k, with McNemar."""
     import store
-    from engine.stats import compare, format_accuracy, format_p
+    from engine.grading.stats import compare, format_accuracy, format_p
 
     if best is None:
         return []

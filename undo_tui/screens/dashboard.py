@@ -15,7 +15,8 @@ from textual.widgets import Footer, Header, Static
 
 import store
 from store.models import Event, Iteration
-from store.processes import INTERRUPTED, resume_hint
+from store.processes import ACTIVE_STATUSES, INTERRUPTED, resume_hint
+from store.runs import STOPPABLE_STATUSES
 from store.transfers import data_comparisons, transfer_link, transfers_from
 from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
@@ -96,7 +97,7 @@ def format_note(iterations: list[Iteration], format_rates: dict[int, float]) -> 
 def best_beats_base(data: DashboardData, alpha: float) -> bool:
     """Whether the best iteration may be called best: it beat the untrained student by the run's
     rule (recorded by the engine; judged by significance for runs decided before that)."""
-    from engine.stats import beats_base
+    from engine.grading.stats import beats_base
 
     if data.best_vs_base is None:
         return data.run.best_beats_base is not False
@@ -107,7 +108,7 @@ def best_beats_base(data: DashboardData, alpha: float) -> bool:
 def baseline_summary(data: DashboardData, alpha: float) -> Text:
     """The equal-budget baseline at the best iteration's k, and whether UNDO beat it (McNemar on
     the same validation examples)."""
-    from engine.stats import compare, format_p
+    from engine.grading.stats import compare, format_p
 
     text = Text()
     if data.baseline is None:
@@ -129,7 +130,7 @@ def baseline_summary(data: DashboardData, alpha: float) -> Text:
 
 def best_summary(data: DashboardData, alpha: float) -> Text:
     """The best iteration, said only as strongly as the statistics allow, and the noise floor."""
-    from engine.stats import compare, format_p, smallest_detectable_points
+    from engine.grading.stats import compare, format_p, smallest_detectable_points
 
     run, text = data.run, Text()
     if run.best_iteration is not None:
@@ -219,7 +220,7 @@ class DashboardScreen(BaseScreen):
     def _poll(self) -> None:
         if not self.is_current or self.data is None:
             return
-        if self.data.run.status in ("running", "stopping", "created") or \
+        if self.data.run.status in STOPPABLE_STATUSES or \
                 time.monotonic() - self.last_load >= 5.0:
             self.load()
 
@@ -281,7 +282,7 @@ class DashboardScreen(BaseScreen):
 
     @property
     def alpha(self) -> float:
-        from engine.stats import DEFAULT_ALPHA
+        from engine.grading.stats import DEFAULT_ALPHA
 
         if self.data is None:
             return DEFAULT_ALPHA
@@ -308,7 +309,7 @@ class DashboardScreen(BaseScreen):
                                                  data.data_comparisons)
         quality = self.query_one("#quality-note", Static)
         quality.display = run.kind != "transfer"  # a transfer's data was written before it
-        live = data.progress.get("teacher") if run.status in store.runs.ACTIVE_STATUSES else None
+        live = data.progress.get("teacher") if run.status in ACTIVE_STATUSES else None
         quality.update(teacher_quality_note(data.iterations, live))
         note = format_note(data.iterations, data.format_rates)
         self.query_one("#format-note", Static).update(note or "")
@@ -320,7 +321,7 @@ class DashboardScreen(BaseScreen):
         text.append(f"{run.name}", style="bold")
         text.append(f"  ·  {run.kind}  ·  ")
         style = {"running": "bold green", "failed": "bold red", "stopping": "bold yellow"}
-        if run.status in ("running", "stopping") and run.pid and not data.alive:
+        if run.status in ACTIVE_STATUSES and run.pid and not data.alive:
             text.append(INTERRUPTED, style="bold yellow")
             text.append(f" (engine process gone: r resumes, or `{resume_hint(run.id)}`)",
                         style="yellow")
@@ -385,7 +386,7 @@ class DashboardScreen(BaseScreen):
         run = data.run
         current = run.stage.split(" ", 1)[0] if run.stage else None
         title = Text("Current stage: ", style="bold")
-        if run.status in ("running", "stopping") and run.stage:
+        if run.status in ACTIVE_STATUSES and run.stage:
             title.append(run.stage, style="green")
         else:
             title.append(f"none ({run.status})", style="dim")

@@ -41,10 +41,10 @@ def default_pair(rationales: list[Rationale]) -> tuple[int | None, int | None]:
 def grade_edit(db, parent_id: int, text: str):
     """Grade an edited rationale as the teacher's are graded (same rules), against the gold answer.
 
-    engine.answers is pure string work (no model, no I/O): the one engine module the TUI may
+    engine.grading.answers is pure string work (no model, no I/O): the one engine module the TUI may
     import (tests/test_layering.py checks both).
     """
-    from engine.answers import grade
+    from engine.grading.answers import grade
 
     example = store.get_example(db, store.get_rationale(db, parent_id).example_id)
     answer_type = store.get_dataset(db, example.dataset_id).answer_type

@@ -1,34 +1,25 @@
 """Errors browser: the student's errors (or fixes, regressions...) for one iteration and split.
 
-This module holds the screen: its filter bar (split, iteration, status, tag, FTS5 search), its
-keys and actions. The window of rows and its page workers are in errors_paging, following a run
-that writes is in errors_live, excluding examples in errors_exclusion, the table and its cells in
-widgets/errors_table.
+This screen holds the filter bar (split, iteration, status, tag, FTS5 search) and the keys; the
+rows are the ErrorsBrowser widget's (widgets/errors_browser.py: its window, pages, count,
+following a writing run, excluding), which tells the screen what it shows through its messages.
 """
 
 from __future__ import annotations
 
-import time
-
-from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import Footer, Header, Input, Select
 
 from store import browse
-from store.browse import STATUSES, BrowseFilter, BrowseRow
-from undo_tui.messages import BrowseOptions, BrowseOptionsLoaded, BrowsePageLoaded
+from store.browse import STATUSES, BrowseFilter
+from undo_tui.messages import BrowseOptions
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import InputDialog
-from undo_tui.screens.errors_exclusion import ErrorsExclusion
-from undo_tui.screens.errors_live import ErrorsLive, opening_filter, read_options
-from undo_tui.screens.errors_paging import ErrorsPaging
-from undo_tui.shared_connection import SharedConnection, interrupted
-from undo_tui.widgets.errors_table import STATUS_LABELS, ErrorsTable
-
-__all__ = ["ErrorsScreen", "ErrorsTable"]
+from undo_tui.widgets.errors_browser import ErrorsBrowser
+from undo_tui.widgets.errors_table import STATUS_LABELS
 
 STATUS_ORDER = list(STATUSES)
 # A pause in typing this long starts making the search ready (store.search fills its TEMP
@@ -40,7 +31,7 @@ def _ks_text(ks: list[int]) -> str:
     return ", ".join(map(str, ks))
 
 
-class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
+class ErrorsScreen(BaseScreen):
     HELP_SCOPE = "Errors browser"
     BINDINGS = [
         # priority: handled before the keys typed after it are passed on (to the table)
@@ -70,30 +61,21 @@ class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
                  status: str = "wrong", search: str | None = None, tag: str | None = None) -> None:
         super().__init__()
         self.run_id = run_id
-        self.wanted = dict(split=split, iteration=iteration, status=status, search=search, tag=tag)
-        self.options: BrowseOptions | None = None
-        self.flt: BrowseFilter | None = None
-        self.rows: list[BrowseRow] = []
-        self.token = 0
-        self.fetching = False  # a page load is under way (not Widget.loading: that covers the
-        # whole screen with a spinner, hiding and so blurring the search box)
-        self.more_after = False
-        self.more_before = False
-        self.before: int | None = 0
-        self.after: int | None = None
-        self.total: int | None = None
-        self.total_exact = True  # False: a capped search count, `total` is a lower bound
-        self.last_page_ms = 0.0
-        self.last_count_ms = 0.0
-        self.page_loads = 0
-        self.note = ""
-        self._focus_table_when_loaded = False
-        self.marker: tuple | None = None  # what the store looked like at the last check
-        self.last_check = 0.0
-        self.refreshes = 0
-        self.shared: SharedConnection | None = None  # page loads and prefetches (on_mount)
+        self.opening_status = status or "wrong"  # the bar starts where the browser opens
+        self.browser = ErrorsBrowser(run_id, dict(split=split, iteration=iteration, status=status,
+                                                  search=search, tag=tag), id="errors-browser")
+        self._x_includes = False  # the footer shows x Incl (else Excl, also while no row shows)
         self._prefetch_timer = None
-        self.prefetched: list[str] = []  # searches made ready while typing (newest last)
+
+    @property
+    def flt(self) -> BrowseFilter | None:
+        """The filter the browser shows."""
+        return self.browser.flt
+
+    @property
+    def options(self) -> BrowseOptions | None:
+        """What the browser can filter by (splits, iterations, tags)."""
+        return self.browser.options
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -101,64 +83,48 @@ class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
             yield Select([], prompt="split", allow_blank=True, id="split-select")
             yield Select([], prompt="iteration", allow_blank=True, id="iteration-select")
             yield Select([(STATUS_LABELS[s], s) for s in STATUS_ORDER], allow_blank=False,
-                         value="wrong", id="status-select")
+                         value=self.opening_status, id="status-select")
             yield Input(placeholder="/ search questions and rationales (FTS5)", id="search")
-        yield Static("", id="browse-status", classes="screen-title")
-        yield ErrorsTable(id="errors-table", paged=True)
+        yield self.browser
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.shared = SharedConnection(self.app.store)
         self.sub_title = f"Errors — run {self.run_id}"
-        table = self.query_one(ErrorsTable)
-        table.fit([], 1)
-        table.focus()
-        self.load_options()
-        self.set_interval(self.app.poll_interval, self._poll)
 
-    # -- filter state ---------------------------------------------------------------------------
+    def apply(self, flt: BrowseFilter, *, focus_when_loaded: bool = False) -> None:
+        """Show a new filter: the filter bar at once (its Changed events then match the filter
+        shown), then the browser's rows."""
+        self._sync_filter_bar(flt, self.browser.options)
+        self.browser.show(flt, focus_when_loaded=focus_when_loaded)
 
-    @work(thread=True, exclusive=True, group="browse-options", exit_on_error=False,
-          name="loading filters")
-    def load_options(self) -> None:
-        """The filter bar's choices and, the first time, the opening filter's first page."""
-        options = read_options(self.db(), self.run_id)
-        flt = rows = None
-        started = time.perf_counter()
-        if self.flt is None and (flt := opening_filter(options, self.wanted, self.run_id)):
-            rows = self._read_page(flt)
-        self.post_message(BrowseOptionsLoaded(options, flt, rows,
-                                              (time.perf_counter() - started) * 1000))
+    # -- what the browser tells the screen -----------------------------------------------------
 
-    def on_browse_options_loaded(self, message: BrowseOptionsLoaded) -> None:
-        options = self.options = message.options
-        if not options.splits:
-            self.query_one("#browse-status", Static).update(
-                "This run has no student predictions yet: errors appear after its first "
-                "evaluation.")
-            return
-        if message.flt is not None and self.flt is None:
-            self.apply(message.flt, first_page=(message.rows, message.elapsed_ms))
-        else:
-            self.apply(opening_filter(options, self.wanted, self.run_id))
+    def on_errors_browser_filter_shown(self, message: ErrorsBrowser.FilterShown) -> None:
+        """The filter bar follows what the browser shows (a message overtaken by a newer filter
+        is dropped: syncing to it would set the selects back and their Changed events would
+        apply the old filter again)."""
+        if message.flt == self.browser.flt:
+            self._sync_filter_bar(message.flt, message.options)
 
-    def apply(self, flt: BrowseFilter, *,
-              first_page: tuple[list[BrowseRow], float] | None = None) -> None:
-        """Show a new filter: sync the filter bar, then fetch its first page and its count."""
-        assert self.options is not None
-        if flt.split in self.options.iterations:
-            flt = flt.with_(previous=browse.previous_iteration(
-                self.options.iterations[flt.split], flt.iteration))
-        self.flt = flt
-        self._set_select("#split-select", [(s, s) for s in self.options.splits], flt.split)
-        self._set_select("#iteration-select",
-                         [(f"iteration {k}", k) for k in self.options.iterations.get(flt.split, [])],
-                         flt.iteration)
-        self.query_one("#status-select", Select).value = flt.status
+    def _sync_filter_bar(self, flt: BrowseFilter, options: BrowseOptions) -> None:
+        """Set the selects to `flt` without their Changed events: only a user's choice of a
+        value is a new filter."""
+        with self.prevent(Select.Changed):
+            self._set_select("#split-select", [(s, s) for s in options.splits], flt.split)
+            self._set_select("#iteration-select",
+                             [(f"iteration {k}", k) for k in options.iterations.get(flt.split, [])],
+                             flt.iteration)
+            self.query_one("#status-select", Select).value = flt.status
         search = self.query_one("#search", Input)
         if search.value != (flt.search or "") and not search.has_focus:
             search.value = flt.search or ""  # (never under the user's typing: a refresh may land)
-        self.reload(first_page=first_page)
+
+    def on_errors_browser_opened(self, message: ErrorsBrowser.Opened) -> None:
+        self.app.open_example(self.run_id, message.example_id, browser=self.browser)
+
+    def on_errors_browser_excluded_shown(self, message: ErrorsBrowser.ExcludedShown) -> None:
+        self._x_includes = message.excluded
+        self.refresh_bindings()
 
     def _set_select(self, selector: str, options: list[tuple[str, object]], value) -> None:
         select = self.query_one(selector, Select)
@@ -168,63 +134,7 @@ class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
         if select.value != value:
             select.value = value
 
-    def reload(self, *, anchor: str = "start",
-               first_page: tuple[list[BrowseRow], float] | None = None) -> None:
-        """Show the filter from its start (or end); first_page: already read, no fetch."""
-        self.token += 1
-        self.total = None
-        self.fetching = True
-        self.note = ""
-        if not self.flt.comparable:
-            self.note = (f"iteration {self.flt.iteration} is the first evaluated on "
-                         f"{self.flt.split}: nothing to compare '{STATUS_LABELS[self.flt.status]}' "
-                         "with")
-        if first_page is not None:
-            rows, elapsed_ms = first_page
-            self.on_browse_page_loaded(BrowsePageLoaded(self.token, rows, "replace", elapsed_ms))
-        else:
-            self._fetch(self.flt, "replace", anchor=anchor)
-        self._status()
-
-    def _status(self) -> None:
-        flt = self.flt
-        if flt is None:
-            return
-        text = Text()
-        text.append(f"{flt.split} · iteration {flt.iteration}", style="bold")
-        if flt.previous is not None and flt.status in browse.NEEDS_PREVIOUS:
-            text.append(f" vs {flt.previous}")
-        text.append(f" · {STATUS_LABELS[flt.status]}", style="bold cyan")
-        if flt.tag:
-            text.append(f" · tag {flt.tag}", style="magenta")
-        if flt.search:
-            text.append(f" · search “{flt.search}”", style="yellow")
-        text.append("  —  ")
-        if self.fetching and not self.rows:
-            text.append("loading…", style="dim")
-        elif not self.rows:
-            text.append(self.note or "no matching rows", style="dim")
-        else:
-            table = self.query_one(ErrorsTable)
-            start = (self.before or 0) + 1
-            position = (self.before or 0) + table.cursor_row + 1
-            total = "…" if self.total is None else f"{self.total:,}" + (
-                "" if self.total_exact else "+")
-            if self.before is None:
-                text.append(f"row ? of {total}")
-            else:
-                text.append(f"row {position:,} of {total}")
-                text.append(f" (loaded {start:,}–{start + len(self.rows) - 1:,})", style="dim")
-        self.query_one("#browse-status", Static).update(text)
-        self._sync_exclude_key()
-
-
     # -- actions ------------------------------------------------------------------------------
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        row = self.current_row()
-        if row is not None and self.flt is not None:
-            self.app.open_example(self.run_id, row.example_id, browser=self)
 
     def action_search(self) -> None:
         # at once, not Widget.focus()'s call_later: keys typed right after / (queued while the
@@ -234,11 +144,9 @@ class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "search":  # in the search box, / is a character
             return not self.query_one("#search", Input).has_focus
+        if action == "set_excluded":  # one of x's two bindings: what x does to this row
+            return self._x_includes != parameters[0]
         return super().check_action(action, parameters)
-
-    def on_unmount(self) -> None:
-        if self.shared is not None:
-            self.shared.close()
 
     @on(Input.Changed, "#search")
     def search_typed(self, event: Input.Changed) -> None:
@@ -251,19 +159,7 @@ class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
                 or text == (self.flt.search or ""):
             return
         self._prefetch_timer = self.set_timer(
-            PREFETCH_PAUSE_S, lambda: self.prefetch_search(text, self.run_id))
-
-    @work(thread=True, exclusive=True, group="browse-prefetch", exit_on_error=False,
-          name="preparing the search")
-    def prefetch_search(self, text: str, run_id: int) -> None:
-        try:
-            with self.shared.use(prefetch=True) as db:
-                browse.search_hits(db, text, run_id)
-        except Exception as exc:
-            if interrupted(exc):
-                return  # a page load needed the connection first: it will search itself
-            raise
-        self.prefetched.append(text)
+            PREFETCH_PAUSE_S, lambda: self.browser.prefetch_search(text))
 
     @on(Input.Submitted, "#search")
     def search_submitted(self, event: Input.Submitted) -> None:
@@ -280,10 +176,9 @@ class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
         if text != self.flt.search:
             # Focus moves once the rows are in: moving it recomposes the footer, which would
             # otherwise compete with the search for the one core Python gives us.
-            self._focus_table_when_loaded = True
-            self.apply(self.flt.with_(search=text))
+            self.apply(self.flt.with_(search=text), focus_when_loaded=True)
         else:
-            self.query_one(ErrorsTable).focus()
+            self.browser.table.focus()
 
     def action_next_match(self) -> None:
         self._step_match(1)
@@ -295,12 +190,7 @@ class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
         if self.flt is None or not self.flt.search:
             self.notify("No search yet: press / and type words to search for", severity="warning")
             return
-        table = self.query_one(ErrorsTable)
-        table.focus()
-        if step > 0:
-            table.action_cursor_down()
-        else:
-            table.action_cursor_up()
+        self.browser.step(step)
 
     def action_cycle_status(self, step: int) -> None:
         if self.flt is None:
@@ -372,14 +262,16 @@ class ErrorsScreen(ErrorsExclusion, ErrorsPaging, ErrorsLive, BaseScreen):
 
     def action_refresh(self) -> None:
         """Re-read iterations, tags and rows now, in place (the poll does it while a run writes)."""
-        if self.options is None:
-            self.load_options()
-        elif not self.fetching:
-            self.check_store(self.marker, force=True)
+        self.browser.refresh_now()
+
+    def action_set_excluded(self, excluded: bool) -> None:
+        row = self.browser.current_row()
+        if row is not None:
+            self.browser.set_excluded(row.example_id, excluded)
 
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
         if search.has_focus:
-            self.query_one(ErrorsTable).focus()
+            self.browser.table.focus()
             return
         self.app.pop_screen()

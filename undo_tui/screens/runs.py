@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 import store
 from store.models import Event, RunSummary
-from store.processes import INTERRUPTED, resume_hint
+from store.processes import ACTIVE_STATUSES, INTERRUPTED, resume_hint
 from undo_tui import engine_control
 from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved, WorkFailed
 from undo_tui.screens.base import BaseScreen
@@ -98,7 +98,7 @@ class RunsScreen(BaseScreen):
         if not self.is_current:
             return
         busy = self.data is not None and any(
-            s.run.status in ("running", "stopping") for s in self.data.runs)
+            s.run.status in ACTIVE_STATUSES for s in self.data.runs)
         if busy or time.monotonic() - self.last_load >= IDLE_POLL_S:
             self.load()
 
@@ -116,7 +116,7 @@ class RunsScreen(BaseScreen):
         progress, alive = {}, {}
         for summary in runs:
             run = summary.run
-            if run.status in ("running", "stopping"):
+            if run.status in ACTIVE_STATUSES:
                 progress[run.id] = store.latest_progress(db, run.id)
                 alive[run.id] = engine_control.run_alive(run) if run.pid else None
         datasets = len(store.list_datasets(db)) if not runs else -1
@@ -129,11 +129,11 @@ class RunsScreen(BaseScreen):
         self.summaries = {str(summary.run.id): summary for summary in data.runs}
         self._fill_table(data)
         count = len(data.runs)
-        active = sum(1 for s in data.runs if s.run.status in ("running", "stopping"))
+        active = sum(1 for s in data.runs if s.run.status in ACTIVE_STATUSES)
         self.query_one("#runs-title", Static).update(
             f"{count} run{'s' if count != 1 else ''}" + (f" · {active} active" if active else ""))
         live = [progress_line(s, data.progress.get(s.run.id, {}), data.alive.get(s.run.id))
-                for s in data.runs if s.run.status in ("running", "stopping")]
+                for s in data.runs if s.run.status in ACTIVE_STATUSES]
         live_widget = self.query_one("#runs-live", Static)
         live_widget.display = bool(live)
         live_widget.update(Text("\n").join(live) if live else "")
@@ -175,7 +175,7 @@ class RunsScreen(BaseScreen):
         run = summary.run if summary else None
         if run is not None and run.status == "failed" and run.error:
             text.append(f"run {run.id} failed: {one_line(run.error, 300)}\n", style="red")
-        elif run is not None and run.stop_reason and run.status not in ("running", "stopping"):
+        elif run is not None and run.stop_reason and run.status not in ACTIVE_STATUSES:
             text.append(f"run {run.id} {run_outcome(run.status, run.stop_reason)}\n")
         if summary is not None and summary.best_val_total:
             from engine.stats import format_accuracy
@@ -296,7 +296,7 @@ class RunsScreen(BaseScreen):
         if not summary:
             return
         run = summary.run
-        if run.status in ("running", "stopping") and engine_control.run_alive(run):
+        if run.status in ACTIVE_STATUSES and engine_control.run_alive(run):
             self.notify(f"run {run.id} is running: stop it (s) before deleting it",
                         severity="warning")
             return

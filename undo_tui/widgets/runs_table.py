@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding
 
 from store.models import Event, RunSummary
-from store.processes import INTERRUPTED
+from store.processes import ACTIVE_STATUSES, INTERRUPTED
 from undo_tui.widgets.fit import SCROLLBAR, Col, cut_middle, fit_columns
 from undo_tui.widgets.render import accuracy_cell, model_label, one_line, pct
 from undo_tui.progress_text import progress_numbers
@@ -99,7 +99,7 @@ def progress_cell(summary: RunSummary, progress: dict[str, Event], alive: bool |
                   width: int = UNCUT) -> Text:
     """A compact cell: 'train 25%' for an active run, the stop reason or error otherwise."""
     run = summary.run
-    if run.status not in ("running", "stopping"):
+    if run.status not in ACTIVE_STATUSES:
         if run.status == "failed" and run.error:
             return Text(one_line(run.error, width), style="red")
         return Text(one_line(run.stop_reason or "", width), style="dim")

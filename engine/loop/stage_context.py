@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import store
-from engine.config import RunConfig, config_from_dict
+from engine.config import RunConfig, stored_config
 
 
 @dataclass
@@ -23,9 +23,8 @@ class StageContext:
     def load(cls, store_path: Path, run_id: int, k: int) -> StageContext:
         db = store.open_store(store_path)
         run = store.get_run(db, run_id)
-        config = config_from_dict(run.config, source=f"run {run_id} config")
         dataset = store.get_dataset(db, run.dataset_id)
-        return cls(db, Path(store_path), run, config, dataset, k)
+        return cls(db, Path(store_path), run, stored_config(run), dataset, k)
 
     def examples(self, split: str, include_excluded: bool = True) -> list[store.Example]:
         """A split's examples in stable id order, cut to the configured limit."""

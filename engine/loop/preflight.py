@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import store
-from engine.config import RunConfig, teacher_config, train_config
+from engine.config import RunConfig
 from store.errors import UndoError
 
 ENDPOINT_TIMEOUT_S = 10.0
@@ -54,12 +54,12 @@ def check_run(db, store_path: Path, config: RunConfig, *, network: bool = True) 
 # -- teacher --------------------------------------------------------------------------------------
 
 def teacher_problems(config: RunConfig, *, network: bool = True) -> list[str]:
-    teacher = teacher_config(config)
+    teacher = config.teacher
     if teacher.backend == "llamacpp":
-        from engine.teachers import resolve_model_path
+        from engine.model_registry import gguf_path
 
         try:
-            path = resolve_model_path(teacher.model)
+            path = gguf_path(teacher.model)
         except UndoError as exc:
             return [f"teacher: {exc}"]
         problem = gguf_problem(path)
@@ -116,10 +116,10 @@ def gguf_problem(path: Path) -> str | None:
 # -- student --------------------------------------------------------------------------------------
 
 def student_problems(config: RunConfig) -> list[str]:
-    from engine.packaged import resolve_model_path
+    from engine.model_registry import model_path
 
     try:
-        path = resolve_model_path(config.student.model)
+        path = model_path(config.student.model)
     except UndoError as exc:
         return [f"student: {exc}"]
     if path.is_file():
@@ -176,15 +176,15 @@ def output_problems(store_path: Path, config: RunConfig, *, model_ok: bool) -> l
 def checkpoint_bytes(config: RunConfig) -> int:
     """A generous estimate of what the run writes: per iteration the checkpoint, its resumable
     training state and the temporary copy while saving; LoRA writes only adapters."""
-    from engine.packaged import resolve_model_path
+    from engine.model_registry import model_path
 
-    path = resolve_model_path(config.student.model)
+    path = model_path(config.student.model)
     if path.is_file():
         dense = path.stat().st_size * GGUF_TO_DENSE
     else:
         dense = sum(p.stat().st_size for p in path.iterdir()
                     if p.suffix in (".safetensors", ".bin"))
-    share = LORA_SHARE if train_config(config).lora else 1.0
+    share = LORA_SHARE if config.training.lora else 1.0
     return int(dense * share * CHECKPOINT_COPIES * config.loop.max_iterations)
 
 
