@@ -332,7 +332,6 @@ def run(quick: bool = False) -> list[Figure]:
         run_id, k = built["run"], built["iterations"]
         os.environ.setdefault("UNDO_TUI_CONFIG", str(Path(tmp) / "no-keys.toml"))
         app = asyncio.run(_measure_app(path, run_id, k))
-        app_note = "key sent as Pilot sends it; clock stops when the rows are in the table"
         wrong = browse.BrowseFilter(run_id, "train", k, "wrong", previous=k - 1)
         fixed = wrong.with_(status="fixed")
         naive_wrong = _naive_fill_ms(path, wrong)

@@ -129,7 +129,6 @@ def iteration_table(iterations, changes, claimed: bool = True):
         return (_pct(counts.correct, counts.total), f"{low:.1%}-{high:.1%}", str(counts.total))
 
     for it in iterations:
-        m = it.metrics
         tried = f"{it.teacher_kept}/{it.teacher_attempted}" if it.teacher_attempted else "-"
         change, p = "-", ""
         if it.k in changes:

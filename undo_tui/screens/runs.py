@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 import store
 from store.models import Event, RunSummary
-from store.processes import ACTIVE_STATUSES, INTERRUPTED, resume_hint
+from store.processes import ACTIVE_STATUSES, resume_hint
 from undo_tui import engine_control
 from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved, WorkFailed
 from undo_tui.screens.base import BaseScreen
@@ -178,7 +178,7 @@ class RunsScreen(BaseScreen):
         elif run is not None and run.stop_reason and run.status not in ACTIVE_STATUSES:
             text.append(f"run {run.id} {run_outcome(run.status, run.stop_reason)}\n")
         if summary is not None and summary.best_val_total:
-            from engine.stats import format_accuracy
+            from engine.grading.stats import format_accuracy
 
             text.append(f"best iteration {run.best_iteration}: strict validation accuracy "
                         f"{format_accuracy(summary.best_val_correct, summary.best_val_total)}"
