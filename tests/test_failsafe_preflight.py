@@ -149,6 +149,25 @@ def test_too_little_disk_for_the_checkpoints(prepared, tmp_path, capsys, monkeyp
     assert run_count(prepared) == 0
 
 
+def test_an_unwritable_output_directory_is_listed_with_the_other_problems(
+        prepared, tmp_path, capsys, monkeypatch, smollm2_gguf):
+    """Tests run as root, where permission bits do not stop writes: the fault (a read-only
+    directory) is injected at os.access for the store's folder only."""
+    import engine.loop.preflight as preflight
+
+    real_access = preflight.os.access
+    folder = prepared.resolve().parent
+    monkeypatch.setattr(preflight.os, "access",
+                        lambda path, mode: False if Path(path) == folder
+                        else real_access(path, mode))
+    config = write_config(tmp_path / "run.toml", smollm2_gguf, 'model = "missing.gguf"',
+                          dataset="nope")
+    err = fails_with(capsys, ["--store", str(prepared), "run", str(config)])
+    assert f"outputs: {folder} is not writable" in err
+    assert "missing.gguf" in err and "'nope'" in err  # listed together, not the first only
+    assert run_count(prepared) == 0
+
+
 @pytest.mark.parametrize("source_kind", ["--from-export", "--from-run"])
 def test_a_transfer_to_a_truncated_student_is_refused_before_recording(tmp_path, capsys,
                                                                        smollm2_gguf,

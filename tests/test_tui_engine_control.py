@@ -205,6 +205,63 @@ async def test_new_run_from_the_runs_screen_spawns_the_run_command(tui_store, co
 
 @pytest.mark.anyio
 @pytest.mark.usefixtures("tui_env")
+async def test_a_new_run_the_preflight_refuses_is_reported_with_every_problem(tui_store,
+                                                                              tmp_path):
+    """The real `undo-tui run`, detached: it exits before recording anything, and the screen says
+    why instead of leaving the user with "Engine started"."""
+    from undo_tui.app import UndoApp
+
+    path, _ = tui_store
+    config = tmp_path / "bad.toml"
+    config.write_text('[run]\nname = "x"\n[dataset]\nname = "nope"\n'
+                      '[teacher]\nmodel = "missing.gguf"\n')
+    db = store.open_store(path)
+    before = [summary.run.id for summary in store.list_runs(db)]
+    db.close()
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _runs_screen(pilot)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: screen_named(app, "InputDialog"), what="config dialog")
+        app.screen.query_one("Input").value = str(config)
+        await pilot.press("enter")
+        await wait_notified(pilot, "Run not started", timeout=60)
+        await wait_notified(pilot, "GGUF file 'missing.gguf' does not exist")
+        await wait_notified(pilot, "no dataset 'nope' in this store")
+    db = store.open_store(path)
+    assert [summary.run.id for summary in store.list_runs(db)] == before
+    db.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("tui_env")
+async def test_a_resume_the_preflight_refuses_is_reported(tui_store, tmp_path, capsys):
+    """A run recorded offline (--no-preflight) whose teacher file is missing: `r` launches the
+    real `undo-tui resume`, which refuses before any work, and the screen says why."""
+    from undo_tui.app import UndoApp
+    from undo_tui.cli import main
+
+    path, _ = tui_store
+    config = tmp_path / "offline.toml"
+    config.write_text('[run]\nname = "offline"\n[dataset]\nname = "arith-fixture"\n'
+                      '[teacher]\nmodel = "missing.gguf"\n')
+    assert main(["--store", str(path), "run", str(config), "--create-only",
+                 "--no-preflight"]) == 0
+    run_id = int(engine_control.CREATED.search(capsys.readouterr().out).group(1))
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _runs_screen(pilot)
+        assert screen.selected().run.id == run_id  # newest first
+        await pilot.press("r")
+        await wait_notified(pilot, "Not resumed", timeout=60)
+        await wait_notified(pilot, "GGUF file 'missing.gguf' does not exist")
+    db = store.open_store(path)
+    assert store.get_run(db, run_id).status == "created"
+    db.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("tui_env")
 async def test_resume_and_stop_from_the_runs_screen(tui_store, standin):
     from undo_tui.app import UndoApp
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import store
@@ -31,6 +31,7 @@ class Launched:
     pid: int
     argv: list[str]
     log_path: Path
+    process: subprocess.Popen | None = field(default=None, repr=False, compare=False)
 
 
 def run_command(store_path: str | Path, config_path: str | Path,
@@ -66,6 +67,7 @@ def transfer_create_command(store_path: str | Path, run_id: int, iteration: str,
 
 
 CREATED = re.compile(r"^run (\d+) created: ", re.MULTILINE)
+STARTED = re.compile(r"^run (\d+) (?:created|resuming): ", re.MULTILINE)  # checks passed
 
 
 def create_transfer(store_path: str | Path, run_id: int, iteration: str, student: str,
@@ -116,7 +118,42 @@ def spawn(argv: list[str], store_path: str | Path) -> Launched:
     # Reaped the moment it exits, whichever screen is showing (no <defunct> left behind).
     threading.Thread(target=_reap_when_done, args=(process,), name=f"reap {process.pid}",
                      daemon=True).start()
-    return Launched(process.pid, list(argv), log_path)
+    return Launched(process.pid, list(argv), log_path, process)
+
+
+def refusal_before_start(launched: Launched, cancelled=lambda: False,
+                             poll_s: float = 0.1) -> str | None:
+    """What `undo-tui run` or `resume` said if it exited before its run started (a bad config,
+    the preflight's problems): the process is detached and writes only to its log, so without
+    this the user would see "started" and then nothing. None once the run is recorded or
+    resumed (or the process exits cleanly), or when the caller gives up waiting."""
+    process = launched.process
+    while process is not None and not cancelled():
+        code = process.poll()
+        text = _launch_output(launched.log_path)  # read after poll: an exit's last words are in
+        if STARTED.search(text):
+            return None
+        if code == 0:
+            return None
+        if code is not None:
+            return _cli_error(text) or f"the engine exited with {code} before starting"
+        time.sleep(poll_s)
+    return None
+
+
+def _launch_output(log_path: Path) -> str:
+    """The process's own output: the log file without its first line (the command)."""
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return text.partition("\n")[2]
+
+
+def _cli_error(text: str, limit: int = 2000) -> str:
+    start = text.rfind("undo-tui: error: ")
+    message = text[start:].removeprefix("undo-tui: error: ") if start >= 0 else text
+    return message.strip()[-limit:]
 
 
 _children: list[subprocess.Popen] = []

@@ -29,4 +29,5 @@ def run(args) -> int:
             check_components(db, args.store, config, args)
     finally:
         db.close()
+    print(f"run {run.id} resuming: {run.name}", flush=True)  # the TUI waits for this line
     return drive_in_terminal(args.store, args.run_id)

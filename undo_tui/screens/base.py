@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from textual.screen import Screen
-from textual.worker import WorkerState
+from textual.worker import WorkerState, get_current_worker
 
+from undo_tui import engine_control
 from undo_tui.messages import WorkFailed
 
 
@@ -21,6 +22,16 @@ class BaseScreen(Screen):
         """This thread's connection to the store (call only from a worker thread)."""
         return self.app.store.db()
 
+    def report_refusal(self, launched: engine_control.Launched, what: str) -> None:
+        """From the worker that launched an engine: wait until it has started (or the screen
+        goes away) and show what it said if it refused to start. It runs detached, so its
+        refusal (a bad config, the preflight's problems) would otherwise reach only its log."""
+        worker = get_current_worker()
+        refusal = engine_control.refusal_before_start(launched,
+                                                      cancelled=lambda: worker.is_cancelled)
+        if refusal:
+            self.post_message(WorkFailed(what, refusal))
+
     def on_worker_state_changed(self, event) -> None:
         if event.state == WorkerState.ERROR:
             error = event.worker.error
@@ -28,4 +39,4 @@ class BaseScreen(Screen):
                         timeout=10)
 
     def on_work_failed(self, message: WorkFailed) -> None:
-        self.notify(f"{message.what}: {message.error}", severity="error", timeout=10)
+        self.notify(f"{message.what}: {message.error}", severity="error", timeout=20)

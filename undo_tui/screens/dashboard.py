@@ -451,6 +451,7 @@ class DashboardScreen(BaseScreen):
                                              python=self.app.engine_python)
         self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv,
                                          started_run=run_id))
+        self.report_refusal(launched, "Transfer not started")
 
     def action_focus_log(self) -> None:
         log = self.query_one("#log-tail", VimLog)
@@ -489,6 +490,7 @@ class DashboardScreen(BaseScreen):
             self.post_message(WorkFailed("Not resumed", str(exc)))
             return
         self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
+        self.report_refusal(launched, "Not resumed")
 
     def on_engine_launched(self, message: EngineLaunched) -> None:
         if message.started_run is not None:

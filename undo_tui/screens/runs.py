@@ -248,6 +248,7 @@ class RunsScreen(BaseScreen):
         launched = engine_control.start_run(self.store_path, config_path,
                                             python=self.app.engine_python)
         self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
+        self.report_refusal(launched, "Run not started")
 
     def action_resume(self) -> None:
         summary = self.selected()
@@ -269,6 +270,7 @@ class RunsScreen(BaseScreen):
             self.post_message(WorkFailed("Not resumed", str(exc)))
             return
         self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
+        self.report_refusal(launched, "Not resumed")
 
     def on_engine_launched(self, message: EngineLaunched) -> None:
         self.notify(f"Engine started in the background (pid {message.pid}); it keeps running "
