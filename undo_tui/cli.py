@@ -27,6 +27,8 @@ COMMANDS = [
     "export",
     "grade",
     "transfer",
+    "wheels",
+    "student",
     "demo",
 ]
 

@@ -13,6 +13,16 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    import store
     from undo_tui.commands.run import drive_in_terminal
 
+    db = store.open_store(args.store)
+    try:
+        kind = store.get_run(db, args.run_id).kind
+    finally:
+        db.close()
+    if kind == "wheels":  # a Training Wheels sweep runs in this process, not by stages
+        from undo_tui.commands.wheels import drive_in_terminal as drive_sweep
+
+        return drive_sweep(args.store, args.run_id)
     return drive_in_terminal(args.store, args.run_id)
