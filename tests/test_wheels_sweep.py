@@ -207,3 +207,61 @@ def test_a_learned_point_needs_a_student_with_an_ask_token(wheels_store, wheels_
     run = store.list_runs(db)[0].run
     assert run.status == "failed" and "<ask> token" in run.error
     db.close()
+
+
+PAIRS = [("Der Hund schläft.", "The dog sleeps."), ("Ich habe zwei Katzen.", "I have two cats."),
+         ("Es regnet heute.", "It is raining today."), ("Wo ist der Bahnhof?", "Where is the station?")]
+
+
+@pytest.mark.parametrize("metric", ["chrf", "rougeL"])
+def test_free_text_pairs_are_imported_and_scored_against_their_references(
+        store_path, wheels_pair_dirs, tmp_path, metric):
+    from rouge_score import rouge_scorer
+    from sacrebleu.metrics import CHRF
+
+    source = tmp_path / "test.jsonl"
+    source.write_text("".join(json.dumps({"source": s, "reference": r}) + "\n" for s, r in PAIRS))
+    imported = cli(store_path, "import", str(source), "--dataset", "tinyw", "--answer-type", "text",
+                   "--split", "test", "--val-size", "0")
+    assert imported.returncode == 0, imported.stderr
+    student, teacher = wheels_pair_dirs
+    config = sweep_toml(tmp_path / "s.toml", student, teacher, prompts={"teacher": "question"},
+                        sweep={"policies": ["student", "threshold"], "budgets": [30]},
+                        quality={"metric": "auto" if metric == "chrf" else metric})
+    done = cli(store_path, "wheels", "sweep", str(config))
+    assert done.returncode == 0, done.stderr
+    db = store.open_store(store_path)
+    run = store.list_runs(db)[0].run
+    references = {e.id: e.answer for e in store.load_examples(db, run.dataset_id, "test")}
+    assert sorted(references.values()) == sorted(r for _, r in PAIRS)
+    rouge = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    for point in store_wheels.list_points(db, run.id):
+        assert point.metric == metric and point.correct is None
+        scores = []
+        for output in store_wheels.point_outputs(db, point.id):
+            reference = references[output.example_id]
+            expected = (CHRF().sentence_score(output.text, [reference]).score if metric == "chrf"
+                        else 100 * rouge.score(reference, output.text)["rougeL"].fmeasure)
+            assert output.score == pytest.approx(expected)
+            scores.append(expected)
+        assert point.quality == pytest.approx(sum(scores) / len(scores))
+        assert point.quality_low <= point.quality <= point.quality_high
+    db.close()
+
+
+def test_the_undo_loop_refuses_a_free_text_dataset(store_path, tmp_path):
+    source = tmp_path / "train.jsonl"
+    source.write_text("".join(json.dumps({"source": s, "reference": r}) + "\n" for s, r in PAIRS))
+    assert cli(store_path, "import", str(source), "--dataset", "mt", "--answer-type", "text",
+               "--val-size", "1").returncode == 0
+    config = tmp_path / "run.toml"
+    config.write_text('[dataset]\nname = "mt"\n')
+    refused = cli(store_path, "run", str(config), "--create-only")
+    assert refused.returncode == 2
+    assert "holds free text (answer type text)" in refused.stderr
+
+
+def test_the_sample_sweep_config_is_valid():
+    config = load_sweep_config(REPO / "sample_runs" / "wheels" / "wheels-arith.toml")
+    assert config.sweep.limit == 200 and config.distill.enabled
+    assert len(config.points()) == 3 + 3 * 5  # three anchors, three policies at five budgets

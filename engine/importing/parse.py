@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.answers import ANSWER_TYPES
+from engine.answers import ANSWER_TYPES as GRADED_TYPES
 from engine.importing.model import BadRow, ColumnMapping, ImportFailed, ParsedExample, ParseResult
 from engine.importing.readers import FORMATS, RawRow, read_rows
 from engine.importing.rows import RowContext, to_example
@@ -13,6 +13,9 @@ from engine.importing.splits import SPLIT_CHOICES, split_from_filename
 
 _SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _TABULAR = ("csv", "parquet", "hf")  # every row has the same columns
+
+# graded answers, plus free-text references (a source/reference pair per row)
+ANSWER_TYPES = (*GRADED_TYPES, "text")
 
 
 def detect_format(path) -> str:
@@ -47,6 +50,8 @@ def parse_source(
         fmt = detect_format(path)
     if answer_type not in ANSWER_TYPES:
         raise ImportFailed(f"answer type {answer_type!r} is not one of {', '.join(ANSWER_TYPES)}")
+    if answer_type == "text" and mapping.choices:
+        raise ImportFailed("--choices does not go with answer type text (free-text references)")
     if split not in SPLIT_CHOICES:
         raise ImportFailed(f"split {split!r} is not one of {', '.join(SPLIT_CHOICES)}")
     if split == "auto":

@@ -45,6 +45,9 @@ def create_run(db, store_path: Path, config: RunConfig, *, kind: str | None = No
                source_run_id: int | None = None, source_export_id: int | None = None) -> int:
     """Record a new run with its validated config; nothing runs yet."""
     dataset = store.get_dataset(db, config.dataset.name)
+    if dataset.answer_type == "text":
+        raise UndoError(f"dataset {dataset.name!r} holds free text (answer type text): the UNDO "
+                        "loop needs answers it can grade; measure it with `undo-tui wheels sweep`")
     teacher = f"{config.teacher.get('backend', 'llamacpp')}:{config.teacher.get('model', 'smollm2')}"
     run_id = store.create_run(db, config.run.name, config.to_dict(), kind=kind or config.run.kind,
                               dataset_id=dataset.id, teacher=teacher, student=config.student.model,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 FORMATS = ("auto", "gsm8k", "jsonl", "json", "csv", "parquet", "hf")
 SPLITS = ("auto", "train", "val", "test")
-ANSWER_TYPES = ("number", "choice", "math", "string")
+ANSWER_TYPES = ("number", "choice", "math", "string", "text")
 LISTED_SKIPS = 20
 
 
@@ -38,7 +38,9 @@ def add_parser(subparsers):
     fields.add_argument("--category", metavar="FIELD")
     fields.add_argument("--split-field", metavar="FIELD", help="field naming each row's split")
     parser.add_argument("--answer-type", choices=ANSWER_TYPES,
-                        help="default: the existing dataset's type, else choice with --choices, else number")
+                        help="default: the existing dataset's type, else choice with --choices, else "
+                        "number; text: free-text references (source/reference pairs, scored by "
+                        "chrF or ROUGE-L in Training Wheels sweeps)")
     val = parser.add_mutually_exclusive_group()
     val.add_argument("--val-size", type=int, metavar="N",
                      help="validation examples to carve from train (0: none); only when neither the "
