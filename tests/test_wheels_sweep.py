@@ -265,3 +265,28 @@ def test_the_sample_sweep_config_is_valid():
     config = load_sweep_config(REPO / "sample_runs" / "wheels" / "wheels-arith.toml")
     assert config.sweep.limit == 200 and config.distill.enabled
     assert len(config.points()) == 3 + 3 * 5  # three anchors, three policies at five budgets
+
+
+def test_a_sweep_distils_its_student_first_and_records_the_data(wheels_store, wheels_pair_dirs,
+                                                                 tmp_path):
+    student, teacher = wheels_pair_dirs
+    config = sweep_toml(
+        tmp_path / "s.toml", student, teacher,
+        sweep={"policies": ["student"], "split": "test", "limit": 2},
+        distill={"enabled": True, "data": "auto", "min_kept": 5,
+                 "training": {"lora": False, "epochs": 1, "batch_size": 2, "lr": 1e-3,
+                              "max_length": 128, "dtype": "float32", "device": "cpu"}})
+    done = cli(wheels_store, "wheels", "sweep", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "student distilled on kept+gold: 0 kept rationales, 2 gold solutions" in done.stdout
+    db = store.open_store(wheels_store)
+    run = store.list_runs(db)[0].run
+    path, info = store_wheels.get_distill(db, run.id)
+    assert Path(path) == wheels_store.parent / "runs" / f"run-{run.id}" / "student"
+    assert info["data"] == "kept+gold" and info["requested"] == "auto"
+    assert (info["kept"], info["gold"], info["examples"]) == (0, 2, 2) and info["steps"] == 1
+    trained = json.loads((Path(path) / "undo_train.json").read_text())
+    assert trained["steps"] == 1 and not trained["stopped"]
+    status = cli(wheels_store, "status", str(run.id))
+    assert "distilled on kept+gold: 0 kept rationales, 2 gold solutions" in status.stdout
+    db.close()
