@@ -82,7 +82,7 @@ def run(quick: bool) -> list[Figure]:
     from engine.wheels.models import load_pair
     from engine.wheels.policies import Always, Never, Threshold
 
-    n, max_new, recompute_n = (4, 32, 2) if quick else (32, 256, 4)
+    n, max_new, recompute_n = (4, 32, 2) if quick else (16, 256, 4)
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-wheels-") as workdir:
         dirs = pair_dirs(quick, Path(workdir))

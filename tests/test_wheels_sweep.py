@@ -92,6 +92,8 @@ def test_points_run_anchors_first_then_each_budget():
         "models": {"student": "s"}})
     assert config.points() == [("student", 0), ("teacher", 100), ("threshold", 10),
                                ("random", 10), ("threshold", 50), ("random", 50)]
+    config.sweep.policies.append("speculative")
+    assert config.points()[-1] == ("speculative", 100)
 
 
 def test_a_sweep_stores_every_point_and_output(wheels_store, wheels_pair_dirs, tmp_path):
@@ -104,8 +106,8 @@ def test_a_sweep_stores_every_point_and_output(wheels_store, wheels_pair_dirs, t
     assert (run.kind, run.status) == ("wheels", "finished")
     points = store_wheels.list_points(db, run.id)
     assert [p.label for p in points] == [
-        "student", "teacher", "speculative", "random 20%", "threshold 20%", "disagree 20%",
-        "random 50%", "threshold 50%", "disagree 50%"]
+        "student", "teacher", "random 20%", "threshold 20%", "disagree 20%",
+        "random 50%", "threshold 50%", "disagree 50%", "speculative"]
     by_label = {p.label: p for p in points}
     for point in points:
         outputs = store_wheels.point_outputs(db, point.id)

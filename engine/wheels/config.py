@@ -134,15 +134,17 @@ class SweepConfig(Section):
     distill: DistillSection = Field(default_factory=DistillSection)
 
     def points(self) -> list[tuple[str, float]]:
-        """(policy, budget %) in the order they run: the anchors first, then every budget for
-        the asking policies, so a partial sweep already spans the plot."""
+        """(policy, budget %) in the order they run: student and teacher alone first, then every
+        budget for the asking policies, so a partial sweep already spans the plot; speculative
+        decoding last, as it decodes one sequence at a time."""
         anchors = {"student": 0.0, "teacher": 100.0, "speculative": 100.0}
-        out = [(p, anchors[p]) for p in ("student", "teacher", "speculative")
-               if p in self.sweep.policies]
+        out = [(p, anchors[p]) for p in ("student", "teacher") if p in self.sweep.policies]
         asking = [p for p in self.sweep.policies if p not in anchors]
         for budget in sorted(self.sweep.budgets):
             if 0 < budget < 100:
                 out += [(policy, budget) for policy in asking]
+        if "speculative" in self.sweep.policies:
+            out.append(("speculative", 100.0))
         return out
 
 

@@ -9,7 +9,8 @@ import store
 
 def format_progress(event: store.Event) -> str:
     data = event.data or {}
-    parts = [f"[{event.stage} it{event.iteration}]"]
+    where = event.stage if event.iteration is None else f"{event.stage} it{event.iteration}"
+    parts = [f"[{where}]"]
     if event.done is not None and event.total:
         parts.append(f"{event.done}/{event.total}")
     if data.get("kept") is not None:
