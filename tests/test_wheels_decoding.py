@@ -146,3 +146,39 @@ def test_speculative_decoding_equals_the_teachers_greedy_output(tiny_pair, tiny_
         assert output.token_ids == plain_greedy(models.teacher, models, prompt)
         assert 1 <= output.teacher_forwards <= output.new_tokens
         assert output.teacher_tokens >= len(prompt) + output.new_tokens - 1
+
+
+def test_the_learned_policy_asks_where_the_student_emits_its_ask_token(tiny_pair, tiny_prompts,
+                                                                       wheels_pair_dirs, tmp_path):
+    """A student with an <ask> token (as part 2 trains one): it is made the student's favourite
+    wherever the student would write its commonest token, so it asks there; <ask> itself is
+    never written, and without asking the student writes what it wrote before it had <ask>."""
+    from collections import Counter
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from engine.wheels.models import load_pair
+    from engine.wheels.pair import ASK_TOKEN
+    from engine.wheels.policies import Learned
+
+    models, _ = tiny_pair
+    before = run(models, tiny_prompts, Never())
+    commonest = Counter(t for o in before for t in o.token_ids).most_common(1)[0][0]
+    student_dir, teacher_dir = wheels_pair_dirs
+    tokenizer = AutoTokenizer.from_pretrained(student_dir)
+    tokenizer.add_special_tokens({"additional_special_tokens": [ASK_TOKEN]})
+    model = AutoModelForCausalLM.from_pretrained(student_dir)
+    model.resize_token_embeddings(len(tokenizer))
+    with torch.no_grad():  # tied embeddings: the <ask> row is the output row too
+        embeddings = model.get_input_embeddings().weight
+        embeddings[-1] = 3 * embeddings[commonest]
+    model.save_pretrained(tmp_path / "asker")
+    tokenizer.save_pretrained(tmp_path / "asker")
+    asker, _ = load_pair(tmp_path / "asker", teacher_dir, dtype="float32", device="cpu")
+    assert asker.ask_token_id == len(tokenizer) - 1 == models.vocab_size
+    assert [o.token_ids for o in run(asker, tiny_prompts, Never())] == [o.token_ids for o in before]
+    outputs = run(asker, tiny_prompts, Learned(asker.ask_token_id))
+    assert sum(o.asks for o in outputs) > 0
+    assert all(asker.ask_token_id not in o.token_ids for o in outputs)
+    capped = run(asker, tiny_prompts, Learned(asker.ask_token_id), Cap("share", 0.1))
+    assert all(not Cap("share", 0.1).violated(o.asks, o.new_tokens) for o in capped)
