@@ -18,6 +18,7 @@ from pathlib import Path
 import store
 from engine.packaged import resolve_model_path
 from engine.wheels.config import SweepConfig, sweep_config_from_dict
+from engine.wheels.report import point_summary
 from store import wheels as store_wheels
 from store.errors import UndoError
 from store.processes import pid_alive
@@ -136,7 +137,7 @@ def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
         except PointStopped:
             raise _Stopped from None
         store_wheels.save_point(db, point.id, metrics, outputs)
-        echo(f"  {describe_point(store_wheels.list_points(db, run_id)[point.position])}")
+        echo(f"  {point_summary(store_wheels.list_points(db, run_id)[point.position])}")
     return len(points)
 
 
@@ -197,10 +198,3 @@ def _stop_checker(db, run_id: int, every_s: float = 0.5):
         return state["value"]
 
     return should_stop
-
-
-def describe_point(point: store_wheels.Point) -> str:
-    """One line: quality with interval and n, realised teacher share, asks, teacher tokens."""
-    from engine.wheels.report import point_summary
-
-    return point_summary(point)
