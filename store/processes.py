@@ -21,3 +21,13 @@ def pid_alive(pid: int | None) -> bool:
             return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def refuse_second_driver(run) -> None:
+    """A run that another live process is driving may not be driven again (supervisor, sweep)."""
+    from store.errors import UndoError
+    from store.runs import ACTIVE_STATUSES
+
+    if run.status in ACTIVE_STATUSES and run.pid != os.getpid() and pid_alive(run.pid):
+        raise UndoError(f"run {run.id} is already running (pid {run.pid}); "
+                        f"stop it with `undo-tui stop {run.id}` first")

@@ -68,8 +68,7 @@ class Point:
 
 
 @dataclass(frozen=True)
-class Output:
-    point_id: int
+class NewOutput:
     example_id: int
     text: str
     pieces: list[str]  # decoded text per generated token; "".join(pieces) == text
@@ -81,6 +80,11 @@ class Output:
     teacher_tokens: int
     finished: bool
 
+
+@dataclass(frozen=True)
+class Output(NewOutput):
+    point_id: int
+
     @classmethod
     def from_row(cls, row: dict) -> Output:
         row = dict(row)
@@ -88,20 +92,6 @@ class Output:
         row["pieces"] = json.loads(row.pop("pieces_json"))
         row["finished"] = bool(row["finished"])
         return cls(**row)
-
-
-@dataclass(frozen=True)
-class NewOutput:
-    example_id: int
-    text: str
-    pieces: list[str]
-    owners: str
-    answer: str | None
-    score: float
-    new_tokens: int
-    asks: int
-    teacher_tokens: int
-    finished: bool
 
 
 def plan_points(db: Database, run_id: int, points: list[tuple[str, float]],

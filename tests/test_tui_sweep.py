@@ -56,10 +56,15 @@ def _output(example, correct: bool, asks: int) -> store_wheels.NewOutput:
                                   1.0 if correct else 0.0, len(pieces), asks, 10, True)
 
 
-async def open_sweep(pilot, key: str):
+async def runs_screen(pilot):
     runs = await wait_for(pilot, lambda: (s := screen_named(pilot.app, "RunsScreen")) and s.data
                           and s, what="runs loaded")
     runs.query_one("#runs-table").focus()
+    return runs
+
+
+async def open_sweep(pilot, key: str):
+    await runs_screen(pilot)
     await pilot.press(key)
     return await wait_for(pilot, lambda: (s := screen_named(pilot.app, "SweepScreen")) and
                           s.data and s, what="the sweep screen")
@@ -122,9 +127,7 @@ async def test_w_on_a_run_that_is_not_a_sweep_says_so(tui_store):
     path, ids = tui_store
     app = UndoApp(path)
     async with app.run_test(size=(120, 40)) as pilot:
-        runs = await wait_for(pilot, lambda: (s := screen_named(pilot.app, "RunsScreen")) and
-                              s.data and s, what="runs loaded")
-        runs.query_one("#runs-table").focus()
+        await runs_screen(pilot)
         await pilot.press("w")
         await wait_for(pilot, lambda: any("is not a Training Wheels sweep" in str(n.message)
                                           for n in pilot.app._notifications), what="the warning")

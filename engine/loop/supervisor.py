@@ -24,7 +24,7 @@ from engine.errors import StageFailed
 from engine.loop.convergence import Decision, Rule, Score, decide
 from engine.loop.metrics import finalize_iteration
 from engine.stats import format_accuracy, format_p
-from store.processes import pid_alive
+from store.processes import refuse_second_driver
 from store.errors import UndoError
 
 STAGES = ("teacher", "train", "evaluate")
@@ -73,9 +73,7 @@ def drive(store_path: Path, run_id: int, echo: Echo | None = None,
     db = store.open_store(store_path)
     try:
         run = store.get_run(db, run_id)
-        if run.status in store.runs.ACTIVE_STATUSES and run.pid != os.getpid() and pid_alive(run.pid):
-            raise UndoError(f"run {run_id} is already running (pid {run.pid}); "
-                            f"stop it with `undo-tui stop {run_id}` first")
+        refuse_second_driver(run)
         if run.status == "finished":
             echo(f"run {run_id} already finished: {run.stop_reason}")
             return run

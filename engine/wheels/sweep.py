@@ -16,12 +16,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import store
+from engine.errors import StageFailed
 from engine.packaged import resolve_model_path
 from engine.wheels.config import SweepConfig, sweep_config_from_dict
 from engine.wheels.report import point_summary
 from store import wheels as store_wheels
 from store.errors import UndoError
-from store.processes import pid_alive
+from store.processes import refuse_second_driver
 
 Echo = Callable[[str], None]
 KIND = "wheels"
@@ -65,9 +66,7 @@ def drive_sweep(store_path: Path, run_id: int, echo: Echo | None = None,
         run = store.get_run(db, run_id)
         if run.kind != KIND:
             raise UndoError(f"run {run_id} is a {run.kind} run, not a Training Wheels sweep")
-        if run.status in store.runs.ACTIVE_STATUSES and run.pid != os.getpid() and pid_alive(run.pid):
-            raise UndoError(f"run {run_id} is already running (pid {run.pid}); "
-                            f"stop it with `undo-tui stop {run_id}` first")
+        refuse_second_driver(run)
         if run.status == "finished":
             echo(f"run {run_id} already finished: {run.stop_reason}")
             return run
@@ -89,7 +88,9 @@ def drive_sweep(store_path: Path, run_id: int, echo: Echo | None = None,
             store.update_run(db, run_id, status="failed", stage=None, pid=None, error=str(exc),
                              finished_at=now_iso())
             store.add_event(db, run_id, "error", message=str(exc))
-            raise
+            if isinstance(exc, UndoError):
+                raise
+            raise StageFailed(f"{type(exc).__name__}: {exc}") from exc
         else:
             reason = f"{done} points measured"
             store.update_run(db, run_id, status="finished", stage=None, pid=None,

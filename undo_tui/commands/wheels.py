@@ -43,23 +43,7 @@ def run(args) -> int:
 
 def drive_in_terminal(store_path: Path, run_id: int) -> int:
     """Compute a sweep's pending points here, with a live progress line."""
-    import store
     from engine.wheels.sweep import drive_sweep
-    from undo_tui.commands.progress_line import ProgressLine
+    from undo_tui.commands.run import drive_in_terminal as drive_here
 
-    db = store.open_store(store_path)
-    line = ProgressLine(db, run_id)
-    try:
-        final = drive_sweep(store_path, run_id, echo=line.echo, tick=line.tick)
-    except KeyboardInterrupt:
-        line.echo(f"interrupted: run {run_id} stopped; continue with `undo-tui resume {run_id}`")
-        return 130
-    except store.UndoError:
-        raise
-    except Exception as exc:  # recorded on the run as its error; one line here, not a traceback
-        line.echo(f"run {run_id} failed: {exc}")
-        return 1
-    finally:
-        db.close()
-    line.echo(f"run {run_id}: {final.status}" + (f" ({final.stop_reason})" if final.stop_reason else ""))
-    return 0 if final.status in ("finished", "stopped") else 1
+    return drive_here(store_path, run_id, drive=drive_sweep)
