@@ -148,6 +148,7 @@ class SweepOutputsScreen(BaseScreen):
 
     def action_compare(self) -> None:
         self.comparing = not self.comparing
+        self.query_one("#outputs-body").set_class(self.comparing, "-comparing")
         title = "same example across policies at " + (
             f"{self.point.budget:g}%" if self.point.budget not in (0, 100) else "the anchors")
         self.query_one("#outputs-title", Static).update(
