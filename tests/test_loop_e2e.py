@@ -47,8 +47,7 @@ dtype = "float32"
 max_length = 256
 [evaluation]
 max_new_tokens = 12
-dtype = "float32"
-batch_size = 8
+batch_size = 4
 [loop]
 max_iterations = 2
 delta = 0.0
@@ -130,13 +129,35 @@ def test_loop_stores_the_whole_structure(reference):
     db.close()
 
 
-def test_rerunning_the_same_config_pays_no_teacher_call(reference, tmp_path):
+TIMINGS = ("stage_seconds", "train_tokens_per_s")
+
+
+def stored_figures(db, run_id: int) -> dict:
+    """Every metric a run stores, timings aside, and every prediction's output and verdicts."""
+    run = store.get_run(db, run_id)
+    iterations = {}
+    for it in store.list_iterations(db, run_id):
+        metrics = {k: v for k, v in it.metrics.items() if k not in TIMINGS}
+        iterations[it.k] = (it.val_accuracy, it.test_accuracy, it.train_loss, it.train_size,
+                            it.teacher_kept, it.teacher_attempted, it.is_best, metrics)
+    predictions = sorted(
+        (r["iteration"], r["split"], r["example_id"], r["output"], r["correct"],
+         r["flexible_correct"], r["has_answer_line"])
+        for r in db.query("SELECT * FROM predictions WHERE run_id = ?", [run_id]))
+    return dict(iterations=iterations, predictions=predictions, best=run.best_iteration,
+                beats_base=run.best_beats_base, stop_reason=run.stop_reason)
+
+
+def test_the_same_config_twice_gives_the_same_metrics_and_pays_no_teacher_call(reference):
+    """Reproducibility: training and evaluation (bf16, the default) run again from scratch; the
+    teacher's answers come from the cache (fresh-store runs below check the teacher itself)."""
     store_path, config, _ = reference
     assert main(["--store", str(store_path), "run", str(config)]) == 0
     db = store.open_store(store_path)
     second = max(r.run.id for r in store.list_runs(db))
     assert sum(it.teacher_calls for it in store.list_iterations(db, second)) == 0
     assert db.execute("SELECT count(*) FROM teacher_cache").fetchone()[0] == 12
+    assert stored_figures(db, second) == stored_figures(db, 1)
     db.close()
 
 

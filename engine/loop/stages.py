@@ -101,35 +101,47 @@ def eval_splits(ctx: StageContext) -> list[str]:
 
 
 def stage_evaluate(ctx: StageContext) -> None:
-    from engine.student.generation import GenerationStopped, generate_with_model, load_student
+    """Evaluate every split, only the examples without a stored prediction.
+
+    Batches are planned per split over all of its examples (see generate_in_batches), so a
+    resumed evaluation decodes exactly the batches an uninterrupted one would: under bf16 the
+    answers, and so the metrics, do not depend on where a kill happened.
+    """
+    from engine.student.generation import GenerationStopped, generate_in_batches, load_student
 
     adapter = None
     if ctx.k >= 1:
         adapter = Path(store.get_iteration(ctx.db, ctx.run.id, ctx.k).checkpoint_path)
     evaluation = ctx.config.evaluation
-    todo = []
+    plan = []
     for split in eval_splits(ctx):
-        done = store.predicted_example_ids(ctx.db, ctx.run.id, ctx.k, split)
-        todo.extend((split, e) for e in ctx.examples(split) if e.id not in done)
-    if not todo:
+        examples = ctx.examples(split)
+        stored = store.predicted_example_ids(ctx.db, ctx.run.id, ctx.k, split)
+        done = {i for i, e in enumerate(examples) if e.id in stored}
+        if len(done) < len(examples):
+            plan.append((split, examples, done))
+    if not plan:
         return
     model, tokenizer = load_student(resolve_model_path(ctx.config.student.model), adapter,
                                     dtype=evaluation.dtype)
     system = ctx.config.student.system_prompt or None
     progress = ctx.progress_reporter("evaluate")
-    should_stop = ctx.stop_checker()
-    chunk = evaluation.batch_size * 4  # store results often, so a kill loses little
-    for start in range(0, len(todo), chunk):
-        part = todo[start:start + chunk]
+    total = sum(len(examples) - len(done) for _, examples, done in plan)
+    finished = 0
+    for split, examples, done in plan:
+        def store_batch(batch: list[int], outputs, split=split, examples=examples, done=done):
+            nonlocal finished
+            new = [(i, out) for i, out in zip(batch, outputs) if i not in done]
+            _store_predictions(ctx, [((split, examples[i]), out) for i, out in new])
+            finished += len(new)
+            progress({"stage": "evaluate", "done": finished, "total": total})
+
         try:
-            outputs = generate_with_model(model, tokenizer, [e.question for _, e in part],
-                                          evaluation.max_new_tokens, evaluation.batch_size,
-                                          None, should_stop, system)
-        except GenerationStopped as stopped:
-            _store_predictions(ctx, [(part[i], out) for i, out in stopped.partial.items()])
+            generate_in_batches(model, tokenizer, [e.question for e in examples],
+                                evaluation.max_new_tokens, evaluation.batch_size, store_batch,
+                                done=done, should_stop=ctx.stop_checker(), system=system)
+        except GenerationStopped:
             raise StageStopped from None
-        _store_predictions(ctx, list(zip(part, outputs)))
-        progress({"stage": "evaluate", "done": start + len(part), "total": len(todo)})
 
 
 def _store_predictions(ctx: StageContext, pairs) -> None:
@@ -139,5 +151,7 @@ def _store_predictions(ctx: StageContext, pairs) -> None:
                        choices=example.choices)
         rows.append(store.NewPrediction(ctx.run.id, ctx.k, split, example.id, output.text,
                                         graded.correct, graded.answer, graded.rule,
-                                        graded.has_answer_line, output.new_tokens))
+                                        graded.has_answer_line, output.new_tokens,
+                                        flexible_correct=graded.flexible_correct,
+                                        flexible_answer=graded.flexible_answer))
     store.add_predictions(ctx.db, rows)

@@ -140,11 +140,13 @@ def describe_best(decision: Decision) -> str:
 
 
 def decide_now(db, run_id: int, config: RunConfig) -> Decision:
-    """The stop rule on the stored strict validation scores and per-example changes."""
+    """The stop rule on the finalized strict validation scores and per-example changes (an
+    iteration still evaluating, e.g. found by a resume at iteration k-1, is not a candidate)."""
     scores = {}
     for it in store.list_iterations(db, run_id):
-        scored = store.score(db, run_id, it.k, "val")
-        scores[it.k] = Score(scored.correct, scored.total)
+        scored = it.scored("val") if it.status == "done" else None
+        if scored is not None:
+            scores[it.k] = Score(scored.correct, scored.total)
 
     def pairs(before: int, after: int) -> tuple[int, int]:
         change = store.transitions(db, run_id, "val", before, after)
