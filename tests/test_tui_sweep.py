@@ -132,3 +132,35 @@ async def test_w_on_a_run_that_is_not_a_sweep_says_so(tui_store):
         await wait_for(pilot, lambda: any("is not a Training Wheels sweep" in str(n.message)
                                           for n in pilot.app._notifications), what="the warning")
         assert screen_named(pilot.app, "SweepScreen") is None
+
+
+async def test_a_running_sweep_shows_its_progress_live(sweep_store):
+    import os
+
+    path, run, _ = sweep_store
+    db = store.open_store(path)
+    store.update_run(db, run, status="running", stage="wheels (disagree 50%)", pid=os.getpid(),
+                     stop_reason=None)
+    store.add_event(db, run, "progress", stage="wheels", done=34, total=36,
+                    data={"point": "disagree 50%", "tokens_per_s": 120.0, "eta_s": 30})
+    app = UndoApp(path, poll_interval=0.1)
+    async with app.run_test(size=(140, 48)) as pilot:
+        runs = await runs_screen(pilot)
+        table = runs.query_one("#runs-table")
+        assert str(table.get_row_at(0)[-1]) == "wheels 94%"
+        await pilot.press("w")
+        screen = await wait_for(pilot, lambda: (s := screen_named(pilot.app, "SweepScreen")) and
+                                s.data and s, what="the sweep screen")
+        title = str(screen.query_one("#sweep-title").render())
+        assert "wheels (disagree 50%): 34/36 · 120 tok/s" in title and "· disagree 50%" in title
+        # the engine finishes the point: the screen follows without a key press
+        point = store_wheels.list_points(db, run)[-1]
+        store_wheels.save_point(db, point.id, {"metric": "accuracy", "n": 0, "correct": 0,
+                                               "quality": 0.0, "quality_low": 0.0,
+                                               "quality_high": 1.0, "tokens": 0,
+                                               "teacher_written": 0, "teacher_tokens": 0,
+                                               "teacher_calls": 0, "teacher_forwards": 0,
+                                               "wall_s": 1.0, "violations": 0}, [])
+        await wait_for(pilot, lambda: "9/9 points" in str(screen.query_one("#sweep-title").render()),
+                       what="the new point")
+    db.close()

@@ -44,7 +44,8 @@ def point_summary(point: Point) -> str:
         if point.policy not in ANCHORS:
             share += f" (target {point.budget:g}%)"
         parts.append(share)
-        parts.append(f"{point.asks_per_sequence:.1f} asks/seq")
+        if point.asks_per_sequence is not None:
+            parts.append(f"{point.asks_per_sequence:.1f} asks/seq")
     parts.append(f"teacher read {point.teacher_tokens} tokens")
     parts.append(f"{point.tokens_per_s or 0:.0f} tok/s")
     if point.violations:

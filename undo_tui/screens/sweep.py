@@ -60,8 +60,9 @@ def point_cells(point: store_wheels.Point) -> list:
     else:
         wrote = f"{100 * (point.realised_share or 0):.1f}%"
     calls = (point.teacher_forwards if point.policy == "speculative" else point.teacher_calls) or 0
+    asks = point.asks_per_sequence
     return [point.label, _target(point), wrote, format_quality(point),
-            f"{point.asks_per_sequence:.1f}", f"{point.teacher_tokens:,}",
+            "—" if asks is None else f"{asks:.1f}", f"{point.teacher_tokens:,}",
             f"{calls / point.n:.1f}" if point.n else "", f"{point.tokens_per_s or 0:.0f}",
             str(point.violations or 0)]
 
