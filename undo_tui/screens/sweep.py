@@ -150,9 +150,7 @@ class SweepScreen(BaseScreen):
             text.append(f" (distilled on {how}: {data.distill.get('kept', 0)} kept rationales, "
                         f"{data.distill.get('gold', 0)} gold solutions)", style="dim")
         if run.status in store.runs.ACTIVE_STATUSES and data.progress is not None:
-            point = (data.progress.data or {}).get("point")
-            text.append(f"\n{run.stage or ''}: {progress_detail(data.progress)}"
-                        + (f" · {point}" if point else ""), style="green")
+            text.append(f"\n{run.stage or ''}: {progress_detail(data.progress)}", style="green")
         if run.status == "failed" and run.error:
             text.append(f"\nfailed: {run.error}", style="red")
         return text
