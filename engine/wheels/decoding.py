@@ -185,7 +185,8 @@ def assisted_generate(models: Models, student_prompts: Sequence[Sequence[int]],
     asks = torch.zeros(rows, dtype=torch.long)
     finished = torch.zeros(rows, dtype=torch.bool)
     ids, real = left_pad(student_prompts, models.pad_id)
-    logits = student.forward(ids, real)
+    # a policy that always asks never uses the student: it is not run at all
+    logits = student.forward(ids, real) if policy.needs_student else torch.zeros(rows, vocab)
     for step in range(options.max_new_tokens):
         active = ~finished
         view = StepView(_shared(logits, vocab, models.ask_token_id), logits, None)
@@ -206,7 +207,8 @@ def assisted_generate(models: Models, student_prompts: Sequence[Sequence[int]],
         finished |= active & torch.isin(token, eos)
         if bool(finished.all()) or step + 1 == options.max_new_tokens:
             break
-        logits = student.forward(token[:, None], (~finished)[:, None])
+        if policy.needs_student:
+            logits = student.forward(token[:, None], (~finished)[:, None])
     return [AssistedOutput(token_ids=generated[i, :lengths[i]].tolist(),
                            owners=owners[i, :lengths[i]].tolist(), finished=bool(finished[i]),
                            teacher_tokens=int(teacher.tokens_read[i]),

@@ -31,6 +31,7 @@ class Policy:
     name = "policy"
     scored = False  # True: the budget controller picks the asks from scores()
     needs_teacher_everywhere = False  # True: the teacher reads every token (disagree)
+    needs_student = True  # False: the student's logits are never used (always asking)
 
     def wants(self, view: StepView) -> torch.Tensor:
         """Rule policies: bool per row."""
@@ -50,6 +51,7 @@ class Never(Policy):
 
 class Always(Policy):
     name = "teacher"
+    needs_student = False
 
     def wants(self, view: StepView) -> torch.Tensor:
         return torch.ones(view.student_logits.shape[0], dtype=torch.bool)
