@@ -16,7 +16,6 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 import store
-from engine.wheels.report import format_quality, teacher_use
 from store import wheels as store_wheels
 from store.models import Event, Run
 from undo_tui.screens.base import BaseScreen
@@ -53,6 +52,8 @@ COLUMNS = (("point", 15), ("target", 7), ("teacher wrote", 13), ("quality [95%] 
 
 
 def point_cells(point: store_wheels.Point) -> list:
+    from engine.wheels.report import format_quality, teacher_use  # only once a sweep is shown
+
     if point.status != "done":
         return [point.label, _target(point), Text("pending", style="dim"), "", "", "", "", "", ""]
     if point.policy == "speculative":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from engine.wheels.report import quality_percent, teacher_use
 from store.wheels import Point
 
 COLORS = {"student": "cyan", "teacher": "magenta", "speculative": "white", "random": "yellow",
@@ -20,6 +19,8 @@ MARKERS = {"student": "■", "teacher": "◆", "speculative": "▲"}
 
 def series(points: list[Point]) -> dict[str, list[tuple[float, float, float, float]]]:
     """Per policy, (x, quality, low, high) of its finished points, by x."""
+    from engine.wheels.report import quality_percent, teacher_use  # only once a sweep is shown
+
     out: dict[str, list] = {}
     for point in points:
         if point.status != "done" or point.quality is None:
