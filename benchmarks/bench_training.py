@@ -19,7 +19,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.padding import length_summary, padding_fraction, speedup_bound
@@ -75,7 +74,8 @@ def train_rate(model: Path, pairs, mode: str, workdir: Path, config) -> tuple[fl
     from engine.student.training import train_student
 
     marks: list[tuple[float, int]] = []
-    result = train_student(model, pairs, workdir / mode, replace(config, batching=mode),
+    batched = config.model_copy(update={"batching": mode})
+    result = train_student(model, pairs, workdir / mode, batched,
                            progress=lambda e: marks.append((time.perf_counter(), e["tokens"])))
     (t0, k0), (t1, k1) = marks[0], marks[-1]
     return (k1 - k0) / (t1 - t0), result
@@ -136,7 +136,7 @@ def best_rates(model: Path, pairs, workdir: Path, config, rounds: int) -> tuple[
 
 
 def run(quick: bool) -> list[Figure]:
-    from engine.student.config import TrainConfig
+    from engine.config.training import TrainConfig
 
     if not (GSM8K / "train.jsonl").is_file():
         print(f"# skipped: {GSM8K / 'train.jsonl'} not found")
@@ -211,7 +211,7 @@ def large_batch_figures(model: Path, workdir: Path, config, quick: bool) -> list
     """Length-grouped vs random measured at a larger batch, where the bound passes 1.5x."""
     n, batch = (32, 8) if quick else (256, 16)
     pairs = gsm8k_pairs("train", n)
-    config = replace(config, batch_size=batch)
+    config = config.model_copy(update={"batch_size": batch})
     rates = {mode: train_rate(model, pairs, mode, workdir, config)[0]
              for mode in ("length_grouped", "random")}
     lengths = example_lengths(model, pairs, config)

@@ -133,12 +133,12 @@ async def _drive_app(path: Path, run_id: int, k: int, out: dict,
         app.gc_pacer.input_seen()
         app.open_errors(run_id, split="train", iteration=k, status="wrong")
         await _until(pilot, lambda: type(app.screen).__name__ == "ErrorsScreen" and
-                     app.screen.rows and app.screen.page_loads > 0)
+                     app.screen.browser.rows and app.screen.browser.page_loads > 0)
         collections.measuring = False
         screen = app.screen
         out["open_errors_ms"] = (time.perf_counter() - t0) * 1000
-        await _until(pilot, lambda: screen.total is not None)
-        out["wrong_rows"] = screen.total
+        await _until(pilot, lambda: screen.browser.total is not None)
+        out["wrong_rows"] = screen.browser.total
         table = screen.query_one("#errors-table")
         await pilot.pause(0.2)
 
@@ -171,29 +171,31 @@ async def _drive_app(path: Path, run_id: int, k: int, out: dict,
 
         pages = []
         for _ in range(5):
-            loads = screen.page_loads
+            loads = screen.browser.page_loads
             pages.append(await timed(lambda: table.move_cursor(row=table.row_count - 1,
                                                                animate=False),
-                                     lambda: screen.page_loads > loads and not screen.loading))
+                                     lambda: screen.browser.page_loads > loads and
+                                             not screen.browser.fetching))
         out["next_page_ms"] = sorted(pages)[len(pages) // 2]
 
-        out["next_page_query_ms"] = screen.last_page_ms
-        loads = screen.page_loads
-        out["last_page_ms"] = await timed("G", lambda: screen.page_loads > loads and
-                                          not screen.loading)
-        out["last_page_query_ms"] = screen.last_page_ms
-        loads = screen.page_loads
-        out["first_page_ms"] = await timed("g", lambda: screen.page_loads > loads and
-                                           not screen.loading)
-        out["first_page_query_ms"] = screen.last_page_ms
+        out["next_page_query_ms"] = screen.browser.last_page_ms
+        loads = screen.browser.page_loads
+        out["last_page_ms"] = await timed("G", lambda: screen.browser.page_loads > loads and
+                                          not screen.browser.fetching)
+        out["last_page_query_ms"] = screen.browser.last_page_ms
+        loads = screen.browser.page_loads
+        out["first_page_ms"] = await timed("g", lambda: screen.browser.page_loads > loads and
+                                           not screen.browser.fetching)
+        out["first_page_query_ms"] = screen.browser.last_page_ms
 
-        token = screen.token
-        out["filter_fixed_ms"] = await timed("f", lambda: screen.token != token and
-                                             screen.page_loads and not screen.loading)
-        out["filter_fixed_query_ms"] = screen.last_page_ms
-        await _until(pilot, lambda: screen.total is not None)
-        out["fixed_rows"] = screen.total
-        out["count_fixed_ms"] = screen.last_count_ms
+        token = screen.browser.token
+        out["filter_fixed_ms"] = await timed("f", lambda: screen.browser.token != token and
+                                             screen.browser.page_loads and
+                                                 not screen.browser.fetching)
+        out["filter_fixed_query_ms"] = screen.browser.last_page_ms
+        await _until(pilot, lambda: screen.browser.total is not None)
+        out["fixed_rows"] = screen.browser.total
+        out["count_fixed_ms"] = screen.browser.last_count_ms
         t = time.perf_counter()
         await pilot.press("f")
         out["pilot_press_filter_ms"] = (time.perf_counter() - t) * 1000
@@ -216,13 +218,13 @@ async def _drive_app(path: Path, run_id: int, k: int, out: dict,
                 await asyncio.sleep(ENTER_AFTER_S)
             else:
                 search.value = word  # pasted
-            token = screen.token
-            out[f"{label}_ms"] = await timed("enter", lambda: screen.token != token and
-                                             not screen.loading)
-            out[f"{label}_query_ms"] = screen.last_page_ms
-            await _until(pilot, lambda: screen.total is not None)
-            out[f"{label}_rows"] = screen.total
-            out[f"{label}_count_ms"] = screen.last_count_ms
+            token = screen.browser.token
+            out[f"{label}_ms"] = await timed("enter", lambda: screen.browser.token != token and
+                                             not screen.browser.fetching)
+            out[f"{label}_query_ms"] = screen.browser.last_page_ms
+            await _until(pilot, lambda: screen.browser.total is not None)
+            out[f"{label}_rows"] = screen.browser.total
+            out[f"{label}_count_ms"] = screen.browser.last_count_ms
             out[f"{label}_word"] = word
             await pilot.press("c")  # back to the unsearched filter for the next one
             await app.workers.wait_for_complete()
@@ -330,7 +332,6 @@ def run(quick: bool = False) -> list[Figure]:
         run_id, k = built["run"], built["iterations"]
         os.environ.setdefault("UNDO_TUI_CONFIG", str(Path(tmp) / "no-keys.toml"))
         app = asyncio.run(_measure_app(path, run_id, k))
-        app_note = "key sent as Pilot sends it; clock stops when the rows are in the table"
         wrong = browse.BrowseFilter(run_id, "train", k, "wrong", previous=k - 1)
         fixed = wrong.with_(status="fixed")
         naive_wrong = _naive_fill_ms(path, wrong)

@@ -44,7 +44,7 @@ def pair_dirs(quick: bool, workdir: Path) -> tuple[Path, Path] | None:
 
 
 def prompts(tokenizer, n: int):
-    from engine.arith import generate_problems
+    from engine.tasks.arith import generate_problems
     from engine.wheels.config import SweepConfig
     from engine.wheels.prompts import build_prompts
     from store.models import Example

@@ -37,7 +37,7 @@ def build_store(path: Path, n_examples: int, iterations: int = 4, seed: int = 0)
     rows = 0
     try:
         dataset = store.get_or_create_dataset(db, "bench", "number", "synthetic")
-        examples, answers = [], {}
+        examples = []
         for i in range(n_examples):
             split = "train" if i < n_examples * 0.9 else ("val" if i < n_examples * 0.95
                                                           else "test")

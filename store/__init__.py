@@ -11,11 +11,12 @@ import_sqlite_utils()
 from store.annotations import (add_tag, all_tags, examples_with_tag, excluded_ids,
                                get_annotation, remove_tag, set_excluded, set_note)
 from store.cache import (cache_get, cache_get_many, cache_key, cache_put, cache_size,
-                         canonical_params, prompt_hash)
+                         canonical_params, clear_in_flight, in_flight_keys, mark_in_flight,
+                         prompt_hash)
 from store.connection import backup_store, connect, open_store, write
 from store.datasets import (add_examples, count_examples, get_dataset, get_example,
                             get_or_create_dataset, list_datasets, load_examples)
-from store.errors import NotFound, SchemaTooNew, UndoError
+from store.errors import NotAStore, NotFound, SchemaTooNew, UndoError
 from store.events import add_event, events_since, latest_progress, recent_events
 from store.exports import list_exports, record_export
 from store.models import (Annotation, CachedCall, Dataset, Event, Example, ExportRecord,
@@ -29,7 +30,8 @@ from store.rationales import (REJECT_REASONS, NewRationale, add_human_edit, add_
                               rationales_for_example, rationales_for_iteration,
                               rejection_counts, teacher_yield)
 from store.runs import (add_teacher_usage, clear_stop_request, create_run, delete_run,
-                        get_iteration, get_run, list_iterations, list_runs, mark_best_iteration,
-                        request_stop, stop_requested, update_run, upsert_iteration)
+                        find_run, get_iteration, get_run, list_iterations, list_runs,
+                        mark_best_iteration, request_stop, stop_requested, update_run,
+                        upsert_iteration, why_not_stoppable)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

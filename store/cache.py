@@ -66,3 +66,30 @@ def cache_put(db: Database, call: CachedCall) -> None:
 
 def cache_size(db: Database) -> int:
     return db.execute("SELECT count(*) FROM teacher_cache").fetchone()[0]
+
+
+# -- calls in flight ------------------------------------------------------------------------------
+# A call is marked when it starts and unmarked in the transaction that stores its result, so the
+# marks left after a kill -9 are exactly the calls that were in flight: a later pass that issues
+# one of them again counts it as repeated (the cost of a kill), not as a new call.
+
+def mark_in_flight(db: Database, key: str) -> None:
+    with write(db):
+        db.execute("INSERT OR REPLACE INTO teacher_inflight (key) VALUES (?)", [key])
+
+
+def clear_in_flight(db: Database, key: str) -> None:
+    with write(db):
+        db.execute("DELETE FROM teacher_inflight WHERE key = ?", [key])
+
+
+def in_flight_keys(db: Database, keys: Iterable[str]) -> set[str]:
+    """Which of these keys were left in flight by a process that did not finish them."""
+    keys = list(dict.fromkeys(keys))
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        found.update(row[0] for row in db.execute(
+            f"SELECT key FROM teacher_inflight WHERE key IN ({marks})", chunk))
+    return found

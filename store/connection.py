@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from store.errors import SchemaTooNew, UndoError
+from store.identify import check_store_file, is_new
 from store.schema import MIGRATION_SET, known_migrations, migrations
 
 BUSY_TIMEOUT_MS = 30_000
@@ -39,11 +41,16 @@ def connect(path: str | Path) -> Database:
 def open_store(path: str | Path) -> Database:
     """Open (creating or upgrading) the store at `path`.
 
-    A store written by a newer schema is refused; an upgrade of an existing store makes a backup
-    copy next to it first (`<name>.backup-<last-migration>.db`).
+    A new store is created only where no file is, or an empty one; any other file that is not an
+    undo-tui store is refused unchanged (store.identify). A store written by a newer schema is
+    refused; an upgrade of an existing store makes a backup copy next to it first
+    (`<name>.backup-<last-migration>.db`).
     """
     path = Path(path)
+    check_store_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if is_new(path):
+        _create(path)
     db = connect(path)
     try:
         _check_not_newer(db, path)
@@ -59,6 +66,30 @@ def open_store(path: str | Path) -> Database:
         db.close()
         raise
     return db
+
+
+def _create(path: Path) -> None:
+    """Build a new store beside `path` and move it into place whole, so a store is never seen
+    half-made (a kill during creation leaves only a temporary file behind)."""
+    with _migration_lock(path):
+        if not is_new(path):
+            return  # another process created it meanwhile
+        temp = path.with_name(f".{path.name}.creating-{os.getpid()}")
+        _remove_with_sidecars(temp)
+        db = connect(temp)
+        try:
+            migrations.apply(db)
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.close()
+        os.replace(temp, path)
+        _remove_with_sidecars(temp)
+
+
+def _remove_with_sidecars(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
 
 
 def _check_not_newer(db: Database, path: Path) -> None:

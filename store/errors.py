@@ -11,3 +11,8 @@ class SchemaTooNew(UndoError):
 
 class NotFound(UndoError):
     """A run, dataset or example named by the user does not exist."""
+
+
+class NotAStore(UndoError):
+    """The file is not an undo-tui store (another application's database, or not a database);
+    it is refused without a byte being changed."""

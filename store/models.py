@@ -82,6 +82,7 @@ class Run:
     finished_at: str | None
     # the best trained iteration beat the untrained student beyond noise; None: no iteration 0
     best_beats_base: bool | None = None
+    pid_started: str | None = None  # start time of the process in `pid` (store.processes)
 
     @classmethod
     def from_row(cls, row: dict) -> Run:

@@ -9,11 +9,13 @@ from typing import Any
 from sqlite_utils import Database
 
 from store.connection import write
-from store.errors import NotFound
+from store.errors import NotFound, UndoError
 from store.models import Iteration, Run, RunSummary
+from store.processes import ACTIVE_STATUSES
 
 RUN_STATUSES = ("created", "running", "stopping", "stopped", "finished", "failed")
-ACTIVE_STATUSES = ("running", "stopping")
+# A run that may still write: recorded and not yet started, or active (running, stopping).
+STOPPABLE_STATUSES = ("created", *ACTIVE_STATUSES)
 
 
 def create_run(db: Database, name: str, config: Mapping, *, kind: str = "undo",
@@ -33,6 +35,36 @@ def get_run(db: Database, run_id: int) -> Run:
     if not rows:
         raise NotFound(f"no run {run_id} in this store")
     return Run.from_row(rows[0])
+
+
+def find_run(db: Database, ref: str | int) -> Run:
+    """A run named the way a user types it: its id (digits), else its name.
+
+    Not found (or an ambiguous name): the error lists the store's runs, so the next try works.
+    """
+    text = str(ref).strip()
+    if text.isdigit():
+        rows = list(db.query("SELECT * FROM runs WHERE id = ?", [int(text)]))
+        if rows:
+            return Run.from_row(rows[0])
+        raise NotFound(f"no run {text} in this store; {_runs_listing(db)}")
+    rows = list(db.query("SELECT * FROM runs WHERE name = ? ORDER BY id", [text]))
+    if len(rows) == 1:
+        return Run.from_row(rows[0])
+    if not rows:
+        raise NotFound(f"no run named {text!r} in this store; {_runs_listing(db)}")
+    ids = ", ".join(str(row["id"]) for row in rows)
+    raise UndoError(f"{len(rows)} runs are named {text!r} (ids {ids}); give the id instead")
+
+
+def _runs_listing(db: Database, limit: int = 10) -> str:
+    rows = list(db.query("SELECT id, name, status FROM runs ORDER BY id"))
+    if not rows:
+        return "it has no runs yet"
+    shown = ", ".join(f"{r['id']} {r['name']} ({r['status']})" for r in rows[:limit])
+    more = f" and {len(rows) - limit} more (`undo-tui status` lists them)" \
+        if len(rows) > limit else ""
+    return f"its runs: {shown}{more}"
 
 
 def list_runs(db: Database) -> list[RunSummary]:
@@ -74,6 +106,14 @@ def request_stop(db: Database, run_id: int) -> None:
     with write(db):
         db.execute("UPDATE runs SET stop_requested = 1, status = CASE WHEN status = 'running' "
                    "THEN 'stopping' ELSE status END WHERE id = ?", [run_id])
+
+
+def why_not_stoppable(run: Run) -> str | None:
+    """None when asking this run to stop means something; else why not, in the words the TUI
+    and `undo-tui stop` both show."""
+    if run.status in STOPPABLE_STATUSES:
+        return None
+    return f"run {run.id} is {run.status}: nothing to stop"
 
 
 def clear_stop_request(db: Database, run_id: int) -> None:

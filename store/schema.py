@@ -302,8 +302,43 @@ UPDATE iterations SET metrics_json = json_set(coalesce(metrics_json, '{}'),
 """
 
 
+def _statements(script: str) -> list[str]:
+    """Split a script into statements; executescript() would COMMIT the migration's transaction."""
+    import sqlite3
+
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in schema: {buffer[:80]!r}")
+    return statements
+
+
+def known_migrations() -> list[str]:
+    """Names of every migration this version of undo-tui knows, oldest first."""
+    return [m.name for m in migrations.pending(Database(memory=True))]
+
+
+@migrations()
+def m004_process_start_and_calls_in_flight(db: Database) -> None:
+    """runs.pid_started: the start time of the process in runs.pid, so a reused pid is not taken
+    for the run's engine. teacher_inflight: cache keys of teacher calls started and not yet
+    stored, so a pass after a kill can count the calls it repeats."""
+    db.execute("ALTER TABLE runs ADD COLUMN pid_started TEXT")
+    db.execute("""
+        CREATE TABLE teacher_inflight (
+            key TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        ) WITHOUT ROWID""")
+
+
 @migrations(transactional=False)
-def m004_training_wheels_sweeps(db: Database) -> None:
+def m005_training_wheels_sweeps(db: Database) -> None:
     """Training Wheels sweeps are runs (kind 'wheels'), and free-text datasets (answer type
     'text': a source and its reference) can be imported for them. Widening the two CHECK lists
     rebuilds `runs` and `datasets` (SQLite cannot alter a CHECK), which needs foreign keys off,
@@ -398,25 +433,3 @@ CREATE TABLE IF NOT EXISTS wheels_outputs (
 );
 CREATE INDEX IF NOT EXISTS wheels_outputs_by_example ON wheels_outputs (example_id, point_id);
 """
-
-
-def _statements(script: str) -> list[str]:
-    """Split a script into statements; executescript() would COMMIT the migration's transaction."""
-    import sqlite3
-
-    statements, buffer = [], ""
-    for line in script.splitlines(keepends=True):
-        if line.strip().startswith("--") and not buffer.strip():
-            continue
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        raise ValueError(f"incomplete SQL statement in schema: {buffer[:80]!r}")
-    return statements
-
-
-def known_migrations() -> list[str]:
-    """Names of every migration this version of undo-tui knows, oldest first."""
-    return [m.name for m in migrations.pending(Database(memory=True))]

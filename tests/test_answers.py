@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.answers import (
+from engine.grading.answers import (
     answers_match,
     extract_answer,
     grade,
@@ -12,7 +12,7 @@ from engine.answers import (
     last_boxed,
     normalize_answer,
 )
-from engine.numbers import numbers_in
+from engine.grading.numbers import numbers_in
 
 NUMBER_NORMALISATION = [
     ("42", "42"),

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from engine.answers import grade
-from engine.arith import PEOPLE, TEMPLATES, generate_problems
+from engine.grading.answers import grade
+from engine.tasks.arith import PEOPLE, TEMPLATES, generate_problems
 
 STEP = re.compile(r"^(.*): (\d+) ([-+*/]) (\d+) = (-?\d+)\.$")
 OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}

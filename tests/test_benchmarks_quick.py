@@ -35,6 +35,9 @@ TRAINING = ["train_tokens_per_s_length_grouped_vs_pad_max",
             "train_gsm8k_example_tokens_mean",
             *(f"train_gsm8k_padding_bound_vs_random_batch{b}" for b in (4, 8, 16, 32)),
             "train_tokens_per_s_length_grouped_vs_random_batch8"]
+CHAOS = ["chaos_fault_rows_lost", "chaos_fault_empty_ok_rows",
+         "chaos_fault_retried_vs_faulty_calls", "chaos_foreign_files_changed",
+         "chaos_tracebacks_printed"]
 EVAL = ["eval_tokens_per_s_batched_vs_one_at_a_time", "eval_speedup", "eval_identical_predictions",
         "eval_tokens_per_s_bf16_vs_float32_batched", "eval_bf16_same_text_as_float32"]
 
@@ -47,7 +50,7 @@ WHEELS = ["wheels_tok_per_s_assisted20_vs_student", "wheels_tok_per_s_assisted20
 def expected_figures() -> list[str]:
     names = TEACHER_API + RESUME + TUI
     if smollm2_gguf_path() is not None:
-        names += WHEELS  # built-in problems: no GSM8K needed
+        names += CHAOS + WHEELS  # built-in problems: no GSM8K needed
     if (GSM8K / "train.jsonl").is_file() and smollm2_gguf_path() is not None:
         names += TEACHER_LLAMA + TRAINING + EVAL
     return names
@@ -88,13 +91,17 @@ def test_correctness_figures_hold_even_in_quick_mode(quick_run):
     assert resume.value == resume.baseline > 0
     if "eval_identical_predictions" in figures:
         assert figures["eval_identical_predictions"].value == 1.0
+    for name in CHAOS:  # nothing lost, changed or printed as a traceback; every fault retried
+        if name in figures:
+            chaos = figures[name]
+            assert chaos.value == chaos.baseline, chaos
 
 
 def test_every_benchmark_reports_its_time_and_gpu_skips_without_cuda(quick_run):
     import torch
 
     out = quick_run.stdout
-    for name in ("teacher", "resume", "tui", "training", "eval", "gpu"):
+    for name in ("teacher", "resume", "tui", "training", "eval", "gpu", "chaos"):
         assert f"# {name} (quick)" in out and f"# {name} took " in out, name
     if not torch.cuda.is_available():
         assert "# gpu skipped: no CUDA device" in out

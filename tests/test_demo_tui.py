@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import store
-from engine.demo import default_config_path
+from engine.demo.plan import default_config_path
 from store.processes import pid_alive
 from tests.test_tui_tmux import TMUX, Terminal
 

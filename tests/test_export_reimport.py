@@ -87,7 +87,7 @@ def test_an_export_trains_the_tiny_student_and_is_evaluated(world, tmp_path, req
         pytest.skip("the tiny student fixture is not available")
     from datasets import load_dataset
 
-    from engine.answers import grade
+    from engine.grading.answers import grade
     from engine.student.generation import generate_answers
 
     out = tmp_path / "out" / "refined.jsonl"

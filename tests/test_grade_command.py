@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.stats import wilson_interval
+from engine.grading.stats import wilson_interval
 from tests.fixtures.teacher_fixtures import ROOT, subprocess_env
 
 FIXTURE = ROOT / "tests" / "fixtures" / "grade_outputs.jsonl"

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from engine.answers import grade, math_match_by_hand, numbers_match, stated_answer
-from engine.math_equal import math_equal
+from engine.grading.answers import grade, math_match_by_hand, numbers_match, stated_answer
+from engine.grading.math_equal import math_equal
 from tests.fixtures.grading_cases import CASES
 from tests.fixtures.teacher_fixtures import ROOT, subprocess_env
 
@@ -74,7 +74,7 @@ def test_math_answers_use_the_comparator_that_agrees_best_with_the_table():
 
 
 def test_grading_numbers_never_imports_math_verify():
-    code = ("import sys; from engine.answers import grade; "
+    code = ("import sys; from engine.grading.answers import grade; "
             "assert grade('Answer: $1,234', '1234').correct; "
             "assert grade('\\\\boxed{3/4}', '0.75', 'math').correct; "
             "print('math_verify' in sys.modules, 'sympy' in sys.modules)")

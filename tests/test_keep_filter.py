@@ -21,7 +21,7 @@ from engine.export import export_run
 from engine.generation import (KEEP_RULES, Candidate, PassItem, PassOptions, keep_problem,
                                run_teacher_pass)
 from engine.generation.keep_filter import COPY_SIMILARITY, copied
-from engine.loop.context_data import StageContext
+from engine.loop.stage_context import StageContext
 from engine.loop.teacher_stage import stage_teacher
 from engine.prompts import StudentAttempt, load_template
 from engine.teachers import make_teacher
@@ -346,7 +346,7 @@ def _stage(db, store_path, tmp_path, server, rule: str, switch_off: bool) -> sto
     example = next(e for e in store.load_examples(db, dataset_id, "train") if e.ext_id == rule)
     config = _config_file(tmp_path, server, keep, rule if switch_off else None)
     assert (rule in config.loop.keep_rules()) is not switch_off
-    run_id = store.create_run(db, f"{rule}-{switch_off}", config.to_dict(), kind="undo",
+    run_id = store.create_run(db, f"{rule}-{switch_off}", config.model_dump(mode="json"), kind="undo",
                               dataset_id=dataset_id)
     if k == 2:  # what iteration 1 left: the teacher's rationale and the student's answer
         store.add_rationales(db, [store.NewRationale(example.id, run_id, 1, "teacher_initial",

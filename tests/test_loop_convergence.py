@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.loop.context import ErrorIndex, ValError, select_errors
+from engine.loop.error_selection import ErrorIndex, ValError, select_errors
 
 
 def test_similar_errors_are_the_nearest_questions():

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import store
-from engine.arith import generate_problems
+from engine.tasks.arith import generate_problems
 from undo_tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,7 +215,7 @@ def test_kill_9_then_resume_matches_the_uninterrupted_run(reference, tmp_path, s
 
 def test_equal_budget_baseline_of_the_reference_run(reference):
     """`run --baseline-for`: iteration 1 from the teacher cache, then more epochs on that data."""
-    from engine.loop.context_data import StageContext
+    from engine.loop.stage_context import StageContext
     from engine.loop.stages import training_pairs
 
     store_path, _, _ = reference

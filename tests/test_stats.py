@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.stats import (compare, format_accuracy, mcnemar_exact, min_discordant_for_significance,
+from engine.grading.stats import (compare, format_accuracy, mcnemar_exact, min_discordant_for_significance,
                           smallest_detectable_points, wilson_interval)
 
 scipy_stats = pytest.importorskip("scipy.stats")

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from engine.student.config import TrainConfig
+from engine.config.training import TrainConfig
 from engine.student.generation import generate_answers
 from engine.student.loading import model_identity, resolve_model_dir
 from engine.student.training import train_student

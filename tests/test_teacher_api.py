@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import store
+from engine.config import OpenAITeacherConfig
 from engine.generation import PassItem, PassOptions, run_teacher_pass
-from engine.teachers import TeacherConfig, make_teacher
+from engine.teachers import make_teacher
 
 pytestmark = pytest.mark.slow
 
@@ -14,9 +15,9 @@ pytestmark = pytest.mark.slow
 def test_api_teacher_against_a_real_llama_cpp_server(db, gsm8k_dataset, llama_server):
     examples = store.load_examples(db, gsm8k_dataset, "train", limit=3)
     run_id = store.create_run(db, "api", {}, kind="generate", dataset_id=gsm8k_dataset)
-    config = TeacherConfig(backend="openai", model="smollm2", base_url=llama_server,
-                           concurrency=2, max_tokens=24, timeout_s=120,
-                           price_prompt_per_1k=0.5, price_completion_per_1k=1.5)
+    config = OpenAITeacherConfig(backend="openai", model="smollm2", base_url=llama_server,
+                                 concurrency=2, max_tokens=24, timeout_s=120,
+                                 price_prompt_per_1k=0.5, price_completion_per_1k=1.5)
     teacher = make_teacher(config)
     assert teacher.model_id == f"openai:{llama_server}:smollm2"
     report = run_teacher_pass(db, teacher, [PassItem(e) for e in examples],

@@ -35,22 +35,28 @@ def _row_counts(store_path):
         db.close()
 
 
-def test_sigkill_midway_then_rerun_asks_only_for_the_missing_rows(db, store_path, fault_server,
-                                                                  capsys):
-    n = 24
+def kill_generate_after(db, store_path, server, n: int, rows: int, delay_s: float) -> None:
+    """Dataset 'faults' of n good questions; `undo-tui generate` over it in a child process
+    (each answer held `delay_s`), SIGKILLed once `rows` rationales are stored."""
     add_dataset(db, "faults", fault_rows([f"[ok] {i}" for i in range(n)]))
-    fault_server.delay_s = 0.15
+    server.delay_s = delay_s
     proc = subprocess.Popen([sys.executable, "-m", "undo_tui.cli",
-                             *_generate_args(store_path, fault_server)],
+                             *_generate_args(store_path, server)],
                             cwd=ROOT, env=subprocess_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while _row_counts(store_path)[0] < 6:
+    while _row_counts(store_path)[0] < rows:
         assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
         assert time.monotonic() < deadline, "the pass never got going"
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def test_sigkill_midway_then_rerun_asks_only_for_the_missing_rows(db, store_path, fault_server,
+                                                                  capsys):
+    n = 24
+    kill_generate_after(db, store_path, fault_server, n, 6, delay_s=0.15)
     rows, distinct, cached = _row_counts(store_path)
     assert 6 <= rows < n, "killed too late to test a resume"
     assert rows == distinct == cached  # each finished call: its cache row and rationale, once

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import store
 from engine.generation import KEEP_POLICIES
 from engine.generation.progress import Progress
-from engine.teachers.config import BACKENDS
+from engine.config import BACKENDS
 from tests.fixtures.teacher_fixtures import add_dataset, fault_rows, gsm8k_rows
 from undo_tui.cli import main
 from undo_tui.commands import generate
@@ -53,10 +55,11 @@ def test_teacher_toml_and_flags(db, store_path, tmp_path, fault_server, capsys):
 
 
 @pytest.mark.parametrize("text, message", [
-    ('[teacher]\nmodle = "x"\n', r"teacher.toml \[teacher\]: unknown key 'modle'; allowed keys"),
+    ('[teacher]\nmodle = "x"\n', r"teacher.toml: teacher.modle: unknown key for backend "
+                                  r"'llamacpp'; allowed keys"),
     ('[teachers]\nmodel = "x"\n', r"teacher.toml: no \[teacher\] table"),
     ('[teacher]\nmodel = \n', r"teacher.toml: not valid TOML \(.*line 2"),
-    ('[teacher]\nbackend = "openai"\nmodel = "m"\n', "base_url: required"),
+    ('[teacher]\nbackend = "openai"\nmodel = "m"\n', "teacher.base_url: required"),
 ])
 def test_bad_teacher_configs_name_the_file_and_key(db, store_path, tmp_path, capsys, text,
                                                    message):
@@ -86,11 +89,19 @@ def test_cli_choices_mirror_the_engine():
     assert generate.BACKEND_CHOICES == BACKENDS
 
 
-def test_progress_line_shows_counts_speed_and_eta():
+def test_progress_line_shows_time_counts_speed_elapsed_and_eta(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
     p = Progress(done=7, total=20, kept=3, attempted=7, failed=1, cache_hits=2, calls_made=5,
                  completion_tokens=900, elapsed_s=10, tokens_per_s=85.04, eta_s=125)
-    assert generate.format_progress(p) == ("teacher 7/20  kept 3/7  failed 1  cached 2  "
-                                           "85.0 tok/s  ETA 0:02:05")
+    assert generate.format_progress(p, now=3600 * 14 + 65) == (
+        "14:01:05 teacher 7/20  kept 3/7  failed 1  cached 2  85.0 tok/s  elapsed 0:00:10  "
+        "ETA 0:02:05")
+    retried = Progress(done=70, total=180, kept=5, attempted=60, failed=0, cache_hits=0,
+                       calls_made=70, completion_tokens=9000, elapsed_s=45, tokens_per_s=80,
+                       eta_s=80, examples=60, rounds=3)
+    assert "teacher 70/180 tries (60 examples, up to 3 each)  kept 5/60" in \
+        generate.format_progress(retried)
 
 
 def _args(**values):

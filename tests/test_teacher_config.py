@@ -7,37 +7,49 @@ import os
 
 import pytest
 
-from engine.teachers import TeacherConfig, TeacherConfigError, model_id_for
+from engine.config import LlamaCppTeacherConfig, OpenAITeacherConfig, teacher_from_dict
+from engine.errors import ConfigError
+from engine.model_registry import ModelNotFound
+from engine.teachers import model_id_for
 from engine.teachers.identity import HASH_CACHE_NAME, file_sha256
 from engine.teachers.retry import backoff_delay, parse_retry_after
 
 
-def test_from_dict_builds_a_config_and_names_bad_keys():
-    config = TeacherConfig.from_dict({"backend": "openai", "model": "gpt-x",
-                                      "base_url": "http://127.0.0.1:8000/v1", "concurrency": 16,
-                                      "timeout_s": 30, "api_key_env": "MY_KEY"})
+def test_a_teacher_table_becomes_its_backend_s_config_and_bad_keys_are_named():
+    config = teacher_from_dict({"backend": "openai", "model": "gpt-x",
+                                "base_url": "http://127.0.0.1:8000/v1", "concurrency": 16,
+                                "timeout_s": 30, "api_key_env": "MY_KEY"})
+    assert isinstance(config, OpenAITeacherConfig)
     assert (config.concurrency, config.timeout_s, config.api_key_env) == (16, 30, "MY_KEY")
-    with pytest.raises(TeacherConfigError, match=r"unknown key 'modle'; allowed keys: backend, "
-                                                 r"model, base_url"):
-        TeacherConfig.from_dict({"modle": "x"})
-    with pytest.raises(TeacherConfigError, match="concurrency must be an integer, got '8'"):
-        TeacherConfig.from_dict({"concurrency": "8"})
-    with pytest.raises(TeacherConfigError, match=r"t.toml \[teacher\]: backend: 'vllm' is not "
-                                                 r"one of llamacpp, openai"):
-        TeacherConfig.from_dict({"backend": "vllm"}, where="t.toml [teacher]")
-    with pytest.raises(TeacherConfigError, match="base_url: required for the openai backend"):
-        TeacherConfig.from_dict({"backend": "openai", "model": "m"})
-    with pytest.raises(TeacherConfigError, match="top_p: must be in"):
-        TeacherConfig.from_dict({"top_p": 0})
-    with pytest.raises(TeacherConfigError, match="NAME of an environment variable"):
-        TeacherConfig.from_dict({"api_key_env": "sk-abc def"})
-    assert TeacherConfig.from_dict(config.to_dict()) == config  # what a run stores reloads
+    assert isinstance(teacher_from_dict({}), LlamaCppTeacherConfig)  # backend left out
+    bad = {
+        "teacher.modle: unknown key for backend 'llamacpp'; allowed keys: backend, model, ":
+            {"modle": "x"},
+        "teacher.concurrency: expected an integer, got '8'":
+            {"backend": "openai", "base_url": "http://h/v1", "concurrency": "8"},
+        "t.toml: teacher.backend: 'vllm' is not allowed; choose one of 'llamacpp', 'openai'":
+            {"backend": "vllm"},
+        "teacher.base_url: required (the server's endpoint, e.g. http://127.0.0.1:8000/v1)":
+            {"backend": "openai", "model": "m"},
+        "teacher.top_p: must be > 0 and <= 1, got 0": {"top_p": 0},
+        "teacher.api_key_env: must be the NAME of an environment variable":
+            {"backend": "openai", "base_url": "http://h/v1", "api_key_env": "sk-abc def"},
+        # a key only the other backend reads is refused, not ignored
+        "teacher.n_ctx: unknown key for backend 'openai'":
+            {"backend": "openai", "base_url": "http://h/v1", "n_ctx": 4096},
+    }
+    for message, table in bad.items():
+        with pytest.raises(ConfigError) as info:
+            teacher_from_dict(table, source="t.toml")
+        assert message in str(info.value) and str(info.value).startswith("t.toml: ")
+    stored = config.model_dump(mode="json")  # what a run stores reloads as the same config
+    assert teacher_from_dict(stored) == config
 
 
 def test_the_packaged_alias_resolves_to_the_gguf(teacher_gguf):
-    assert TeacherConfig(model="smollm2").model_path() == teacher_gguf
-    with pytest.raises(TeacherConfigError, match="does not exist"):
-        TeacherConfig(model="/nope/model.gguf").model_path()
+    assert LlamaCppTeacherConfig(model="smollm2").model_path() == teacher_gguf
+    with pytest.raises(ModelNotFound, match="does not exist"):
+        LlamaCppTeacherConfig(model="/nope/model.gguf").model_path()
 
 
 def test_gguf_identity_is_a_content_hash_remembered_until_the_file_changes(tmp_path,
@@ -45,7 +57,7 @@ def test_gguf_identity_is_a_content_hash_remembered_until_the_file_changes(tmp_p
     monkeypatch.setenv("UNDO_TUI_CACHE", str(tmp_path / "cache"))
     model = tmp_path / "m.gguf"
     model.write_bytes(b"weights-1")
-    first = model_id_for(TeacherConfig(model=str(model)))
+    first = model_id_for(LlamaCppTeacherConfig(model=str(model)))
     assert first.startswith("gguf:") and len(first) == 5 + 64
     remembered = json.loads((tmp_path / "cache" / HASH_CACHE_NAME).read_text())
     assert list(remembered.values()) == [first[5:]]
@@ -59,7 +71,7 @@ def test_gguf_identity_is_a_content_hash_remembered_until_the_file_changes(tmp_p
 
 
 def test_api_identity_names_endpoint_and_model():
-    config = TeacherConfig(backend="openai", model="m1", base_url="http://h:1/v1/")
+    config = OpenAITeacherConfig(backend="openai", model="m1", base_url="http://h:1/v1/")
     assert model_id_for(config) == "openai:http://h:1/v1:m1"
 
 

@@ -50,6 +50,23 @@ def test_retry_samples_again_only_for_unkept_examples(db, fault_server, fault_te
     assert store.teacher_yield(db, run_id, 1) == (2, 3)
 
 
+def test_progress_counts_the_whole_pass_with_its_retries_from_the_start(
+        db, fault_server, fault_teacher_config):
+    """3 examples x 3 tries: the total is 9 from the first event on (it never grows when the
+    retries start), a kept example's unneeded tries count as done, and done ends at 9."""
+    _, _, run_id = _run(db, fault_teacher_config, ["[ok]", "[wrongx1]", "[ans=9]"],
+                        keep="retry", retries=2, progress_interval_s=0.0)
+    events = store.events_since(db, run_id, kinds=("progress",))
+    assert len(events) >= 6 and {e.total for e in events} == {9}
+    done = [e.done for e in events]
+    assert done == sorted(done) and done[-1] == 9
+    assert all(e.data["examples"] == 3 and e.data["rounds"] == 3 for e in events)
+    # after the first round's 3 results, "[ok]" was kept: its other 2 tries count as done
+    first_round = next(e for e in events
+                       if e.data["calls_made"] + e.data["cache_hits"] == 3)
+    assert first_round.done == 5
+
+
 def test_hinted_tells_the_gold_answer_and_rejects_bare_answers(db, fault_server,
                                                                 fault_teacher_config):
     report, rows, run_id = _run(db, fault_teacher_config, ["[ok]", "[bare]"], keep="hinted")

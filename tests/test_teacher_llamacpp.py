@@ -8,10 +8,11 @@ import os
 import pytest
 
 import store
-from engine.answers import grade
+from engine.config import LlamaCppTeacherConfig
 from engine.generation import PassItem, PassOptions, run_teacher_pass
+from engine.grading.answers import grade
 from engine.prompts import load_template, prompt_fields
-from engine.teachers import TeacherCallFailed, TeacherConfig, make_teacher
+from engine.teachers import TeacherCallFailed, make_teacher
 from engine.teachers.stderr_redirect import stderr_to
 
 pytestmark = pytest.mark.slow
@@ -69,7 +70,7 @@ def test_llamacpp_pass_generates_grades_and_stores(db, gsm8k_dataset, llama_teac
 
 def test_llama_stderr_goes_to_the_log_not_the_terminal(tmp_path, teacher_gguf, capfd):
     log = tmp_path / "run.log"
-    with make_teacher(TeacherConfig(model=str(teacher_gguf), max_tokens=4, n_ctx=64),
+    with make_teacher(LlamaCppTeacherConfig(model=str(teacher_gguf), max_tokens=4, n_ctx=64),
                       log_path=log) as teacher:
         completion = teacher.complete_sync([{"role": "user", "content": "Hi"}], {})
         assert completion.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.answers import grade
+from engine.grading.answers import grade
 from engine.prompts import (TEMPLATE_NAMES, PromptError, StudentAttempt, StudentError,
                             load_template, prompt_fields)
 from store.models import Example

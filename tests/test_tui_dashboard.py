@@ -103,7 +103,7 @@ async def test_a_running_run_shows_stage_progress_and_updates_live(tui_store):
         train = dash.query_one("#stage-train")
         assert train.has_class("-current")
         assert str(train.query_one(".stage-detail").render()) == \
-            "10/40 · loss 1.500 · ETA 1:35 (it 2)"
+            "10/40 · step loss 1.500 · ETA 1:35 (it 2)"
         assert train.query_one("ProgressBar").progress == 10
         assert "12/12" in str(dash.query_one("#stage-teacher .stage-detail").render())
         assert str(dash.query_one("#stage-evaluate .stage-detail").render()) == \
@@ -303,3 +303,63 @@ async def test_plot_starts_at_zero_with_interval_bars(tui_store):
         lines = [line.rstrip() for line in plain.splitlines()]
         y_labels = [line.split("┤")[0].strip() for line in lines if "┤" in line]
         assert y_labels[-1] in ("0", "0.0") and "95% interval" in lines[0]
+
+
+async def test_the_log_pane_scrolls_with_the_text_pane_keys(tui_store):
+    path, ids = tui_store
+    db = store.open_store(path)
+    for i in range(40):
+        store.add_event(db, ids["run"], "log", iteration=1, message=f"log line {i}")
+    db.close()
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await open_dashboard(app, pilot, ids["run"])
+        log = dash.query_one("#log-tail")
+        await pilot.press("l")
+        assert app.focused is log
+        await wait_for(pilot, lambda: log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y,
+                       what="log at its end")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: log.scroll_y == 0, what="g: top")
+        await pilot.press("j", "j")
+        await wait_for(pilot, lambda: log.scroll_y == 2, what="j: down a line")
+        await pilot.press("k")
+        await wait_for(pilot, lambda: log.scroll_y == 1, what="k: up a line")
+        await pilot.press("G")
+        await wait_for(pilot, lambda: log.scroll_y == log.max_scroll_y, what="G: bottom")
+
+
+async def test_title_and_loss_columns_say_what_they_are(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path, poll_interval=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await open_dashboard(app, pilot, ids["run"])
+        summary = str(dash.query_one("#dash-summary").render())
+        assert "finished: no improvement over best by 0.5 points" in summary
+        assert "finished (" not in summary
+        labels = [str(column.label) for column in dash.query_one("#iterations").columns.values()]
+        assert "mean loss" in labels and "loss" not in labels
+        app.pop_screen()
+        dash = await open_dashboard(app, pilot, ids["live"])
+        detail = str(dash.query_one("#stage-train .stage-detail").render())
+        assert "step loss 1.500" in detail
+
+
+async def test_a_live_first_teacher_pass_shows_its_yield_so_far(tui_store):
+    """While the first pass runs, no iteration has a recorded yield yet, but progress has one."""
+    path, ids = tui_store
+    db = store.open_store(path)
+    run = store.create_run(db, "first-pass", {}, teacher="t", student="s")
+    store.upsert_iteration(db, run, 0, status="done", val_accuracy=0.1)
+    store.upsert_iteration(db, run, 1, status="running")
+    store.update_run(db, run, status="running", stage="teacher (iteration 1)", pid=None)
+    store.add_event(db, run, "progress", stage="teacher", iteration=1, done=5, total=12,
+                    data={"kept": 3, "attempted": 5})
+    db.close()
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = await open_dashboard(app, pilot, run)
+        note = str(dash.query_one("#quality-note").render())
+        assert "kept 3 of 5 examples tried so far" in note
+        assert "no teacher pass recorded" not in note
+        assert "kept 3" in str(dash.query_one("#stage-teacher .stage-detail").render())

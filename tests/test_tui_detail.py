@@ -184,8 +184,8 @@ async def test_n_and_N_step_through_the_browser_results(tui_store):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data)
         app.open_errors(ids["run"], split="train", status="all", search="Buying")
-        browser = await wait_for(pilot, lambda: (s := screen_named(app, "ErrorsScreen")) and
-                                 s.rows and s)
+        errors = await wait_for(pilot, lambda: (s := screen_named(app, "ErrorsScreen")) and
+                                s.browser.rows and s)
         await pilot.press("enter")
         screen = await wait_for(pilot, lambda: (s := screen_named(app, "ExampleDetailScreen"))
                                 and s.detail and s)
@@ -202,4 +202,53 @@ async def test_n_and_N_step_through_the_browser_results(tui_store):
         await pilot.press("x")
         await wait_for(pilot, lambda: screen.detail.annotation.excluded)
         await pilot.press("escape")
-        assert app.screen is browser and browser.rows[0].excluded
+        assert app.screen is errors and errors.browser.rows[0].excluded
+
+
+async def test_the_diff_pane_says_why_there_is_nothing_to_compare(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(app, pilot, ids["run"], ids["val_ids"][1])
+        assert screen.query_one("#versions").row_count == 0
+        assert "No rationale versions: the teacher writes rationales for training examples, " \
+               "and this one is in the val split" in text_of(screen, "#diff")
+        app.pop_screen()
+        screen = await open_detail(app, pilot, ids["run"], ids["train_ids"][2])
+        first = screen.detail.rationales[0].id
+        await pilot.press("b")  # B onto the row A already marks
+        assert screen.pair == (first, first)
+        assert f"A and B mark the same version (#{first})" in text_of(screen, "#diff")
+        assert "Only one rationale version" not in text_of(screen, "#diff")
+
+
+async def test_editing_an_excluded_example_says_so_and_lists_versions_oldest_first(tui_store):
+    path, ids = tui_store
+    example = ids["train_ids"][2]
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(app, pilot, ids["run"], example)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.detail.annotation.excluded, what="excluded")
+        initial = screen.detail.rationales[0]
+        await pilot.press("g", "e")  # the iteration-1 version, older than the others
+        editor = await wait_for(pilot, lambda: screen_named(app, "EditorDialog"))
+        editor.query_one("TextArea").text = f"Add them up.\nAnswer: {screen.detail.example.answer}"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(screen.detail.rationales) == 4, what="new version")
+        toast = await wait_notified(pilot, "Saved as human version")
+        assert "EXCLUDED: no version of it is used for training or exports" in toast.message
+        assert "replaces" not in toast.message and "kept for training" not in toast.message
+        table = screen.query_one("#versions")
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [row[1] for row in rows] == ["1", "2", "3", "1"]  # in the order they were made
+        assert rows[-1][2] == f"human of #{initial.id}"
+        assert "oldest first" in str(table.border_title)
+        await pilot.press("x")  # included again: a new edit now replaces its parent
+        await wait_for(pilot, lambda: not screen.detail.annotation.excluded, what="included")
+        await pilot.press("G", "e")
+        editor = await wait_for(pilot, lambda: screen_named(app, "EditorDialog"))
+        editor.query_one("TextArea").text = f"Sum.\nAnswer: {screen.detail.example.answer}"
+        await pilot.press("ctrl+s")
+        toast = await wait_notified(pilot, "in that iteration's training set")
+        assert "EXCLUDED" not in toast.message

@@ -148,6 +148,19 @@ def test_a_missing_or_unreadable_config_is_refused_before_spawning(tmp_path):
     assert not (tmp_path / "logs").exists()
 
 
+def test_a_child_is_reaped_as_soon_as_it_exits(tmp_path, standin):
+    """No <defunct> process is left while the TUI runs, whichever screen is showing."""
+    exe, record_path = standin
+    launched = engine_control.spawn([str(exe)], tmp_path / "store.db")
+    pid = _read_record(record_path)["pid"]
+    assert pid == launched.pid
+    Path(str(record_path) + ".stop").touch()
+    deadline = time.monotonic() + 15
+    while os.path.exists(f"/proc/{pid}"):  # a zombie keeps its /proc entry until reaped
+        assert time.monotonic() < deadline, f"pid {pid} was never reaped"
+        time.sleep(0.05)
+
+
 def test_resume_rules():
     run = store.Run(1, "r", "undo", None, None, None, {}, None, None, "running", None, 123, False,
                     None, None, None, None, "", None, None)
@@ -218,3 +231,73 @@ async def test_resume_and_stop_from_the_runs_screen(tui_store, standin):
         await pilot.press("G")
         await pilot.press("r")
         await wait_notified(pilot, "already finished")
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("tui_env")
+async def test_resume_checks_the_store_not_the_screen_before_spawning(tui_store, standin):
+    """The dashboard shows the run stopped, but it finished since: r starts nothing."""
+    from undo_tui.app import UndoApp
+
+    path, ids = tui_store
+    exe, record_path = standin
+    db = store.open_store(path)
+    store.update_run(db, ids["live"], status="stopped", pid=None)
+    app = UndoApp(path, engine_python=str(exe), poll_interval=600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _runs_screen(pilot)
+        app.open_dashboard(ids["live"])
+        dash = await wait_for(pilot, lambda: (s := screen_named(app, "DashboardScreen"))
+                              and s.data and s, what="dashboard")
+        assert dash.data.run.status == "stopped"
+        store.update_run(db, ids["live"], status="finished", stop_reason="iteration cap")
+        await pilot.press("r")
+        await wait_notified(pilot, "already finished")
+        assert not record_path.exists() and not engine_control._children
+    db.close()
+
+
+def test_path_completion_from_the_disk(tmp_path):
+    from undo_tui.widgets.path_suggester import complete_path
+
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "demo.toml").write_text("")
+    (tmp_path / "configs" / "gsm8k.toml").write_text("")
+    (tmp_path / "configs" / "notes.md").write_text("")
+    (tmp_path / "configs" / ".hidden.toml").write_text("")
+    base = f"{tmp_path}/"
+    assert complete_path(base + "co", (".toml",)) == base + "configs/"
+    assert complete_path(base + "configs/d", (".toml",)) == base + "configs/demo.toml"
+    assert complete_path(base + "configs/n", (".toml",)) is None  # not a config
+    assert complete_path(base + "configs/", (".toml",)) == base + "configs/demo.toml"
+    assert complete_path(base + "configs/demo.toml", (".toml",)) is None
+    assert complete_path(base + "nowhere/x", (".toml",)) is None
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("tui_env")
+async def test_the_new_run_dialog_starts_in_the_shipped_configs_and_completes_paths(
+        tui_store, standin, monkeypatch):
+    from undo_tui.app import UndoApp
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    path, _ = tui_store
+    exe, record_path = standin
+    app = UndoApp(path, engine_python=str(exe))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _runs_screen(pilot)
+        await pilot.press("n")
+        dialog = await wait_for(pilot, lambda: screen_named(app, "InputDialog"))
+        field = dialog.query_one("Input")
+        assert field.value == "sample_runs/configs/"
+        field.value = ""
+        await pilot.press(*"sample_runs/co")
+        await wait_for(pilot, lambda: field._suggestion, what="a suggestion")
+        await pilot.press("right")
+        assert field.value == "sample_runs/configs/"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: field._suggestion, what="a suggestion")
+        await pilot.press("right", "enter")
+        record = _read_record(record_path)
+        assert record["argv"][-1] == str(root / "sample_runs" / "configs" / "demo.toml")

@@ -9,7 +9,7 @@ from store.predictions import NewPrediction
 from tests.fixtures.tui_fixtures import (TRAIN_PATTERNS, VAL_PATTERNS, screen_named, settle,
                                          wait_for, wait_notified)
 from undo_tui.app import UndoApp
-from undo_tui.screens import errors_paging
+from undo_tui.widgets import errors_browser
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tui_env")]
 
@@ -18,8 +18,8 @@ async def open_errors(app, pilot, run_id, **wanted):
     await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data)
     app.open_errors(run_id, **wanted)
     screen = await wait_for(pilot, lambda: screen_named(app, "ErrorsScreen"))
-    await wait_for(pilot, lambda: screen.flt is not None and not screen.loading and
-                   screen.total is not None, what="first page and count")
+    await wait_for(pilot, lambda: screen.flt is not None and not screen.browser.fetching and
+                   screen.browser.total is not None, what="first page and count")
     return screen
 
 
@@ -33,8 +33,9 @@ def where(patterns, ids, predicate):
 
 
 async def until_loaded(pilot, screen, token=None):
-    await wait_for(pilot, lambda: not screen.loading and screen.total is not None and
-                   (token is None or screen.token != token), what="filter applied")
+    await wait_for(pilot, lambda: not screen.browser.fetching and
+                                  screen.browser.total is not None and
+                   (token is None or screen.browser.token != token), what="filter applied")
     await settle(pilot)
 
 
@@ -93,7 +94,7 @@ async def test_choosing_in_the_filter_bar_applies_the_filter(tui_store):
     app = UndoApp(path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_errors(app, pilot, ids["run"])
-        token = screen.token
+        token = screen.browser.token
         screen.query_one("#status-select").value = "always_right"  # as a mouse choice would
         await until_loaded(pilot, screen, token)
         assert screen.flt.status == "always_right"
@@ -186,7 +187,7 @@ async def test_x_excludes_the_highlighted_example(tui_store):
         screen = await open_errors(app, pilot, ids["run"])
         example = ids_shown(screen)[1]
         await pilot.press("j", "x")
-        await wait_for(pilot, lambda: screen.rows[1].excluded, what="exclusion shown")
+        await wait_for(pilot, lambda: screen.browser.rows[1].excluded, what="exclusion shown")
         table = screen.query_one("#errors-table")
         assert str(table.get_cell(str(example), "excluded")) == "excl"
         db = store.open_store(path)
@@ -195,7 +196,7 @@ async def test_x_excludes_the_highlighted_example(tui_store):
         finally:
             db.close()
         await pilot.press("x")
-        await wait_for(pilot, lambda: not screen.rows[1].excluded, what="inclusion shown")
+        await wait_for(pilot, lambda: not screen.browser.rows[1].excluded, what="inclusion shown")
 
 
 # -- paging on a store larger than a page ---------------------------------------------------------
@@ -221,21 +222,22 @@ def paged_store(tmp_path):
 
 
 async def test_pages_load_as_the_cursor_moves_and_g_G_jump(paged_store, monkeypatch):
-    monkeypatch.setattr(errors_paging, "MAX_WINDOW", 600)
+    monkeypatch.setattr(errors_browser, "MAX_WINDOW", 600)
     path, run, wrong = paged_store
     assert len(wrong) == 1600
     app = UndoApp(path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_errors(app, pilot, run)
         table = screen.query_one("#errors-table")
-        assert screen.total == 1600 and ids_shown(screen) == wrong[:200]
+        assert screen.browser.total == 1600 and ids_shown(screen) == wrong[:200]
         # walking down fetches the next pages; the window is capped and slides
         for _ in range(5):
-            loads = screen.page_loads
+            loads = screen.browser.page_loads
             table.move_cursor(row=table.row_count - 1)
-            await wait_for(pilot, lambda: screen.page_loads > loads and not screen.loading)
+            await wait_for(pilot, lambda: screen.browser.page_loads > loads and
+                                          not screen.browser.fetching)
         shown = ids_shown(screen)
-        assert len(shown) == 600 and screen.before == 600
+        assert len(shown) == 600 and screen.browser.before == 600
         assert shown == wrong[600:1200]  # contiguous, in order, nothing skipped or doubled
         assert "row " in str(screen.query_one("#browse-status").render())
         # G: the last page, without reading what lies between
@@ -245,11 +247,12 @@ async def test_pages_load_as_the_cursor_moves_and_g_G_jump(paged_store, monkeypa
         await wait_for(pilot, lambda: "row 1,600 of 1,600" in
                        str(screen.query_one("#browse-status").render()))
         # moving up near the top of the window fetches the page before
-        loads = screen.page_loads
+        loads = screen.browser.page_loads
         table.move_cursor(row=5)
-        await wait_for(pilot, lambda: screen.page_loads > loads and not screen.loading)
+        await wait_for(pilot, lambda: screen.browser.page_loads > loads and
+                                      not screen.browser.fetching)
         assert ids_shown(screen) == wrong[-400:]
-        assert screen.rows[table.cursor_row].example_id == wrong[-400 + 205]
+        assert screen.browser.rows[table.cursor_row].example_id == wrong[-400 + 205]
         # g: back to the first page
         await pilot.press("g")
         await wait_for(pilot, lambda: ids_shown(screen) == wrong[:200], what="first page")
@@ -281,7 +284,8 @@ async def test_the_browser_follows_a_running_evaluation(tui_store):
         await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data)
         app.open_errors(live)
         screen = await wait_for(pilot, lambda: screen_named(app, "ErrorsScreen"))
-        await wait_for(pilot, lambda: screen.options is not None and screen.marker is not None)
+        await wait_for(pilot, lambda: screen.options is not None and
+                                      screen.browser.marker is not None)
         assert screen.flt is None  # no predictions yet
         # the evaluation writes the odd examples first: every second one wrong
         add_val_predictions(path, live, 0, {e: i % 4 == 1 for i, e in enumerate(val) if i % 2})
@@ -289,15 +293,16 @@ async def test_the_browser_follows_a_running_evaluation(tui_store):
                        [val[3], val[7]], what="first predictions shown")
         await pilot.press("j")
         table = screen.query_one("#errors-table")
-        assert screen.rows[table.cursor_row].example_id == val[7]
+        assert screen.browser.rows[table.cursor_row].example_id == val[7]
         # then the even ones, some before the highlighted row: the cursor stays on its example
-        refreshes = screen.refreshes
+        refreshes = screen.browser.refreshes
         add_val_predictions(path, live, 0, {e: i == 6 for i, e in enumerate(val) if i % 2 == 0})
         want = [val[0], val[2], val[3], val[4], val[7]]
-        await wait_for(pilot, lambda: screen.refreshes > refreshes and ids_shown(screen) == want,
+        await wait_for(pilot, lambda: screen.browser.refreshes > refreshes and
+                                      ids_shown(screen) == want,
                        what="new rows in place")
-        await wait_for(pilot, lambda: screen.total == 5, what="recounted")
-        assert screen.rows[table.cursor_row].example_id == val[7]
+        await wait_for(pilot, lambda: screen.browser.total == 5, what="recounted")
+        assert screen.browser.rows[table.cursor_row].example_id == val[7]
         assert (screen.flt.split, screen.flt.iteration, screen.flt.status) == ("val", 0, "wrong")
         assert "row 5 of 5" in str(screen.query_one("#browse-status").render())
         # the next iteration's first predictions: announced, history updated, filter kept
@@ -306,7 +311,7 @@ async def test_the_browser_follows_a_running_evaluation(tui_store):
         await wait_for(pilot, lambda: str(table.get_row_at(table.cursor_row)[3]) == "✗ ✓")
         await wait_notified(pilot, "Iteration 1 has val predictions")
         assert screen.flt.iteration == 0 and ids_shown(screen) == want
-        assert screen.rows[table.cursor_row].example_id == val[7]
+        assert screen.browser.rows[table.cursor_row].example_id == val[7]
 
 
 async def test_a_capped_search_count_shows_a_lower_bound(tui_store, monkeypatch):
@@ -322,7 +327,7 @@ async def test_a_capped_search_count_shows_a_lower_bound(tui_store, monkeypatch)
         await pilot.press("slash", *"Buying", "enter")
         await until_loaded(pilot, screen)
         assert ids_shown(screen) == ids["train_ids"]  # every row still listed
-        assert screen.total == 4 and not screen.total_exact
+        assert screen.browser.total == 4 and not screen.browser.total_exact
         assert "row 1 of 4+" in str(screen.query_one("#browse-status").render())
 
 
@@ -335,8 +340,8 @@ async def test_a_pause_in_typing_makes_the_search_ready_for_enter(tui_store):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_errors(app, pilot, ids["run"], split="train", status="all")
         await pilot.press("slash", *"Buying")
-        await wait_for(pilot, lambda: "Buying" in screen.prefetched, what="the prefetch")
-        with screen.shared.use() as db:
+        await wait_for(pilot, lambda: "Buying" in screen.browser.prefetched, what="the prefetch")
+        with screen.browser.shared.use() as db:
             held = db.execute("SELECT query FROM temp.undo_search_state").fetchone()[0]
         assert held == browse.fts_query("Buying")
         assert screen.flt.search is None  # nothing applied before Enter
@@ -348,7 +353,126 @@ async def test_a_pause_in_typing_makes_the_search_ready_for_enter(tui_store):
         await pilot.press("slash")
         screen.query_one("#search").value = ""
         await pilot.press(*"Raj")
-        await wait_for(pilot, lambda: screen.prefetched[-1] == "Raj", what="second prefetch")
+        await wait_for(pilot, lambda: screen.browser.prefetched[-1] == "Raj",
+                       what="second prefetch")
         await pilot.press("enter")
         await until_loaded(pilot, screen)
         assert ids_shown(screen) == [ids["train_ids"][2]]
+
+
+async def test_slash_focuses_the_search_and_a_reload_never_takes_it_away(tui_store):
+    """Typing a search while filters reload (keys pressed fast, a live refresh) keeps the
+    focus and the text in the search box: a reload neither covers the screen nor resets it."""
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        await pilot.press("c", "s", "right_square_bracket", "right_square_bracket", "slash")
+        search = screen.query_one("#search")
+        assert app.focused is search
+        await pilot.press("p", "l", "u")
+        screen.action_cycle_status(1)  # what a refresh from a running run does meanwhile
+        await until_loaded(pilot, screen)
+        assert app.focused is search
+        await pilot.press("m", "s")
+        assert search.value == "plums"
+        await pilot.press("slash")  # in the box, / is a character, not the search key
+        assert search.value == "plums/" and app.focused is search
+        await pilot.press("backspace")
+        await pilot.press("enter")
+        await until_loaded(pilot, screen)
+        assert screen.flt.search == "plums" and screen.flt.status == "fixed"
+
+
+async def test_iteration_keys_stop_at_the_ends_and_a_split_change_says_what_it_changed(
+        tui_store):
+    path, ids = tui_store
+    db = store.open_store(path)  # train evaluated at 1 and 2 only (the loop's usual pattern)
+    db.execute("DELETE FROM predictions WHERE run_id = ? AND split = 'train' AND iteration IN "
+               "(0, 3)", [ids["run"]])
+    db.conn.commit()
+    db.close()
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        assert (screen.flt.split, screen.flt.iteration) == ("val", 3)
+        await pilot.press("right_square_bracket")
+        await wait_notified(pilot, "iteration 3 is the last evaluated on val (iterations 0, 1, "
+                                   "2, 3)")
+        assert screen.flt.iteration == 3  # no wrap to 0
+        await pilot.press("s")
+        await wait_notified(pilot, "train has no predictions at iteration 3: showing iteration "
+                                   "2 (evaluated on train: 1, 2)")
+        await until_loaded(pilot, screen)
+        assert (screen.flt.split, screen.flt.iteration) == ("train", 2)
+        await pilot.press("left_square_bracket")
+        await until_loaded(pilot, screen)
+        await pilot.press("left_square_bracket")
+        await wait_notified(pilot, "iteration 1 is the first evaluated on train")
+        assert screen.flt.iteration == 1
+
+
+async def test_the_footer_says_exclude_or_include_for_the_highlighted_example(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+
+    def x_says():
+        return app.screen.active_bindings["x"].binding.description
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        assert x_says() == "Excl"
+        example = screen.browser.current_row().example_id
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.browser.current_row().excluded, what="excluded")
+        await wait_for(pilot, lambda: x_says() == "Incl", what="footer follows")
+        await pilot.press("enter")
+        detail = await wait_for(pilot, lambda: (s := screen_named(app, "ExampleDetailScreen"))
+                                and s.detail and s, what="detail")
+        assert detail.example_id == example and x_says() == "Include"
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not detail.detail.annotation.excluded, what="included")
+        assert x_says() == "Exclude"
+
+
+async def test_the_command_palette_lists_commands_not_widget_keys(tui_store):
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        for focus in ("#errors-table", "#search"):
+            screen.query_one(focus).focus()
+            await pilot.pause()
+            titles = [command.title for command in app.get_system_commands(screen)]
+            assert "Errors browser: Refresh" in titles
+            assert ("Errors browser: Search" in titles) == (focus == "#errors-table")
+            raw = [t for t in titles if any(word in t for word in (
+                "Cursor", "Copy selected", "Delete character", "First row", "Scroll"))]
+            assert not raw, raw
+
+
+async def test_columns_fit_the_terminal_and_long_ids_keep_the_part_that_differs(tui_store):
+    path, ids = tui_store
+    db = store.open_store(path)
+    db.execute("UPDATE examples SET ext_id = 'gsm8k-main-test-' || printf('%05d', id) "
+               "WHERE split = 'val'")
+    db.conn.commit()
+    db.close()
+    app = UndoApp(path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_errors(app, pilot, ids["run"])
+        table = screen.query_one("#errors-table")
+        first = screen.browser.rows[0]
+        shown = [str(cell) for cell in table.get_row_at(0)]
+        assert shown[1] == first.ext_id and shown[4] == first.question  # nothing cut at 160
+        assert table.widths["question"] > 60  # the free width went to the question
+        assert table.virtual_size.width == table.size.width - 2  # all of it, less the scrollbar
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: table.widths["question"] < 60, what="refit to 80")
+        await settle(pilot)
+        assert table.virtual_size.width <= table.size.width
+        exts = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert len(set(exts)) == len(exts)  # still tells the rows apart
+        for row, ext in zip(screen.browser.rows, exts):
+            assert ext == row.ext_id or ("…" in ext and row.ext_id.endswith(ext.split("…")[1]))
+        assert any("…" in ext for ext in exts)

@@ -79,3 +79,25 @@ async def test_without_an_exporter_the_dialog_is_disabled(tui_store, monkeypatch
         assert dialog.query_one("#export-go").disabled
         await pilot.press("ctrl+e")
         await wait_notified(pilot, "disabled")
+
+
+@pytest.mark.parametrize("size", [(160, 48), (120, 40), (80, 24)])
+async def test_every_checkbox_label_fits_in_the_dialog(tui_store, size):
+    """Four checkboxes in one row clipped the last ("replace existin"); a small terminal scrolls
+    the form rather than cutting off its checkboxes and buttons."""
+    path, _ = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=size) as pilot:
+        dialog = await open_export(app, pilot)
+        await pilot.pause()
+        form = dialog.query_one(".dialog")
+        for checkbox in dialog.query("Checkbox"):
+            checkbox.scroll_visible(animate=False)
+            await pilot.pause()
+            label = str(checkbox.label)
+            assert form.content_region.contains_region(checkbox.region), (label, size)
+            assert checkbox.content_region.width >= len(label) + 4, (label, size)  # ▐X▌ label
+        go = dialog.query_one("#export-go")
+        go.scroll_visible(animate=False)
+        await pilot.pause()
+        assert form.content_region.contains_region(go.region)

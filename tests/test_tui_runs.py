@@ -13,7 +13,11 @@ from tests.fixtures.tui_fixtures import screen_named, wait_for, wait_notified
 from undo_tui.app import UndoApp
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tui_env")]
-HEAVY = ("torch", "transformers", "llama_cpp", "peft", "datasets", "engine")
+HEAVY = ("torch", "transformers", "llama_cpp", "peft", "datasets")
+# The TUI may use pure engine modules (grading an edit, the statistics of what it shows), never
+# the engine's machinery.
+ENGINE_MACHINERY = ("engine.loop", "engine.student", "engine.teachers", "engine.generation",
+                    "engine.export", "engine.importing", "engine.wheels")
 
 
 async def runs_screen(pilot):
@@ -28,7 +32,7 @@ def cells(table, row):
 async def test_runs_are_listed_newest_first_with_status_and_live_progress(tui_store):
     path, ids = tui_store
     app = UndoApp(path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(160, 48)) as pilot:
         screen = await runs_screen(pilot)
         table = screen.query_one("#runs-table")
         assert table.row_count == 3
@@ -37,16 +41,18 @@ async def test_runs_are_listed_newest_first_with_status_and_live_progress(tui_st
         assert live[-1] == "train 25%"
         assert baseline[1] == "baseline-equal"
         assert undo[:3] == [str(ids["run"]), "undo-arith", "finished"]
-        assert undo[7] == "62.5%"  # best validation accuracy (iteration 2)
-        assert undo[3].startswith("llamacpp:") and undo[4].startswith("SmolLM2")
+        assert undo[7] == "62.5% [30.6–86.3]"  # best (iteration 2): strict, 95% interval
+        assert undo[3:6] == ["llamacpp:smollm2-135m", "SmolLM2-135M-Instruct", "arith-fixture"]
+        assert undo[8] == "no improvement over best by 0.5 points"  # 160 columns: nothing cut
         line = str(screen.query_one("#runs-live").render())
-        assert "train (iteration 2)" in line and "10/40" in line and "loss 1.500" in line
+        assert "train (iteration 2)" in line and "10/40" in line and "step loss 1.500" in line
         assert "ETA 1:35" in line
-        # the row cuts a stop reason short; the line under the table has it whole
-        assert undo[-1] == "no improvement over…"
+        # the hint under the table has the whole reason even where the row cuts it short
         await pilot.press("G")
         await wait_for(pilot, lambda: f"run {ids['run']} finished: no improvement over best by 0.5 points"
                        in str(screen.query_one("#runs-hint").render()), what="the whole reason")
+        assert ("best iteration 2: strict validation accuracy 62.5% [30.6-86.3] n=8" in
+                str(screen.query_one("#runs-hint").render()))
         await pilot.press("k")
         await wait_for(pilot, lambda: "iteration cap" in
                        str(screen.query_one("#runs-hint").render()), what="the baseline's reason")
@@ -216,7 +222,8 @@ async def main():
             await until(pilot, name)
         print("screens-ok", type(app.screen).__name__)
 asyncio.run(main())
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r}
+               or m.startswith({ENGINE_MACHINERY!r}))
 print("heavy", heavy)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -237,7 +244,7 @@ def test_the_tui_command_opens_path_or_store_and_rejects_a_missing_one(tmp_path,
     for argv in (["--run", "3", "x.db"], ["x.db", "--run", "3"], ["--poll", "2", "--run=3", "x.db"],
                  ["--store", "s.db", "--run", "3", "x.db"], ["--store=s.db", "x.db", "--run", "3"]):
         parsed = parser.parse_args(cli._with_default_command(argv))
-        assert (parsed.command, parsed.path, parsed.open_run) == ("tui", Path("x.db"), 3), argv
+        assert (parsed.command, parsed.path, parsed.open_run) == ("tui", Path("x.db"), "3"), argv
     assert parser.parse_args(cli._with_default_command(["--store", "s.db", "status"])).command \
         == "status"
     args.store = None
@@ -248,7 +255,7 @@ def test_the_tui_command_opens_path_or_store_and_rejects_a_missing_one(tmp_path,
         tui.resolve_store(args)
     monkeypatch.setenv("UNDO_TUI_STORE", str(tmp_path / "default.db"))
     args = parser.parse_args(cli._with_default_command([]))
-    args.store = store.paths.default_store_path()
+    args.store, args.store_given = store.paths.default_store_path(), False  # as main() does
     assert tui.resolve_store(args) == tmp_path / "default.db"  # the default may be created
     bad = tmp_path / "bad.db"
     bad.write_text("not sqlite")
@@ -273,7 +280,7 @@ def headless_run(self, *args, **kwargs):
             while type(self.screen).__name__ != "RunsScreen" or not self.screen.data:
                 await pilot.pause(0.05)
             await pilot.press("G", "e")
-            while type(self.screen).__name__ != "ErrorsScreen" or not self.screen.rows:
+            while type(self.screen).__name__ != "ErrorsScreen" or not self.screen.browser.rows:
                 await pilot.pause(0.05)
     asyncio.run(drive())
 
@@ -290,3 +297,26 @@ print("exit", code, "bad", bad)
                          env={**subprocess.os.environ, "UNDO_TUI_CONFIG": "/nonexistent"})
     assert out.returncode == 0, out.stderr[-3000:]
     assert "exit 0 bad []" in out.stdout, out.stdout
+
+
+async def test_a_narrow_terminal_keeps_the_iterations_best_val_and_progress(tui_store):
+    """At 80 columns the least telling columns go (dataset, then student), names and models are
+    cut in the middle, and the table grows back when the terminal does."""
+    path, ids = tui_store
+    app = UndoApp(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await runs_screen(pilot)
+        table = screen.query_one("#runs-table")
+        labels = [str(column.label) for column in table.columns.values()]
+        assert labels[:3] == ["#", "name", "status"]
+        assert labels[-3:] == ["iters", "best val", "progress"] and "dataset" not in labels
+        assert table.virtual_size.width <= table.size.width  # nothing off-screen
+        undo = cells(table, 2)
+        assert undo[labels.index("best val")] == "62.5% [30.6–86.3]"
+        teacher = undo[labels.index("teacher")] if "teacher" in labels else None
+        if teacher is not None and teacher != "llamacpp:smollm2-135m":
+            assert "…" in teacher and teacher.endswith("135m")  # cut in the middle
+        await pilot.resize_terminal(160, 48)
+        await wait_for(pilot, lambda: "dataset" in [str(c.label) for c in
+                                                     table.columns.values()], what="refit")
+        assert cells(table, 2)[5] == "arith-fixture"

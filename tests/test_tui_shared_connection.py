@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from undo_tui.app import StoreHandle
-from undo_tui.shared_connection import SharedConnection, interrupted
+from undo_tui.store_access import SharedConnection, StoreHandle, interrupted
 
 # Seconds of pure SQLite work: long enough that only an interrupt ends it within the test.
 SLOW = ("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 300000000) "

@@ -59,7 +59,7 @@ def test_errors_browser_fixed_on_train(snap_compare, tui_store):
     async def run_before(pilot):
         await ready(pilot, "RunsScreen", lambda s: s.data)
         pilot.app.open_errors(ids["run"], split="train", status="fixed")
-        await ready(pilot, "ErrorsScreen", lambda s: s.rows and s.total is not None)
+        await ready(pilot, "ErrorsScreen", lambda s: s.browser.rows and s.browser.total is not None)
 
     assert snap_compare(UndoApp(path), terminal_size=SIZE, run_before=run_before)
 

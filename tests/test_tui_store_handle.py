@@ -12,12 +12,12 @@ import sys
 import textwrap
 
 import store
-from undo_tui.app import StoreHandle
+from undo_tui.store_access import StoreHandle
 
 RACE = textwrap.dedent("""
     import sys, threading, time
     import store
-    from undo_tui.app import StoreHandle
+    from undo_tui.store_access import StoreHandle
 
     path = sys.argv[1]
     for round_ in range(40):

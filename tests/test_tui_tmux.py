@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Terminal:
-    def __init__(self, command: str, tmp_path: Path) -> None:
+    def __init__(self, command: str, tmp_path: Path, size: tuple[int, int] = (120, 40)) -> None:
         self.socket = f"undo-tui-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.tmux([
-            "new-session", "-d", "-x", "120", "-y", "40", "-c", str(ROOT),
+            "new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), "-c", str(ROOT),
             "-e", f"UNDO_TUI_CONFIG={tmp_path / 'no-keys.toml'}", "-e", "TZ=UTC",
             "-e", "TERM=xterm-256color",
             f"sh -c '{command}; echo \"[exit=$?]\"; sleep 60'"])
@@ -94,3 +94,24 @@ def test_a_person_finds_a_fixed_example_reads_its_diff_excludes_it_and_quits(tui
         assert store.get_annotation(db, ids["train_ids"][3]).excluded
     finally:
         db.close()
+
+
+def test_at_80_by_24_the_tables_fit_and_slash_always_searches(tui_store, tmp_path):
+    """The runs table keeps iterations, best val and progress on screen; in the errors browser,
+    keys typed fast while filters reload, then / and a word, search for that word."""
+    path, _ = tui_store
+    term = Terminal(f"{sys.executable} -m undo_tui.cli {path}", tmp_path, size=(80, 24))
+    try:
+        runs = term.wait_for(r"undo-arith")
+        header = next(line for line in runs.splitlines() if " name " in line)
+        assert all(label in header for label in ("iters", "best val", "progress")), header
+        assert "62.5%" in runs
+        term.keys("G", "e")
+        term.wait_for(r"val · iteration 3 · wrong at k")
+        term.keys("c", "s", "]", "]", "/", *"apples", "Enter")
+        found = term.wait_for(r"search “apples”")
+        assert "apples" in found.splitlines()[2]  # the search box kept the word
+        term.keys("q")
+        term.wait_for(r"\[exit=0\]")
+    finally:
+        term.close()

@@ -1,4 +1,4 @@
-"""Migration m004: runs of kind 'wheels' and free-text datasets, by rebuilding two tables whose
+"""Migration m005: runs of kind 'wheels' and free-text datasets, by rebuilding two tables whose
 CHECK lists grow, on a store that already holds data; and the sweep tables."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import store
 from store.connection import connect
 from store.schema import migrations
 
-WHEELS_MIGRATION = "m004_training_wheels_sweeps"
+WHEELS_MIGRATION = "m005_training_wheels_sweeps"
 
 
 def old_store(path):
-    """A store as the version before m004 wrote it, with a run, its iteration and a rationale."""
+    """A store as the version before m005 wrote it, with a run, its iteration and a rationale."""
     db = connect(path)
     migrations.apply(db, stop_before=WHEELS_MIGRATION)
     dataset = store.get_or_create_dataset(db, "arith", "number", "fixture")
@@ -25,6 +25,7 @@ def old_store(path):
     baseline = store.create_run(db, "base", {}, kind="baseline", dataset_id=dataset,
                                 source_run_id=run)
     store.upsert_iteration(db, run, 1, val_accuracy=0.5)
+    store.update_run(db, run, pid=4321, pid_started="boot:99")  # m004's column
     db.execute("INSERT INTO rationales (example_id, run_id, iteration, source, text) "
                "VALUES (?, ?, 1, 'teacher_initial', 'one plus one is two')", [example.id, run])
     with pytest.raises(sqlite3.IntegrityError):
@@ -38,6 +39,7 @@ def test_upgrading_keeps_every_row_and_link_and_allows_sweeps(store_path):
     db = store.open_store(store_path)
     assert WHEELS_MIGRATION in [m.name for m in migrations.applied(db)]
     assert store.get_run(db, baseline).source_run_id == run
+    assert store.get_run(db, run).pid_started == "boot:99"  # columns added by ALTER survive
     assert store.get_iteration(db, run, 1).val_accuracy == 0.5
     assert store.get_dataset(db, "arith").answer_type == "number"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -62,9 +64,9 @@ def test_a_migration_killed_after_its_rebuild_runs_again_cleanly(store_path):
     leaves a rebuilt store without the record, and the next open must finish the job."""
     old_store(store_path)
     db = connect(store_path)
-    from store.schema import m004_training_wheels_sweeps
+    from store.schema import m005_training_wheels_sweeps
 
-    m004_training_wheels_sweeps(db)  # what ran before the kill
+    m005_training_wheels_sweeps(db)  # what ran before the kill
     assert WHEELS_MIGRATION not in [m.name for m in migrations.applied(db)]
     db.close()
     db = store.open_store(store_path)

@@ -67,19 +67,19 @@ def cli(store_path: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
 def test_config_errors_name_the_file_and_the_key(tmp_path, wheels_pair_dirs):
     student, teacher = wheels_pair_dirs
     bad = sweep_toml(tmp_path / "a.toml", student, teacher, decoding={"batch_size": 0})
-    with pytest.raises(ConfigError, match=r"a.toml: decoding.batch_size: .*greater than or equal to 1"):
+    with pytest.raises(ConfigError, match=r"a.toml: decoding.batch_size: must be >= 1 and <= 1024, got 0"):
         load_sweep_config(bad)
     bad = sweep_toml(tmp_path / "b.toml", student, teacher, budget={"cap": "share", "capp": 1})
-    with pytest.raises(ConfigError, match=r"b.toml: budget.capp: unknown key"):
+    with pytest.raises(ConfigError, match=r"b.toml: budget.capp: unknown key; allowed keys: cap, cap_count"):
         load_sweep_config(bad)
     bad = sweep_toml(tmp_path / "c.toml", student, teacher, sweep={"policies": ["oracle"]})
-    with pytest.raises(ConfigError, match=r"c.toml: sweep.policies.0: .*'student'"):
+    with pytest.raises(ConfigError, match=r"c.toml: sweep.policies.0: 'oracle' is not allowed; choose one of 'student'"):
         load_sweep_config(bad)
     bad = sweep_toml(tmp_path / "d.toml", student, teacher, sweep={"budgets": [10, 120]})
-    with pytest.raises(ConfigError, match=r"d.toml: sweep.budgets.1: .*less than or equal to 100"):
+    with pytest.raises(ConfigError, match=r"d.toml: sweep.budgets.1: must be <= 100"):
         load_sweep_config(bad)
     bad = sweep_toml(tmp_path / "e.toml", student, teacher, distill={"training": {"lr": -1}})
-    with pytest.raises(ConfigError, match=r"e.toml: distill.training: .*lr"):
+    with pytest.raises(ConfigError, match=r"e.toml: distill.training.lr: must be > 0, got -1"):
         load_sweep_config(bad)
 
 

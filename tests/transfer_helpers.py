@@ -11,8 +11,8 @@ import dataclasses
 from pathlib import Path
 
 import store
-from engine.arith import generate_problems
 from engine.config import config_from_dict
+from engine.tasks.arith import generate_problems
 from store.rationales import NewRationale
 
 N_TRAIN, N_VAL, N_TEST = 8, 6, 2
@@ -28,7 +28,7 @@ def source_config(student: str = "smollm2") -> dict:
                      "max_length": 256, "lora_r": 8},
         "evaluation": {"max_new_tokens": 12, "dtype": "float32", "batch_size": 8},
         "loop": {"max_iterations": 2, "delta": 0.0, "keep": "all"},
-    }, source="test source config").to_dict()
+    }, source="test source config").model_dump(mode="json")
 
 
 def build_source_store(path: Path) -> dict:

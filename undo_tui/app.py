@@ -2,13 +2,12 @@
 
 Never loads a model or engine training code: runs are started as background processes
 (engine_control) and followed by polling the store in thread workers. Every store read happens in
-a worker with that thread's own SQLite connection (StoreHandle).
+a worker with that thread's own SQLite connection (undo_tui/store_access.py).
 """
 
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -23,37 +22,9 @@ import store
 from undo_tui.gc_pacing import GcPacer
 from undo_tui.keymap import KeymapFile, binding_ids, load_keymap
 from undo_tui.messages import StoreFailed, StoreOpened
+from undo_tui.store_access import StoreHandle
 
 STYLES = Path(__file__).parent / "styles"
-
-
-class StoreHandle:
-    """One SQLite connection per thread (workers run on a thread pool).
-
-    Connections are never closed from another thread: a worker may be in the middle of a query,
-    and closing a connection under a running statement crashes CPython's sqlite3 (CI saw it as a
-    segfault when the app unmounted during a dashboard load). close() drops the thread-local
-    instead, so each connection is freed once the last code using it lets go.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path).expanduser().resolve()
-        self._local = threading.local()
-        self.closed = False
-
-    def db(self):
-        if self.closed:
-            raise store.UndoError(f"{self.path}: the store was closed")
-        local = self._local
-        db = getattr(local, "db", None)
-        if db is None:
-            db = store.connect(self.path)
-            local.db = db
-        return db
-
-    def close(self) -> None:
-        self.closed = True
-        self._local = threading.local()
 
 
 class UndoApp(App):
@@ -204,7 +175,7 @@ class UndoApp(App):
         from undo_tui.screens.dashboard import DashboardScreen, IterationsTable
         from undo_tui.screens.detail import ExampleDetailScreen, VersionsTable
         from undo_tui.screens.dialogs import ConfirmDialog, EditorDialog, InputDialog
-        from undo_tui.screens.errors import ErrorsScreen, ErrorsTable
+        from undo_tui.screens.errors import ErrorsScreen
         from undo_tui.screens.export import ExportDialog
         from undo_tui.screens.first_run import FirstRunScreen
         from undo_tui.screens.help import HelpScreen
@@ -214,12 +185,13 @@ class UndoApp(App):
         from undo_tui.screens.transfer_dialog import TransferDialog
         from textual.widgets import DataTable
 
-        from undo_tui.widgets.vim_table import VimDataTable, VimScroll
+        from undo_tui.widgets.errors_table import ErrorsTable
+        from undo_tui.widgets.vim_table import VimDataTable, VimLog, VimScroll
 
         return [
             ("everywhere", [UndoApp]),
             ("tables", [VimDataTable, DataTable]),
-            ("text panes", [VimScroll]),
+            ("text panes and the log", [VimScroll, VimLog]),
             ("runs", [RunsTable, RunsScreen]),
             ("dashboard", [IterationsTable, DashboardScreen]),
             ("errors browser", [ErrorsTable, ErrorsScreen]),
@@ -238,17 +210,26 @@ class UndoApp(App):
         return binding_ids(cls for _, classes in self.help_sections() for cls in classes)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette offers this screen's commands first (from its live bindings), then the app's."""
+        """The palette offers this screen's commands first (from its live bindings), then the app's.
+
+        Only this app's own bindings (they have ids), less the movement keys every table and
+        pane shares: a focused widget's raw bindings ("Cursor right", "Copy selected text")
+        are keys, not commands.
+        """
+        from undo_tui.widgets.vim_table import VimDataTable, VimScroll
+
+        movement = set(binding_ids([VimDataTable, VimScroll]))
         seen = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.system or binding.action in seen:
+            if not binding.id or binding.id in movement or not binding.description \
+                    or binding.system or binding.action in seen:
                 continue
             if binding.action in ("quit", "help", "command_palette"):
                 continue
             seen.add(binding.action)
             scope = getattr(screen, "HELP_SCOPE", "Screen")
-            yield SystemCommand(f"{scope}: {binding.description}",
+            yield SystemCommand(f"{scope}: {binding.tooltip or binding.description}",
                                 f"key {self.get_key_display(binding)}",
                                 partial(self._run_binding, active.node, binding.action),
                                 discover=active.enabled)

@@ -13,12 +13,14 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import store
-from store.processes import pid_alive  # noqa: F401 - the screens call engine_control.pid_alive
+from store.processes import ACTIVE_STATUSES
+from store.processes import pid_alive, run_alive  # noqa: F401 - the screens call them here
 from store.errors import UndoError
 
 CLI_MODULE = "undo_tui.cli"
@@ -111,17 +113,50 @@ def spawn(argv: list[str], store_path: str | Path) -> Launched:
                                    stderr=subprocess.STDOUT, start_new_session=True,
                                    close_fds=True, env=env)
     _children.append(process)
+    # Reaped the moment it exits, whichever screen is showing (no <defunct> left behind).
+    threading.Thread(target=_reap_when_done, args=(process,), name=f"reap {process.pid}",
+                     daemon=True).start()
     return Launched(process.pid, list(argv), log_path)
 
 
 _children: list[subprocess.Popen] = []
 
 
+def _reap_when_done(process: subprocess.Popen) -> None:
+    process.wait()
+    reap()
+
+
 def reap() -> None:
-    """Collect exited children so they do not linger as zombies while the TUI runs."""
+    """Forget children that have exited (each is waited for by its own thread)."""
     for process in list(_children):
         if process.poll() is not None:
             _children.remove(process)
+
+
+def shipped_configs_dir() -> Path | None:
+    """Where the shipped run configs are (sample_runs/configs in a checkout, engine/configs when
+    installed), found without importing the engine: the new-run dialog starts there."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("engine")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        demo = Path(root) / "configs" / "demo.toml"
+        if demo.exists():
+            return demo.resolve().parent  # in a checkout a link into sample_runs/configs
+    return None
+
+
+def config_dialog_start(cwd: Path | None = None) -> str:
+    """The new-run dialog's first value: the shipped configs' folder, relative when it can be."""
+    folder = shipped_configs_dir()
+    if folder is None:
+        return ""
+    try:
+        folder = folder.relative_to((cwd or Path.cwd()).resolve())
+    except ValueError:
+        pass
+    return f"{folder}{os.sep}"
 
 
 def validate_config(config_path: str | Path) -> Path:
@@ -151,6 +186,17 @@ def resume_run(store_path: str | Path, run_id: int, python: str | None = None) -
     return spawn(resume_command(store_path, run_id, python), store_path)
 
 
+def resume_checked(db, store_path: str | Path, run_id: int,
+                   python: str | None = None) -> Launched:
+    """Resume a run after checking, in the store as it is now, that resuming means something:
+    a screen's copy of the run may be a poll old. An UndoError says why not; nothing starts."""
+    run = store.get_run(db, run_id)
+    ok, why = can_resume(run, pid_alive(run.pid) if run.pid else False)
+    if not ok:
+        raise UndoError(why)
+    return resume_run(store_path, run_id, python)
+
+
 def stop_run(db, run_id: int) -> None:
     """Ask the engine to stop the run at its next check (between batches and steps)."""
     store.request_stop(db, run_id)
@@ -160,6 +206,6 @@ def can_resume(run: store.Run, alive: bool) -> tuple[bool, str]:
     """Whether resuming makes sense, and why not."""
     if run.status == "finished":
         return False, f"run {run.id} already finished"
-    if run.status in ("running", "stopping") and alive:
+    if run.status in ACTIVE_STATUSES and alive:
         return False, f"run {run.id} is still running (pid {run.pid})"
     return True, ""

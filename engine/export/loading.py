@@ -56,10 +56,10 @@ def _record(fmt: Format, row: dict, where: str) -> dict:
 
 
 def _verify(path: Path, manifest: dict) -> None:
-    from engine.export.writer import file_sha256
+    from engine.files import sha256_of
 
     expected = manifest.get("data_sha256")
-    if expected and path.is_file() and file_sha256(path) != expected:
+    if expected and path.is_file() and sha256_of(path) != expected:
         raise BadExportFile(
             f"{path} does not match its manifest {find_manifest(path)} (sha256 differs): an "
             "export replacing it was interrupted, or the file was edited. Export again, or "

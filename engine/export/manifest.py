@@ -19,8 +19,9 @@ from pathlib import Path
 from engine.export.errors import BadExportFile
 from engine.export.filters import ExportFilters, Selection
 from engine.export.redact import scrub, scrub_text
-from engine.stats import wilson_interval
+from engine.grading.stats import wilson_interval
 from store.models import Dataset, Iteration, Run
+from store.processes import INTERRUPTED, effective_status, resume_hint
 
 MARKER = "undo_tui_export"
 SCHEMA_VERSION = 1
@@ -57,6 +58,17 @@ def read_manifest(data_path: Path) -> dict | None:
     return manifest
 
 
+def _run(run: Run) -> dict:
+    """The run as the manifest records it; a run whose engine is gone is `interrupted`."""
+    status = effective_status(run)
+    out = {"id": run.id, "name": run.name, "kind": run.kind, "status": status,
+           "config": scrub(run.config), "best_iteration": run.best_iteration,
+           "source_run_id": run.source_run_id, "source_export_id": run.source_export_id}
+    if status == INTERRUPTED:
+        out["resume"] = resume_hint(run.id)
+    return out
+
+
 def build_manifest(*, run: Run, dataset: Dataset | None, iteration: int, requested: int | str,
                    iteration_row: Iteration | None, fmt: str, data_name: str,
                    filters: ExportFilters, selection: Selection,
@@ -67,9 +79,7 @@ def build_manifest(*, run: Run, dataset: Dataset | None, iteration: int, request
         "format": fmt,
         "data": data_name,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "run": {"id": run.id, "name": run.name, "kind": run.kind, "status": run.status,
-                "config": scrub(run.config), "best_iteration": run.best_iteration,
-                "source_run_id": run.source_run_id, "source_export_id": run.source_export_id},
+        "run": _run(run),
         "teacher": scrub_text(run.teacher) if run.teacher else None,
         "student": scrub_text(run.student) if run.student else None,
         "dataset": _dataset(dataset),

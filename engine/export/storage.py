@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from engine.export.errors import BadExportFile
+from engine.files import jsonl_records
 
 ToRow = Callable[[dict], dict]
 
@@ -89,13 +90,9 @@ def read_rows(storage: str, path: Path) -> Iterator[tuple[int, dict]]:
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BadExportFile(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+        for number, row in jsonl_records(handle):
+            if isinstance(row, json.JSONDecodeError):
+                raise BadExportFile(f"{path}, line {number}: not valid JSON ({row.msg})")
             if not isinstance(row, dict):
                 raise BadExportFile(f"{path}, line {number}: expected a JSON object")
             yield number, row

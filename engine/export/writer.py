@@ -6,7 +6,6 @@ reads the result back with `load_export`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from engine.export.manifest import build_manifest
 from engine.export.publish import (Targets, check_free, merged_dataset_info, publish,
                                    staging_dir, targets_for)
 from engine.export.storage import write_rows
+from engine.files import sha256_of
 from store.models import Run
 
 
@@ -109,7 +109,7 @@ def _write(targets: Targets, fmt: Format, selection: Selection, manifest: dict,
             _write_json(data / targets.manifest.name, manifest)
             publish(targets, staging, data, None, info, force)
         else:
-            manifest["data_sha256"] = file_sha256(data)
+            manifest["data_sha256"] = sha256_of(data)
             staged_manifest = staging / targets.manifest.name
             _write_json(staged_manifest, manifest)
             publish(targets, staging, data, staged_manifest, info, force)
@@ -117,14 +117,6 @@ def _write(targets: Targets, fmt: Format, selection: Selection, manifest: dict,
 
 def _write_json(path: Path, value: dict) -> None:
     path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _dataset(db: Database, run: Run):

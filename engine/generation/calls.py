@@ -2,8 +2,9 @@
 
 The cache row of a response and whatever the caller stores for it (its rationale, the iteration's
 usage) are written in one transaction the moment it arrives, so a kill -9 loses only calls still in
-flight, and a re-run finds every finished one in the cache. Requests with the same key in one batch
-(a duplicated question) cost one call.
+flight, and a re-run finds every finished one in the cache. A call is marked in flight while it
+runs, so the calls a kill cost are counted when a later pass repeats them. Requests with the same
+key in one batch (a duplicated question) cost one call.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class CallStats:
     calls_made: int = 0  # distinct requests sent to the backend (retries not counted)
     cache_hits: int = 0
     failed: int = 0
+    retried: int = 0  # calls that needed more than one attempt (429, 5xx, timeouts, bad bodies)
+    repeated: int = 0  # calls left in flight by a killed process, made again here
     http_attempts: int = 0
     stopped: bool = False
     fatal: str | None = None  # why the teacher became unusable, if it did
@@ -105,6 +108,7 @@ async def _issue(db, teacher, groups, on_result, should_stop, abandon, stats) ->
     leave a result half-written, and no new call starts once a stop is seen.
     """
     queue = deque(groups)
+    left_by_a_kill = store.in_flight_keys(db, [group[0].key for group in groups])
     in_flight: dict[int, list[TeacherRequest]] = {}
     abandon = abandon and teacher.cancellable
     stopping = False
@@ -115,7 +119,13 @@ async def _issue(db, teacher, groups, on_result, should_stop, abandon, stats) ->
         while queue and not stopping:
             group = in_flight[slot] = queue.popleft()
             stats.calls_made += 1
-            completion, error, attempts = await _call(teacher, group[0])
+            stats.repeated += group[0].key in left_by_a_kill
+            store.mark_in_flight(db, group[0].key)
+            try:
+                completion, error, attempts = await _call(teacher, group[0])
+            except asyncio.CancelledError:
+                store.clear_in_flight(db, group[0].key)  # abandoned on purpose, not killed
+                raise
             del in_flight[slot]
             _deliver(db, teacher, group, completion, error, attempts, on_result, stats)
             if not stopping and (stats.fatal or should_stop()):
@@ -158,6 +168,7 @@ async def _call(teacher: Teacher, request: TeacherRequest):
 
 def _deliver(db, teacher, group, completion, error, attempts, on_result, stats) -> None:
     stats.http_attempts += attempts
+    stats.retried += attempts > 1
     if completion is not None and not completion.text.strip():
         completion, error = None, f"empty response (finish_reason={completion.finish_reason})"
     if error is not None:
@@ -169,6 +180,7 @@ def _deliver(db, teacher, group, completion, error, attempts, on_result, stats) 
     with store.write(db):
         if completion is not None:
             store.cache_put(db, cached_call(teacher.model_id, group[0], completion, cost))
+        store.clear_in_flight(db, group[0].key)
         for i, request in enumerate(group):
             # a duplicate in the batch is served by the first one's call: not paid again
             on_result(CallResult(request, completion, error, cached=i > 0, cost=cost))

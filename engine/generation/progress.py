@@ -2,6 +2,10 @@
 
 The TUI polls progress events; writing one per result would flood the events table on a fast API,
 so events are throttled, with a final one always written.
+
+The total is the whole pass's from the start: every example may take one try per round (the first
+pass and its retries), and a try an example no longer needs (it was kept) counts as done. So the
+total never grows mid-pass, `done` reaches it when the pass ends, and the ETA is an upper bound.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ import store
 
 @dataclass(frozen=True)
 class Progress:
-    done: int  # results delivered (cache hits included)
-    total: int  # requests known so far (retry rounds add to it)
+    done: int  # tries delivered (cache hits included) or no longer needed (example kept)
+    total: int  # examples x rounds (first pass and retries), known from the start
     kept: int  # examples with a kept rationale
     attempted: int  # examples with at least one result
     failed: int
@@ -25,6 +29,8 @@ class Progress:
     elapsed_s: float
     tokens_per_s: float
     eta_s: float | None
+    examples: int = 0
+    rounds: int = 1
 
 
 class ProgressTracker:
@@ -40,11 +46,15 @@ class ProgressTracker:
         self.total = self.done = self.fresh_done = 0
         self.cache_hits = self.failed = self.completion_tokens = 0
         self.calls_made = 0
+        self.examples, self.rounds = 0, 1
         self.kept: set[int] = set()
         self.attempted: set[int] = set()
+        self.tries: dict[int, int] = {}
 
-    def add_total(self, n: int) -> None:
-        self.total += n
+    def plan(self, examples: int, rounds: int) -> None:
+        """The whole pass, before its first call: `examples`, each with up to `rounds` tries."""
+        self.examples, self.rounds = examples, max(1, rounds)
+        self.total = examples * self.rounds
 
     def calls_started(self) -> None:
         """Called when the first missing call goes out; throughput is measured from here."""
@@ -55,6 +65,9 @@ class ProgressTracker:
                completion_tokens: int | None) -> None:
         self.done += 1
         self.attempted.add(example_id)
+        self.tries[example_id] = tries = self.tries.get(example_id, 0) + 1
+        if kept and example_id not in self.kept:
+            self.done += max(0, self.rounds - tries)  # its later tries will not be needed
         if kept:
             self.kept.add(example_id)
         if cached:
@@ -76,7 +89,8 @@ class ProgressTracker:
                         attempted=len(self.attempted), failed=self.failed,
                         cache_hits=self.cache_hits, calls_made=self.calls_made,
                         completion_tokens=self.completion_tokens, elapsed_s=now - self.start,
-                        tokens_per_s=self.completion_tokens / busy if busy else 0.0, eta_s=eta)
+                        tokens_per_s=self.completion_tokens / busy if busy else 0.0, eta_s=eta,
+                        examples=self.examples, rounds=self.rounds)
 
     def maybe_emit(self, force: bool = False) -> Progress:
         """Write a progress event if the last is old enough (or `force`); return the snapshot."""

@@ -18,10 +18,11 @@ from pathlib import Path
 import store
 from store.errors import UndoError
 
+from engine.config.teacher import LlamaCppTeacherConfig, TeacherConfig
 from engine.generation.progress import Progress
 from engine.generation.teacher_pass import PassItem, PassOptions, PassReport, teacher_pass
 from engine.prompts import PromptTemplate, load_template
-from engine.teachers import TeacherConfig, make_teacher, model_id_for
+from engine.teachers import make_teacher, model_id_for
 
 ITERATION = 1  # a generate run's rationales are its iteration 1 (standard distillation data)
 # Settings that change what is generated; the rest (concurrency, timeouts, prices) do not.
@@ -57,7 +58,7 @@ async def run_generate(db, spec: GenerateSpec, *, log_dir: Path,
                        on_ready: Callable[[int, str, bool, Path], None] | None = None,
                        ) -> GenerateOutcome:
     """Find or create the run, load the teacher, run the pass, record the run's status."""
-    config = spec.teacher or TeacherConfig()
+    config = spec.teacher or LlamaCppTeacherConfig()
     dataset = store.get_dataset(db, spec.dataset)
     examples = store.load_examples(db, dataset.id, spec.split, limit=spec.limit,
                                    include_excluded=False)
@@ -123,7 +124,7 @@ async def _run(db, run_id, config, template, examples, answer_type, spec, log_pa
 
 def _settings(spec: GenerateSpec, config: TeacherConfig, template: PromptTemplate,
               model_id: str) -> dict:
-    teacher = {k: v for k, v in config.to_dict().items() if k in _OUTPUT_SETTINGS}
+    teacher = config.model_dump(mode="json", include=set(_OUTPUT_SETTINGS))
     return {"teacher": teacher, "model_id": model_id, "template": template.id,
             "keep": spec.keep, "retries": spec.retries, "dataset": spec.dataset,
             "split": spec.split}
@@ -135,7 +136,7 @@ def _find_or_create_run(db, name, dataset_id, config, settings, log_dir) -> tupl
         if run.name == name and run.kind == "generate":
             _check_same_settings(run, settings)
             return run.id, True
-    run_config = {"generate": settings, "teacher": config.to_dict()}
+    run_config = {"generate": settings, "teacher": config.model_dump(mode="json")}
     run_id = store.create_run(db, name, run_config, kind="generate", dataset_id=dataset_id,
                               teacher=settings["model_id"])
     log_path = Path(log_dir) / f"run-{run_id}-{_safe(name)}.log"

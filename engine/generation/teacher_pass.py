@@ -21,12 +21,12 @@ import store
 from store.models import Example
 from store.rationales import NewRationale
 
-from engine.answers import grade
 from engine.generation.calls import CallResult, TeacherRequest, run_calls
 from engine.generation.keep import KEEP_POLICIES, reject_reason, split_solution
 from engine.generation.keep_filter import RULES, Candidate, check_rules, keep_problem
 from engine.generation.progress import Progress, ProgressTracker
 from engine.generation.storing import failed_slots, put_rationale, record_yield
+from engine.grading.answers import grade
 from engine.prompts import (PromptTemplate, StudentAttempt, StudentError, load_template,
                             prompt_fields)
 from engine.teachers.base import Teacher, TeacherUnusable
@@ -76,6 +76,8 @@ class PassReport:
     reasons: Counter = field(default_factory=Counter)  # outputs not kept, per reject reason
     calls_made: int = 0
     cache_hits: int = 0
+    retried: int = 0  # calls that needed more than one attempt
+    repeated: int = 0  # calls in flight when an earlier process was killed, made again
     http_attempts: int = 0
     prompt_tokens: int = 0  # paid calls only
     completion_tokens: int = 0
@@ -88,6 +90,14 @@ class PassReport:
     @property
     def yield_(self) -> float | None:
         return self.kept / self.attempted if self.attempted else None
+
+    def calls_summary(self) -> str:
+        """Where the answers came from: "12 calls made (2 retried, 1 failed), 30 from cache"."""
+        text = (f"{self.calls_made} calls made ({self.retried} retried, {self.failed} failed), "
+                f"{self.cache_hits} from cache")
+        if self.repeated:
+            text += f", {self.repeated} in flight at a kill and made again"
+        return text
 
 
 class _Payload(NamedTuple):
@@ -122,10 +132,10 @@ async def teacher_pass(db, teacher: Teacher, items: Sequence[PassItem], options:
     start = time.perf_counter()
     pending = list(items)
     fatal = None
+    tracker.plan(len(pending), retries + 1)  # the whole stage's total, from the start
     try:
         for attempt in range(retries + 1):
             round_template = template if attempt == 0 else (options.retry_template or template)
-            tracker.add_total(len(pending))
             tracker.calls_started()
             for first in range(0, len(pending), options.chunk_size):
                 chunk = pending[first:first + options.chunk_size]
@@ -134,6 +144,8 @@ async def teacher_pass(db, teacher: Teacher, items: Sequence[PassItem], options:
                                         should_stop=stop,
                                         abandon_in_flight=options.abandon_in_flight)
                 report.calls_made += stats.calls_made
+                report.retried += stats.retried
+                report.repeated += stats.repeated
                 report.http_attempts += stats.http_attempts
                 fatal = stats.fatal
                 report.stopped = stats.stopped
@@ -154,8 +166,8 @@ async def teacher_pass(db, teacher: Teacher, items: Sequence[PassItem], options:
         await teacher.end_session()
     if fatal:
         raise TeacherUnusable(fatal)
-    log.info("teacher pass %s: kept %d/%d, %d calls, %d cache hits, %.1fs", template.id,
-             report.kept, report.attempted, report.calls_made, report.cache_hits, report.wall_s)
+    log.info("teacher pass %s: kept %d/%d, %s, %.1fs", template.id, report.kept,
+             report.attempted, report.calls_summary(), report.wall_s)
     return report
 
 

@@ -38,6 +38,7 @@ class ParseResult:
     examples: list[ParsedExample]
     skipped: list[BadRow] = field(default_factory=list)
     duplicates: int = 0  # exact repeats (same question and answer, no id column) dropped
+    id_field: str | None = None  # the field the example ids came from (given, or id-like)
 
 
 @dataclass
@@ -64,13 +65,19 @@ class ImportFailed(UndoError):
         self.bad_rows = bad_rows or []  # every bad row, also those left out of the message
 
     @classmethod
-    def for_rows(cls, source: str, bad: list[BadRow]) -> "ImportFailed":
-        """One message naming every bad row (the first 50, then how many more)."""
+    def for_rows(cls, source: str, bad: list[BadRow], *, good: int = 1,
+                 hints: list[str] | None = None) -> "ImportFailed":
+        """One message naming every bad row (the first 50, then how many more); --skip-bad is
+        suggested only when some rows (`good`) would be imported with it."""
         lines = [f"{source}: {len(bad)} bad row(s), nothing imported:"]
         lines += [f"  {source}, {row}" for row in bad[:MAX_LISTED_BAD_ROWS]]
         if len(bad) > MAX_LISTED_BAD_ROWS:
             lines.append(f"  ... and {len(bad) - MAX_LISTED_BAD_ROWS} more")
-        lines.append("Fix them, or pass --skip-bad to import the good rows only.")
+        lines += hints or []
+        if good:
+            lines.append("Fix them, or pass --skip-bad to import the good rows only.")
+        else:
+            lines.append("No row can be imported as it is (so --skip-bad would import nothing).")
         return cls("\n".join(lines), bad)
 
 

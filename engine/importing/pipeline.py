@@ -15,8 +15,10 @@ from pathlib import Path
 from sqlite_utils import Database
 
 import store
-from engine.importing.model import BadRow, ColumnMapping, ImportFailed, ParsedExample
+from engine.importing.model import (BadRow, ColumnMapping, ImportFailed, ParsedExample,
+                                    content_id)
 from engine.importing.parse import detect_format, parse_source
+from engine.importing.rows import DEFAULT_MAX_ROW_CHARS
 from engine.importing.splits import SPLITS, carve_split, default_val_size
 
 
@@ -31,6 +33,7 @@ class ImportSummary:
     already_present: int
     skipped: list[BadRow] = field(default_factory=list)
     duplicates: int = 0
+    id_field: str | None = None  # the source field the ids came from (None: content hashes)
     carved: dict[str, int] = field(default_factory=dict)  # split -> examples moved there from train
     counts: dict[str, int] = field(default_factory=dict)  # the dataset's examples per split, after
 
@@ -47,24 +50,32 @@ def import_dataset(
     seed: int,
     skip_bad: bool,
     val_fraction: float | None = None,
+    *,
+    auto_id: bool = True,
+    max_row_chars: int = DEFAULT_MAX_ROW_CHARS,
 ) -> ImportSummary:
     """Parse `path` and add its examples to `dataset`, carving a validation split if it has none.
 
     `val_size` None means the default (10% of train, at most 500) and `val_fraction` overrides it;
     no split is carved when the source or the stored dataset already has validation examples.
+    An id-like field gives the ids (`auto_id`) unless the dataset was imported with content
+    hashes before (re-importing must find the same ids).
     """
     path = Path(path)
     fmt = detect_format(path) if fmt == "auto" else fmt
-    parsed = parse_source(path, fmt, mapping, answer_type, split, skip_bad)
+    parsed = parse_source(path, fmt, mapping, answer_type, split, skip_bad, dataset=dataset,
+                          auto_id=auto_id and not _uses_content_ids(db, dataset),
+                          max_row_chars=max_row_chars)
     examples, clashes = _without_id_clashes(db, dataset, parsed.examples, fmt)
     if clashes and not skip_bad:
-        raise ImportFailed.for_rows(path.name, clashes)
+        raise ImportFailed.for_rows(path.name, clashes, good=len(examples))
     carved = {}
     if not _has_val(db, dataset, examples):
         examples, carved = _carve(examples, "val", _val_size(examples, val_size, val_fraction), seed)
     summary = store_examples(db, dataset, answer_type, f"{fmt}:{path.resolve()}", examples)
     return dataclasses.replace(summary, source=path.name, fmt=fmt, skipped=parsed.skipped + clashes,
-                               duplicates=parsed.duplicates, carved=carved)
+                               duplicates=parsed.duplicates, carved=carved,
+                               id_field=parsed.id_field)
 
 
 def import_builtin(
@@ -81,7 +92,7 @@ def import_builtin(
     """Generate a built-in task and store it with test and validation splits carved from it."""
     if name != "arith":
         raise ImportFailed(f"no built-in task {name!r}; the built-in tasks are: arith")
-    from engine.arith import generate_problems
+    from engine.tasks.arith import generate_problems
 
     if n <= 0:
         raise ImportFailed(f"--n must be positive, got {n}")
@@ -149,6 +160,17 @@ def _has_val(db: Database, dataset: str, examples: list[ParsedExample]) -> bool:
     except store.NotFound:
         return False
     return existing.counts.get("val", 0) > 0
+
+
+def _uses_content_ids(db: Database, dataset: str) -> bool:
+    """The stored dataset's ids are hashes of question and answer (imported without ids)."""
+    try:
+        dataset_id = store.get_dataset(db, dataset).id
+    except store.NotFound:
+        return False
+    row = db.execute("SELECT ext_id, question, answer_raw FROM examples WHERE dataset_id = ? "
+                     "ORDER BY id LIMIT 1", [dataset_id]).fetchone()
+    return row is not None and row[0] == content_id(row[1], row[2] or "")
 
 
 def _without_id_clashes(

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.files import jsonl_records
 from engine.importing.model import BadRow, ImportFailed
 from engine.importing.splits import split_name
 
@@ -45,15 +46,11 @@ def read_rows(path: Path, fmt: str) -> Iterator[RawRow | BadRow]:
 
 def _read_jsonl(path: Path) -> Iterator[RawRow | BadRow]:
     with _open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield BadRow(number, f"invalid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            yield _as_row(number, record, "line")
+        for number, record in jsonl_records(handle):
+            if isinstance(record, json.JSONDecodeError):
+                yield BadRow(number, f"invalid JSON ({record.msg} at column {record.colno})")
+            else:
+                yield _as_row(number, record, "line")
 
 
 def _read_json(path: Path) -> Iterator[RawRow | BadRow]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from engine.answers import gsm8k_gold, last_boxed, normalize_answer
+from engine.grading.answers import gsm8k_gold, last_boxed, normalize_answer
 from engine.importing.model import BadRow, ColumnMapping, ParsedExample, content_id
 from engine.importing.readers import RawRow
 from engine.importing.splits import split_name
 
 LETTERS = string.ascii_uppercase
+# A row longer than this is almost surely a mistake (a whole document in a cell, a broken quote
+# that swallowed the file): about 25k tokens, beyond what students are trained on.
+DEFAULT_MAX_ROW_CHARS = 100_000
 _TYPE_NOUN = {"number": "a number", "choice": "a choice letter", "math": "an answer", "string": "an answer"}
 
 
@@ -25,6 +28,7 @@ class RowContext:
     answer_type: str
     split: str  # the split for rows that do not name their own
     gsm8k: bool = False  # answers are GSM8K fields: rationale, then "#### final"
+    max_row_chars: int = DEFAULT_MAX_ROW_CHARS  # 0: no limit
 
 
 def to_example(row: RawRow, ctx: RowContext) -> ParsedExample | BadRow:
@@ -63,6 +67,7 @@ def _build(row: RawRow, ctx: RowContext) -> ParsedExample:
         answer = _normalised(raw_answer, ctx.answer_type)
     if choices:
         question += "\n\n" + "\n".join(f"({LETTERS[i]}) {c}" for i, c in enumerate(choices))
+    _check_size(ctx.max_row_chars, question, raw_answer, rationale)
     ext_id = _text(_field(record, mapping.id), mapping.id) if mapping.id else content_id(question, raw_answer)
     return ParsedExample(
         ext_id=ext_id,
@@ -79,11 +84,16 @@ def _build(row: RawRow, ctx: RowContext) -> ParsedExample:
 
 def _source_reference(record: dict, mapping: ColumnMapping) -> ColumnMapping:
     """question/answer read from source/reference where a free-text record has those instead."""
-    from dataclasses import replace
-
     changes = {field: alias for field, alias in TEXT_FIELDS.items()
                if getattr(mapping, field) == field and field not in record and alias in record}
     return replace(mapping, **changes) if changes else mapping
+
+
+def _check_size(limit: int, *texts: str | None) -> None:
+    size = sum(len(text) for text in texts if text)
+    if limit and size > limit:
+        raise RowError(f"the row holds {size:,} characters, over the limit of {limit:,} "
+                       f"(--max-row-chars N raises it, 0 turns it off)")
 
 
 def _question(record: dict, mapping: ColumnMapping) -> str:

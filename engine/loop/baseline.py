@@ -8,10 +8,8 @@ has seen the same number of epochs as UNDO iteration k: the two compare per iter
 
 from __future__ import annotations
 
-import copy
-
 import store
-from engine.config import RunConfig, config_from_dict
+from engine.config import RunConfig, config_from_dict, upgrade
 from store.errors import UndoError
 
 
@@ -20,8 +18,7 @@ def baseline_config(db, source_run_id: int) -> RunConfig:
     if source.kind != "undo":
         raise UndoError(f"run {source_run_id} is a {source.kind} run; a baseline needs an undo run")
     iterations = [it.k for it in store.list_iterations(db, source_run_id) if it.k >= 1]
-    data = copy.deepcopy(source.config)
-    data.pop("source", None)
+    data = upgrade(source.config)
     data["run"]["name"] = f"{source.name}-baseline"
     data["run"]["kind"] = "baseline"
     data["loop"]["max_iterations"] = max(iterations) if iterations else data["loop"]["max_iterations"]

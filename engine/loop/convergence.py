@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.stats import DEFAULT_ALPHA, Comparison, compare, format_p
+from engine.grading.stats import DEFAULT_ALPHA, Comparison, compare, format_p
 
 
 @dataclass(frozen=True)

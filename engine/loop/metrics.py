@@ -8,10 +8,12 @@ their exact McNemar p-values are stored beside the strict accuracy.
 from __future__ import annotations
 
 import store
-from engine.stats import mcnemar_exact
+from engine.grading.stats import mcnemar_exact
 
 
-def finalize_iteration(db, run_id: int, k: int) -> None:
+def finalize_iteration(db, run_id: int, k: int, epochs: int) -> None:
+    """Store iteration k's figures; `epochs` is what one iteration's training runs (the run's
+    training.epochs)."""
     iteration = store.get_iteration(db, run_id, k)
     metrics = dict(iteration.metrics)
     fields: dict = {}
@@ -40,22 +42,18 @@ def finalize_iteration(db, run_id: int, k: int) -> None:
         metrics.update(val_fixed_vs_base=base.fixed, val_regressed_vs_base=base.regressed,
                        val_p_vs_base=mcnemar_exact(base.fixed, base.regressed))
     if k >= 1:
-        metrics["epochs_spent"] = epochs_spent(db, run_id, k, metrics)
+        metrics["epochs_spent"] = epochs_spent(db, run_id, k, metrics, epochs)
     # Teacher yield (teacher_kept/teacher_attempted) has one writer: the teacher pass
     # (engine.generation.storing.record_yield), which also records it per prompt variant.
     store.upsert_iteration(db, run_id, k, metrics=metrics, **fields)
 
 
-def epochs_spent(db, run_id: int, k: int, metrics: dict) -> float:
+def epochs_spent(db, run_id: int, k: int, metrics: dict, epochs: int) -> float:
     """Training epochs this run has spent through iteration k, whatever each iteration started
     from: the budget an equal-budget baseline must match (UNDO from the base model retrains
     each iteration, so its checkpoint's own epochs_total stays at one iteration's epochs)."""
-    from engine.config import config_from_dict, train_config
-
     previous = store.get_iteration(db, run_id, k - 1) if k > 1 else None
     before = float(previous.metrics.get("epochs_spent", 0.0)) if previous else 0.0
     if "train_steps" not in metrics:  # this iteration did not train
         return before
-    run = store.get_run(db, run_id)
-    epochs = train_config(config_from_dict(run.config, source=f"run {run_id} config")).epochs
     return before + epochs

@@ -1,6 +1,7 @@
 """Entry point of a stage child process: `python -m engine.loop.stage_main STAGE --store ...`.
 
-Exit codes: 0 done, 3 stopped on request (what finished is stored), 1 failed (traceback in the log).
+Exit codes: 0 done, 3 stopped on request (what finished is stored), 1 failed (the cause stored as
+an `error` event, the traceback in the log).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
-EXIT_STOPPED = 3
+EXIT_STOPPED = 3  # the supervisor reads it: stopped on request, not failed
 
 
 def die_with_parent() -> None:
@@ -32,8 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iteration", type=int, required=True)
     args = parser.parse_args(argv)
     die_with_parent()
+    from engine.loop.signals import ignore_terminal_signals
 
-    from engine.loop.context_data import StageContext
+    ignore_terminal_signals()
+
+    from engine.loop.failures import record
+    from engine.loop.stage_context import StageContext
     from engine.loop.stages import StageStopped, stage_evaluate, stage_train
     from engine.loop.teacher_stage import stage_teacher
 
@@ -43,9 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         handler[args.stage](ctx)
     except StageStopped:
         return EXIT_STOPPED
-    except Exception as exc:  # reported by the supervisor with this log's tail
+    except Exception as exc:  # the cause goes to the store, the traceback to the log
         traceback.print_exc()
-        print(f"stage {args.stage} failed: {exc}", file=sys.stderr, flush=True)
+        cause = record(ctx.db, args.run, args.stage, args.iteration, exc)
+        print(f"stage {args.stage} failed: {cause}", file=sys.stderr, flush=True)
         return 1
     finally:
         ctx.db.close()

@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import store
-from engine.answers import grade
-from engine.config import train_config
-from engine.loop.context_data import StageContext
-from engine.packaged import resolve_model_path
+from engine.grading.answers import grade
+from engine.loop.stage_context import StageContext
+from engine.model_registry import model_path
 from store.errors import UndoError
 
 
@@ -52,7 +51,7 @@ def stage_train(ctx: StageContext) -> None:
         raise UndoError(
             f"iteration {ctx.k}: nothing to train on: the teacher kept {kept} of {attempted} "
             "rationales. Use a stronger teacher, or loop.keep = \"all\", \"retry\" or \"hinted\".")
-    config = train_config(ctx.config)
+    config = ctx.config.training
     init_adapter = None
     continues = ctx.config.loop.init == "continue" or ctx.config.run.kind == "baseline"
     if continues and ctx.k > 1:
@@ -61,7 +60,7 @@ def stage_train(ctx: StageContext) -> None:
                     message=f"training on {len(pairs)} rationales "
                             f"({'continuing' if init_adapter else 'from the base model'})")
     state_dir = out_dir.parent / "train-state"  # resumable Trainer checkpoints (stop, kill -9)
-    result = train_student(resolve_model_path(ctx.config.student.model), pairs, out_dir, config,
+    result = train_student(model_path(ctx.config.student.model), pairs, out_dir, config,
                            progress=ctx.progress_reporter("train"),
                            should_stop=ctx.stop_checker(), init_adapter=init_adapter,
                            state_dir=state_dir)
@@ -122,7 +121,7 @@ def stage_evaluate(ctx: StageContext) -> None:
             plan.append((split, examples, done))
     if not plan:
         return
-    model, tokenizer = load_student(resolve_model_path(ctx.config.student.model), adapter,
+    model, tokenizer = load_student(model_path(ctx.config.student.model), adapter,
                                     dtype=evaluation.dtype)
     system = ctx.config.student.system_prompt or None
     progress = ctx.progress_reporter("evaluate")

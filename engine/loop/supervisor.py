@@ -19,16 +19,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import store
-from engine.config import RunConfig, config_from_dict
+from engine.config import RunConfig, stored_config
 from engine.errors import StageFailed
+from engine.grading.stats import format_accuracy, format_p
 from engine.loop.convergence import Decision, Rule, Score, decide
+from engine.loop.failures import last_event_id, stage_error
 from engine.loop.metrics import finalize_iteration
-from engine.stats import format_accuracy, format_p
-from store.processes import refuse_second_driver
+from engine.loop.signals import StopSignals
+from engine.loop.stage_main import EXIT_STOPPED
 from store.errors import UndoError
+from store.processes import process_start, refuse_second_driver
 
 STAGES = ("teacher", "train", "evaluate")
-EXIT_STOPPED = 3
 Echo = Callable[[str], None]
 Tick = Callable[[], None]  # called about twice a second while a stage runs (live progress)
 
@@ -48,8 +50,9 @@ def create_run(db, store_path: Path, config: RunConfig, *, kind: str | None = No
     if dataset.answer_type == "text":
         raise UndoError(f"dataset {dataset.name!r} holds free text (answer type text): the UNDO "
                         "loop needs answers it can grade; measure it with `undo-tui wheels sweep`")
-    teacher = f"{config.teacher.get('backend', 'llamacpp')}:{config.teacher.get('model', 'smollm2')}"
-    run_id = store.create_run(db, config.run.name, config.to_dict(), kind=kind or config.run.kind,
+    teacher = f"{config.teacher.backend}:{config.teacher.model}"
+    run_id = store.create_run(db, config.run.name, config.model_dump(mode="json"),
+                              kind=kind or config.run.kind,
                               dataset_id=dataset.id, teacher=teacher, student=config.student.model,
                               source_run_id=source_run_id, source_export_id=source_export_id)
     store.update_run(db, run_id, log_path=str(log_path_for(store_path, run_id)))
@@ -77,26 +80,38 @@ def drive(store_path: Path, run_id: int, echo: Echo | None = None,
         if run.status == "finished":
             echo(f"run {run_id} already finished: {run.stop_reason}")
             return run
-        config = config_from_dict(run.config, source=f"run {run_id} config")
+        config = stored_config(run)
         store.clear_stop_request(db, run_id)
-        store.update_run(db, run_id, status="running", pid=os.getpid(), error=None,
+        store.update_run(db, run_id, status="running", pid=os.getpid(),
+                         pid_started=process_start(os.getpid()), error=None,
                          started_at=run.started_at or now_iso(), finished_at=None)
         store.add_event(db, run_id, "stage", message=f"supervisor started (pid {os.getpid()})")
-        try:
-            _walk(db, Path(store_path), run_id, config, echo, tick)
-        except _Stopped:
-            store.update_run(db, run_id, status="stopped", stage=None, pid=None,
-                             stop_reason="stopped on request", finished_at=now_iso())
-            store.add_event(db, run_id, "stage", message="stopped on request; resume continues here")
-            echo("stopped on request")
-        except StageFailed as exc:
-            store.update_run(db, run_id, status="failed", stage=None, pid=None, error=str(exc),
-                             finished_at=now_iso())
-            store.add_event(db, run_id, "error", message=str(exc))
-            raise
+        with StopSignals() as signals:
+            _drive_walk(db, Path(store_path), run_id, config, echo, tick, signals)
         return store.get_run(db, run_id)
     finally:
         db.close()
+
+
+def _drive_walk(db, store_path: Path, run_id: int, config: RunConfig, echo: Echo,
+                tick: Tick | None, signals: StopSignals) -> None:
+    def poll() -> None:  # about twice a second, and before each stage
+        signals.forward(db, run_id)
+        if tick is not None:
+            tick()
+
+    try:
+        _walk(db, store_path, run_id, config, echo, poll)
+    except _Stopped:
+        store.update_run(db, run_id, status="stopped", stage=None, pid=None,
+                         stop_reason="stopped on request", finished_at=now_iso())
+        store.add_event(db, run_id, "stage", message="stopped on request; resume continues here")
+        echo("stopped on request")
+    except StageFailed as exc:
+        store.update_run(db, run_id, status="failed", stage=None, pid=None, error=str(exc),
+                         finished_at=now_iso())
+        store.add_event(db, run_id, "error", message=str(exc))
+        raise
 
 
 class _Stopped(Exception):
@@ -168,6 +183,8 @@ def _ensure_iteration(db, store_path: Path, run_id: int, config: RunConfig, k: i
     for stage in stages:
         if done is not None and done in STAGES and STAGES.index(stage) <= STAGES.index(done):
             continue
+        if tick is not None:
+            tick()  # a stop signal becomes a stop request before the next stage starts
         if store.stop_requested(db, run_id):
             store.upsert_iteration(db, run_id, k, status="stopped")
             raise _Stopped
@@ -178,7 +195,7 @@ def _ensure_iteration(db, store_path: Path, run_id: int, config: RunConfig, k: i
         seconds = run_stage_process(db, store_path, run_id, k, stage, tick)
         store.upsert_iteration(db, run_id, k, stage=stage)
         _add_stage_seconds(db, run_id, k, stage, seconds)
-    finalize_iteration(db, run_id, k)
+    finalize_iteration(db, run_id, k, config.training.epochs)
     store.upsert_iteration(db, run_id, k, status="done", finished_at=now_iso())
     it = store.get_iteration(db, run_id, k)
     echo(f"iteration {k}: {describe_scores(it)}")
@@ -218,6 +235,7 @@ def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str,
     command = [sys.executable, "-m", "engine.loop.stage_main", stage, "--store", str(store_path),
                "--run", str(run_id), "--iteration", str(k)]
     started = time.perf_counter()
+    events_before = last_event_id(db, run_id)
     with open(log_path, "ab") as log:
         log.write(f"\n=== {now_iso()} iteration {k} stage {stage}\n".encode())
         log.flush()
@@ -233,8 +251,7 @@ def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str,
         store.upsert_iteration(db, run_id, k, status="stopped")
         raise _Stopped
     if code != 0:
-        raise StageFailed(f"iteration {k} stage {stage} failed with exit code {code}; "
-                          f"log tail ({log_path}):\n{log_tail(log_path)}")
+        raise StageFailed(stage_error(db, run_id, k, stage, code, events_before, log_path))
     return seconds
 
 
@@ -245,11 +262,3 @@ def _wait(child: subprocess.Popen, tick: Tick | None) -> int:
         except subprocess.TimeoutExpired:
             if tick is not None:
                 tick()
-
-
-def log_tail(path: Path, lines: int = 25) -> str:
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])

@@ -10,9 +10,9 @@ pass (engine.generation.run_teacher_pass); this module only decides what to ask.
 from __future__ import annotations
 
 import store
-from engine.loop.context import ErrorIndex, ValError, select_errors
-from engine.loop.context_data import StageContext
 from engine.generation.teacher_pass import PassItem
+from engine.loop.error_selection import ErrorIndex, ValError, select_errors
+from engine.loop.stage_context import StageContext
 from engine.loop.stages import StageStopped
 from engine.prompts import StudentAttempt, StudentError
 
@@ -75,7 +75,6 @@ def _val_errors(ctx: StageContext) -> list[ValError]:
 
 
 def stage_teacher(ctx: StageContext) -> None:
-    from engine.config import teacher_config
     from engine.generation import PassOptions, run_teacher_pass
     from engine.prompts import load_template
     from engine.teachers import make_teacher
@@ -92,13 +91,12 @@ def stage_teacher(ctx: StageContext) -> None:
         keep=ctx.config.loop.keep, keep_rules=ctx.config.loop.keep_rules(), template=template,
         retries=ctx.config.loop.retries if ctx.config.loop.keep == "retry" else 0)
     log_path = ctx.run.log_path
-    with make_teacher(teacher_config(ctx.config), log_path=log_path) as teacher:
+    with make_teacher(ctx.config.teacher, log_path=log_path) as teacher:
         report = run_teacher_pass(ctx.db, teacher, items, options,
                                   should_stop=ctx.stop_checker())
     store.add_event(ctx.db, ctx.run.id, "log", stage="teacher", iteration=ctx.k,
                     message=f"teacher ({template.id}): kept {report.kept}/{report.attempted}, "
-                            f"{report.calls_made} calls, {report.cache_hits} from cache, "
-                            f"{report.failed} failed, {report.truncated} truncated"
+                            f"{report.calls_summary()}, {report.truncated} truncated"
                             + (f"; not kept: {store.describe_rejections(report.reasons)}"
                                if report.reasons else ""))
     if report.stopped:

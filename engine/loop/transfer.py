@@ -18,19 +18,19 @@ dataset (matched by ext_id, question checked).
 from __future__ import annotations
 
 import copy
-import tomllib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import store
-from engine.answers import grade
-from engine.config import RunConfig, config_from_dict
+from engine.config import RunConfig, config_from_dict, read_toml, upgrade
 from engine.errors import ConfigError
 from engine.export import ExportError, ExportFilters, export_run, iter_export, read_manifest
 from engine.export.loading import ExportRow
 from engine.export.writer import resolve_iteration
+from engine.grading.answers import grade
 from store.rationales import SOURCES, NewRationale
 from store.transfers import find_export, rationale_examples
 
@@ -148,10 +148,10 @@ def transfer_config(base: dict, dataset_name: str, student: str, overrides: Over
 
     Precedence: the source config < the --config TOML < command-line flags.
     """
-    data = copy.deepcopy(base)
-    data.pop("source", None)
+    data = upgrade(base)
     for section in ("run", "dataset", "student", "training", "evaluation", "loop"):
         data.setdefault(section, {})
+    _follow_run(data)
     data.pop("prompts", None)  # no teacher pass in a transfer
     data["run"]["name"] = default_name
     if overrides.config_path is not None:
@@ -172,17 +172,26 @@ def transfer_config(base: dict, dataset_name: str, student: str, overrides: Over
     return config_from_dict(data, source=source)
 
 
+def _follow_run(data: dict) -> None:
+    """Training settings that followed the source's [run] seed and [student] system prompt
+    (stored explicitly since) follow the transfer's own, which --seed or --config may change."""
+    training = data["training"]
+    if training.get("seed") == data["run"].get("seed", 0):
+        training.pop("seed", None)
+    if training.get("system_prompt") == (data["student"].get("system_prompt") or None):
+        training.pop("system_prompt", None)
+
+
 def student_model(student: str) -> str:
     """A packaged alias as is; a path made absolute and checked (a resume may run elsewhere)."""
-    from engine.packaged import resolve_model_path
-    from engine.teachers.config import PACKAGED_MODELS
+    from engine.model_registry import PACKAGED_MODELS, model_path
 
-    resolved = resolve_model_path(student)
+    resolved = model_path(student)
     return student if student in PACKAGED_MODELS else str(resolved.resolve())
 
 
 def _merge_toml(data: dict, path: Path) -> None:
-    table = _read_toml(path)
+    table = read_toml(path)
     for section, values in table.items():
         if section not in TOML_SECTIONS:
             raise ConfigError(f"{path}: [{section}] does not apply to a transfer run; allowed "
@@ -196,15 +205,6 @@ def _merge_toml(data: dict, path: Path) -> None:
             data.setdefault(section, {})[key] = value
 
 
-def _read_toml(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-
-
 def default_name(source_name: str, k: int | None, student: str) -> str:
     label = Path(student.rstrip("/")).name or student
     return f"{source_name}-k{'?' if k is None else k}-to-{label}"
@@ -212,13 +212,17 @@ def default_name(source_name: str, k: int | None, student: str) -> str:
 
 # -- creating the run ---------------------------------------------------------------------------
 
-def create_transfer_run(db, store_path: Path, data: TransferData, config: RunConfig) -> int:
+def create_transfer_run(db, store_path: Path, data: TransferData, config: RunConfig,
+                        check: Callable[[], None] | None = None) -> int:
     """Record the run, its link to the source and the data as iteration-1 rationales, in one
-    transaction: a bad row or a crash leaves no half-made run."""
+    transaction: a bad row or a crash leaves no half-made run. `check` (the preflight) runs
+    after the data is validated, before anything is written."""
     from engine.loop.supervisor import create_run
 
     dataset = _dataset(db, data)
     rationales = training_rationales(db, data, dataset, config.dataset.train_split)
+    if check is not None:
+        check()
     with store.write(db):
         export_id = data.export_id
         if export_id is None:  # an export made elsewhere: record that this store read it

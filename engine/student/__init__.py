@@ -1,6 +1,6 @@
 """The student: load (HF dir or GGUF), fine-tune (LoRA), and generate answers for evaluation.
 
-Names are exported lazily so `import engine.student.config` stays free of torch/transformers.
+Names are exported lazily so importing the package stays free of torch/transformers.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "TrainConfig": "engine.student.config",
-    "TrainResult": "engine.student.config",
+    "TrainConfig": "engine.config.training",
+    "TrainResult": "engine.student.result",
     "train_student": "engine.student.training",
     "is_complete_checkpoint": "engine.student.training",
     "GenerationOutput": "engine.student.generation",

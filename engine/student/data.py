@@ -20,7 +20,7 @@ from typing import Iterator, Sequence
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from engine.student.config import BATCHING_MODES
+from engine.config.training import BATCHING_MODES
 from engine.student.prompting import Question, completion_token_ids, prompt_token_ids
 
 IGNORE = -100

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import torch
 
-from engine.student.atomic import atomic_dir, write_atomic_text
+from engine.files import remembered_sha256
+from engine.student.atomic import atomic_dir
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 SOURCE_FILE = "undo_tui_source.json"
@@ -47,21 +48,7 @@ def is_gguf(path: Path) -> bool:
 
 def file_sha256(path: Path, cache_dir: Path | None = None) -> str:
     """sha256 of a file's bytes; remembered by path+size+mtime so large files hash once."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
-    index_path = (cache_dir or models_cache_dir()) / "hashes.json"
-    index = _read_json(index_path)
-    if key in index:
-        return index[key]
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    index = _read_json(index_path)  # re-read: another process may have added entries meanwhile
-    index[key] = digest.hexdigest()
-    write_atomic_text(index_path, json.dumps(index, indent=0, sort_keys=True))
-    return index[key]
+    return remembered_sha256(path, (cache_dir or models_cache_dir()) / "hashes.json")
 
 
 def _read_json(path: Path) -> dict:

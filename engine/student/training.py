@@ -24,11 +24,12 @@ from torch.utils.data import DataLoader
 from transformers import AutoModelForCausalLM, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_callback import PrinterCallback
 
+from engine.config.training import TrainConfig
 from engine.student.atomic import atomic_dir, remove_stale_temps
-from engine.student.config import TrainConfig, TrainResult
 from engine.student.data import ListDataset, count_tokens, encode_examples, make_batching
 from engine.student.loading import default_device, load_tokenizer, model_identity, resolve_dtype, resolve_model_dir
 from engine.student.prompting import Question
+from engine.student.result import TrainResult
 from engine.student.resume import fingerprint, mark_saved, prepare_state_dir, resumed_history
 
 Progress = Callable[[dict], None]
@@ -60,7 +61,7 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     identity = model_identity(model_dir)
     resume_from = None
     if state_dir is not None:
-        print_ = fingerprint(encoded.features, config.to_dict(), identity, init_adapter)
+        print_ = fingerprint(encoded.features, config.model_dump(), identity, init_adapter)
         resume_from = prepare_state_dir(Path(state_dir), print_)
     set_seed(config.seed)
     model = _build_model(model_dir, config, device, init_adapter)
@@ -158,7 +159,7 @@ def save_checkpoint(model, tokenizer, out_dir: Path, config: TrainConfig, result
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        info = {"base_model": base_identity, "config": config.to_dict(), "steps": result.steps,
+        info = {"base_model": base_identity, "config": config.model_dump(), "steps": result.steps,
                 "final_loss": result.final_loss, "mean_loss": result.mean_loss,
                 "tokens": result.tokens, "stopped": result.stopped, "examples": result.examples,
                 "resumed_from_step": result.resumed_from_step}

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.config.teacher import TeacherConfig
 from engine.teachers.base import Completion, Teacher, TeacherCallFailed, TeacherUnusable
-from engine.teachers.config import TeacherConfig, TeacherConfigError, resolve_model_path
 from engine.teachers.identity import api_model_id, gguf_model_id
 
 
@@ -30,5 +30,5 @@ def model_id_for(config: TeacherConfig) -> str:
     return api_model_id(config.base_url, config.model)
 
 
-__all__ = ["Completion", "Teacher", "TeacherCallFailed", "TeacherConfig", "TeacherConfigError",
-           "TeacherUnusable", "make_teacher", "model_id_for", "resolve_model_path"]
+__all__ = ["Completion", "Teacher", "TeacherCallFailed", "TeacherUnusable", "make_teacher",
+           "model_id_for"]

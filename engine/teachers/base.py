@@ -5,9 +5,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
+from engine.config.teacher import TeacherConfig
 from store.errors import UndoError
-
-from engine.teachers.config import TeacherConfig
 
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 
@@ -47,10 +46,7 @@ class Teacher(abc.ABC):
     config: TeacherConfig
     model_id: str  # cache identity: "gguf:<sha256>" or "openai:<base_url>:<model>"
     cancellable: bool = True  # whether a call in flight can be abandoned (an HTTP request can)
-
-    @property
-    def concurrency(self) -> int:
-        return self.config.concurrency
+    concurrency: int = 1  # calls the pass keeps in flight
 
     @abc.abstractmethod
     async def complete(self, messages: list[Message], params: dict) -> Completion:

@@ -6,10 +6,10 @@ file's path, size and modification time; a changed file is hashed again.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
+
+from engine.files import remembered_sha256
 
 HASH_CACHE_NAME = "gguf-hashes.json"
 
@@ -30,41 +30,4 @@ def api_model_id(base_url: str, model: str) -> str:
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes, served from the hash cache while the file is unchanged."""
-    path = path.resolve()
-    stat = path.stat()
-    entry = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
-    known = _read_cache()
-    if entry in known:
-        return known[entry]
-    digest = _hash_file(path)
-    known[entry] = digest
-    _write_cache(known)
-    return digest
-
-
-def _hash_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _read_cache() -> dict[str, str]:
-    try:
-        data = json.loads((cache_dir() / HASH_CACHE_NAME).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_cache(known: dict[str, str]) -> None:
-    """Atomic replace, so two processes hashing at once never leave a torn file (best effort)."""
-    target = cache_dir() / HASH_CACHE_NAME
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known, indent=0, sort_keys=True))
-        os.replace(tmp, target)
-    except OSError:
-        pass  # an unwritable cache only costs a re-hash next time
+    return remembered_sha256(path, cache_dir() / HASH_CACHE_NAME)

@@ -18,26 +18,23 @@ import threading
 import time
 from pathlib import Path
 
+from engine.config.teacher import LlamaCppTeacherConfig
 from engine.teachers.base import Completion, Message, Teacher, TeacherCallFailed
-from engine.teachers.config import TeacherConfig
 from engine.teachers.identity import gguf_model_id
 from engine.teachers.stderr_redirect import stderr_to
 
 
 class LlamaCppTeacher(Teacher):
     cancellable = False  # a generation running in a worker thread cannot be interrupted
+    concurrency = 1  # a llama.cpp context is not thread-safe: one call at a time
 
-    def __init__(self, config: TeacherConfig, log_path: str | Path | None = None):
+    def __init__(self, config: LlamaCppTeacherConfig, log_path: str | Path | None = None):
         self.config = config
         self.log_path = log_path
         self.path = config.model_path()
         self.model_id = gguf_model_id(self.path)
         self._lock = threading.Lock()
         self._llm = self._load()
-
-    @property
-    def concurrency(self) -> int:
-        return 1
 
     def _load(self):
         from llama_cpp import Llama

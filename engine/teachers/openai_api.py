@@ -19,8 +19,9 @@ from pathlib import Path
 
 import httpx
 
+from engine.config.teacher import OpenAITeacherConfig
+from engine.errors import ConfigError
 from engine.teachers.base import Completion, Message, Teacher, TeacherCallFailed, TeacherUnusable
-from engine.teachers.config import TeacherConfig, TeacherConfigError
 from engine.teachers.identity import api_model_id
 from engine.teachers.retry import FATAL_STATUS, RETRYABLE_STATUS, backoff_delay, parse_retry_after
 
@@ -35,7 +36,7 @@ class _Retryable(Exception):
 
 
 class OpenAITeacher(Teacher):
-    def __init__(self, config: TeacherConfig, log_path: str | Path | None = None):
+    def __init__(self, config: OpenAITeacherConfig, log_path: str | Path | None = None):
         self.config = config
         self.model_id = api_model_id(config.base_url, config.model)
         self._api_key = read_api_key(config.api_key_env)
@@ -44,6 +45,10 @@ class OpenAITeacher(Teacher):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ssl = None
         self._rng = random.Random()
+
+    @property
+    def concurrency(self) -> int:
+        return self.config.concurrency
 
     async def complete(self, messages: list[Message], params: dict) -> Completion:
         body = self._request_body(messages, params)
@@ -129,7 +134,7 @@ class OpenAITeacher(Teacher):
         if self._loop is not loop:
             self._clients, self._loop = [], loop
             self._idle = asyncio.Queue()
-            for _ in range(self.config.concurrency):
+            for _ in range(self.concurrency):  # one client per request in flight
                 self._idle.put_nowait(self._new_client())
         return await self._idle.get()
 
@@ -160,7 +165,7 @@ def read_api_key(env_name: str | None) -> str | None:
         return None
     key = os.environ.get(env_name)
     if not key:
-        raise TeacherConfigError(f"api_key_env: the environment variable {env_name} is not set "
+        raise ConfigError(f"teacher.api_key_env: the environment variable {env_name} is not set "
                                  f"(it should hold the API key)")
     return key
 

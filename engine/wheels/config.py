@@ -1,41 +1,42 @@
 """The sweep configuration (`undo-tui wheels sweep CONFIG`): typed pydantic models, one per TOML
-table, parsed once at the edge and stored with the run as JSON.
-
-Every field has a one-line doc and its bounds; unknown keys are refused. A bad file gets one
-message naming the file and the dotted key. Importable without torch (the TUI reads it).
+table, in the style of engine.config (unknown keys refused, TOML types taken as they are, a
+one-line description and the bounds on every field), parsed once at the edge and stored with
+the run as JSON. A bad file gets a message per problem naming the file and the dotted key.
+Importable without torch.
 """
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from engine.errors import ConfigError
+from engine.config.base import Table
+from engine.config.files import read_toml
+from engine.config.messages import config_error
+from engine.config.training import TrainConfig
 
 PolicyName = Literal["student", "teacher", "random", "threshold", "disagree", "learned",
                      "speculative"]
 DEFAULT_POLICIES = ["student", "teacher", "random", "threshold", "disagree", "speculative"]
 DEFAULT_BUDGETS = [0.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0]
 Percent = Annotated[float, Field(ge=0, le=100)]
+# [distill.training] when the table is left out: full fine-tuning of a small student, gently.
+DISTILL_TRAINING = {"lora": False, "lr": 5e-5, "epochs": 4, "batch_size": 4, "max_length": 384}
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
-class SweepSection(Section):
-    name: str = Field("wheels-sweep", min_length=1, description="Run name shown in the TUI.")
-    dataset: str = Field(min_length=1, description="Name given to `undo-tui import`.")
-    split: Literal["train", "val", "test"] = Field("test", description="Split evaluated.")
-    limit: int = Field(0, ge=0, description="First N examples of the split (0: all).")
+class SweepSection(Table):
+    name: str = Field("wheels-sweep", min_length=1, description="the run's name, shown in the TUI")
+    dataset: str = Field(min_length=1, description="the name given to `undo-tui import`")
+    split: Literal["train", "val", "test"] = Field("test", description="the split evaluated")
+    limit: int = Field(0, ge=0, description="the first N examples of the split (0: all)")
     policies: list[PolicyName] = Field(default_factory=lambda: list(DEFAULT_POLICIES),
-                                       min_length=1, description="Policies to evaluate.")
+                                       min_length=1, description="the policies evaluated")
     budgets: list[Percent] = Field(default_factory=lambda: list(DEFAULT_BUDGETS), min_length=1,
-                                   description="Target shares of teacher-written tokens, percent.")
-    seed: int = Field(0, description="Seed for sampling and the random policy.")
+                                   description="target shares of teacher-written tokens, percent")
+    seed: int = Field(0, description="seed of sampling, the random policy and (unless "
+                                     "distill.training.seed is set) distillation")
 
     @field_validator("policies", "budgets")
     @classmethod
@@ -45,39 +46,45 @@ class SweepSection(Section):
         return values
 
 
-class ModelsSection(Section):
-    teacher: str = Field("smollm2", description="'smollm2' (the packaged GGUF), a GGUF or a HF dir.")
-    student: str = Field(min_length=1, description="Student model: a GGUF or a HF directory.")
+class ModelsSection(Table):
+    teacher: str = Field("smollm2", description="'smollm2' (the packaged GGUF), a .gguf file or a "
+                                                "Hugging Face model directory")
+    student: str = Field(min_length=1, description="the student: a .gguf file or a Hugging Face "
+                                                   "model directory sharing the teacher's tokenizer")
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = Field(
-        "float32", description="Compute dtype; float32 keeps batched output exact.")
-    device: str = Field("", description="'cpu', 'cuda', or empty for the best available.")
+        "float32", description="compute dtype; float32 keeps batched output exact")
+    device: str = Field("", description="cpu, cuda, ... (empty: cuda when available, else cpu)")
 
 
-class PromptsSection(Section):
-    teacher: str = Field("initial", description="Teacher prompt: a template name or 'question'.")
-    student: str = Field("question", description="Student prompt: 'question' or a template name.")
-    dir: str = Field("", description="Directory of template files overriding the packaged ones.")
-    system: str = Field("", description="System prompt for the student's 'question' prompt.")
+class PromptsSection(Table):
+    teacher: str = Field("initial", description="the teacher's prompt: a template name or "
+                                                "'question'")
+    student: str = Field("question", description="the student's prompt: 'question' or a "
+                                                 "template name")
+    dir: str = Field("", description="a directory of template files overriding the packaged "
+                                     "ones (empty: the packaged templates)")
+    system: str = Field("", description="system message of the student's 'question' prompt "
+                                        "(empty: none); distill.training.system_prompt follows it")
     budget_sentence: str = Field(
         "You may ask the teacher for at most {percent}% of the tokens.",
-        description="Told to a `learned` student in its prompt; {percent} is the budget.")
+        description="told to a `learned` student in its prompt; {percent} is the budget")
 
 
-class DecodingSection(Section):
-    max_new_tokens: int = Field(256, ge=1, le=8192, description="Longest output, in tokens.")
-    batch_size: int = Field(16, ge=1, le=1024, description="Sequences decoded together.")
-    do_sample: bool = Field(False, description="Sample instead of greedy decoding.")
-    temperature: float = Field(1.0, gt=0, le=10, description="Sampling temperature.")
+class DecodingSection(Table):
+    max_new_tokens: int = Field(256, ge=1, le=8192, description="longest output, in tokens")
+    batch_size: int = Field(16, ge=1, le=1024, description="sequences decoded together")
+    do_sample: bool = Field(False, description="sample instead of decoding greedily")
+    temperature: float = Field(1.0, gt=0, le=10, description="sampling temperature")
 
 
-class BudgetSection(Section):
+class BudgetSection(Table):
     cap: Literal["share", "count", "none"] = Field(
-        "share", description="Hard cap per sequence: the budget's share at every length, a "
-                             "count, or none.")
-    cap_count: int = Field(0, ge=0, description="Teacher tokens per sequence when cap = 'count'.")
-    horizon: float = Field(128.0, gt=0, description="Tokens over which the controller repays "
-                                                    "a deficit.")
-    window: int = Field(1024, ge=16, description="Recent scores the controller's quantile uses.")
+        "share", description="hard cap per sequence: the budget's share at every length, a "
+                             "count, or none")
+    cap_count: int = Field(0, ge=0, description="teacher tokens per sequence when cap = 'count'")
+    horizon: float = Field(128.0, gt=0, description="tokens over which the controller repays "
+                                                    "a deficit")
+    window: int = Field(1024, ge=16, description="recent scores the controller's quantile uses")
 
     @model_validator(mode="after")
     def _count_needs_value(self):
@@ -86,52 +93,81 @@ class BudgetSection(Section):
         return self
 
 
-class ThresholdSection(Section):
+class ThresholdSection(Table):
     signal: Literal["entropy", "confidence"] = Field(
-        "entropy", description="Student signal: entropy, or 1 - its top probability.")
+        "entropy", description="the student's signal: its entropy, or 1 - its top probability")
 
 
-class LearnedSection(Section):
+class LearnedSection(Table):
     min_probability: float | None = Field(
-        None, gt=0, lt=1, description="Ask when p(<ask>) exceeds this; unset: when it is argmax.")
+        None, gt=0, lt=1, description="ask when p(<ask>) exceeds this (unset: when it is the "
+                                      "argmax)")
 
 
-class SpeculativeSection(Section):
-    draft_tokens: int = Field(0, ge=0, le=64, description="Draft length (0: transformers' "
-                                                          "default schedule).")
+class SpeculativeSection(Table):
+    draft_tokens: int = Field(0, ge=0, le=64, description="draft length (0: transformers' "
+                                                          "default schedule)")
 
 
-class QualitySection(Section):
+class QualitySection(Table):
     metric: Literal["auto", "accuracy", "chrf", "rougeL"] = Field(
-        "auto", description="auto: strict accuracy, or chrF for free-text (answer type text).")
+        "auto", description="auto: strict accuracy, or chrF for free text (answer type text)")
 
 
-class DistillSection(Section):
-    enabled: bool = Field(False, description="Fine-tune the student (SFT) before measuring.")
+class DistillSection(Table):
+    enabled: bool = Field(False, description="fine-tune the student (SFT) before measuring")
     data: Literal["auto", "kept", "gold", "kept+gold"] = Field(
-        "auto", description="Training data: the teacher's kept rationales, the gold worked "
-                            "solutions, or both; auto adds gold when too few were kept.")
-    from_run: str = Field("", description="Run (name or id) whose kept rationales to use; "
-                                          "empty: the newest with any on this dataset.")
-    split: Literal["train", "val", "test"] = Field("train", description="Split trained on.")
-    min_kept: int = Field(100, ge=0, description="auto: below this many kept rationales, add gold.")
-    training: dict[str, Any] = Field(
-        default_factory=lambda: {"lora": False, "lr": 5e-5, "epochs": 4, "batch_size": 4,
-                                 "max_length": 384},
-        description="Settings for the trainer (the [training] keys of a run config).")
+        "auto", description="training data: the teacher's kept rationales, the gold worked "
+                            "solutions, or both; auto adds gold when too few were kept")
+    from_run: str = Field("", description="the run (name or id) whose kept rationales are used "
+                                          "(empty: the newest with any on this dataset)")
+    split: Literal["train", "val", "test"] = Field("train", description="the split trained on")
+    min_kept: int = Field(100, ge=0, description="auto: below this many kept rationales, gold "
+                                                 "is added")
+    training: TrainConfig = Field(default_factory=lambda: TrainConfig(**DISTILL_TRAINING),
+                                  description="how the student is fine-tuned (the [training] "
+                                              "keys of a run file)")
 
 
-class SweepConfig(Section):
-    sweep: SweepSection
-    models: ModelsSection
-    prompts: PromptsSection = Field(default_factory=PromptsSection)
-    decoding: DecodingSection = Field(default_factory=DecodingSection)
-    budget: BudgetSection = Field(default_factory=BudgetSection)
-    threshold: ThresholdSection = Field(default_factory=ThresholdSection)
-    learned: LearnedSection = Field(default_factory=LearnedSection)
-    speculative: SpeculativeSection = Field(default_factory=SpeculativeSection)
-    quality: QualitySection = Field(default_factory=QualitySection)
-    distill: DistillSection = Field(default_factory=DistillSection)
+class SweepConfig(Table):
+    sweep: SweepSection = Field(description="the dataset split, the policies and the budgets")
+    models: ModelsSection = Field(description="the teacher and the student (same tokenizer)")
+    prompts: PromptsSection = Field(default_factory=PromptsSection,
+                                    description="what each model is shown")
+    decoding: DecodingSection = Field(default_factory=DecodingSection,
+                                      description="output length, batching and sampling")
+    budget: BudgetSection = Field(default_factory=BudgetSection,
+                                  description="the hard cap and the online controller")
+    threshold: ThresholdSection = Field(default_factory=ThresholdSection,
+                                        description="the signal of the threshold policy")
+    learned: LearnedSection = Field(default_factory=LearnedSection,
+                                    description="when a student with an <ask> token asks")
+    speculative: SpeculativeSection = Field(default_factory=SpeculativeSection,
+                                            description="the speculative-decoding baseline")
+    quality: QualitySection = Field(default_factory=QualitySection,
+                                    description="how outputs are scored")
+    distill: DistillSection = Field(default_factory=DistillSection,
+                                    description="fine-tuning the student before measuring")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _training_defaults(cls, data: Any) -> Any:
+        """[distill.training] seed and system_prompt follow [sweep] and [prompts] unless set, as
+        a run file's [training] follows [run] and [student]."""
+        if not isinstance(data, dict) or not isinstance(data.get("distill", {}), dict):
+            return data  # a table of the wrong type: its own message says so
+        sweep, prompts = data.get("sweep", {}), data.get("prompts", {})
+        distill = dict(data.get("distill", {}))
+        training = distill.get("training", DISTILL_TRAINING)
+        if not all(isinstance(table, dict) for table in (sweep, prompts, training)):
+            return data
+        training = dict(training)
+        seed = sweep.get("seed", 0)
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            training.setdefault("seed", seed)
+        if prompts.get("system"):
+            training.setdefault("system_prompt", prompts["system"])
+        return {**data, "distill": {**distill, "training": training}}
 
     def points(self) -> list[tuple[str, float]]:
         """(policy, budget %) in the order they run: student and teacher alone first, then every
@@ -149,46 +185,13 @@ class SweepConfig(Section):
 
 
 def load_sweep_config(path: str | Path) -> SweepConfig:
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return sweep_config_from_dict(data, str(path))
+    """A sweep's TOML file, parsed and checked."""
+    return sweep_config_from_dict(read_toml(path), str(path))
 
 
 def sweep_config_from_dict(data: dict, source: str) -> SweepConfig:
+    """A sweep configuration from its tables; every problem names `source` and the dotted key."""
     try:
-        config = SweepConfig.model_validate(data)
+        return SweepConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(describe(exc, source)) from None
-    _check_training(config, source)
-    return config
-
-
-def describe(exc: ValidationError, source: str) -> str:
-    """The first problem as `file: section.key: what is wrong` (+ how many more)."""
-    errors = exc.errors()
-    first = errors[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "required"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-        if "input" in first and first["type"] != "model_type":
-            message += f" (got {first['input']!r})"
-    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    return f"{source}: {key}: {message}{more}"
-
-
-def _check_training(config: SweepConfig, source: str) -> None:
-    from engine.student.config import TrainConfig
-
-    try:
-        TrainConfig.from_dict(dict(config.distill.training))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: distill.training: {exc}") from None
+        raise config_error(exc, source, SweepConfig) from None

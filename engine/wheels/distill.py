@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import store
-from engine.packaged import resolve_model_path
+from engine.model_registry import model_path
 from engine.wheels.config import SweepConfig
 from store import wheels as store_wheels
 from store.errors import UndoError
@@ -57,19 +57,14 @@ def ensure_distilled(db, config: SweepConfig, dataset_id: int, out_dir: Path,
                      progress: Progress | None = None,
                      should_stop: Callable[[], bool] | None = None) -> tuple[Path, dict]:
     """The distilled student's directory, trained now unless a complete one is already there."""
-    from engine.student.config import TrainConfig
     from engine.student.training import is_complete_checkpoint, train_student
 
     pairs, info = training_pairs(db, config, dataset_id)
     if is_complete_checkpoint(out_dir):
         return out_dir, info
-    table = dict(config.distill.training)
-    table.setdefault("seed", config.sweep.seed)
-    if config.prompts.system:
-        table.setdefault("system_prompt", config.prompts.system)
     started = time.perf_counter()
-    result = train_student(resolve_model_path(config.models.student), pairs, out_dir,
-                           TrainConfig.from_dict(table), progress=progress,
+    result = train_student(model_path(config.models.student), pairs, out_dir,
+                           config.distill.training, progress=progress,
                            should_stop=should_stop, state_dir=out_dir.parent / "distill-state")
     info.update(steps=result.steps, final_loss=result.final_loss, examples=result.examples,
                 seconds=round(time.perf_counter() - started, 1), stopped=result.stopped)

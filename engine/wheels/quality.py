@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from engine.answers import grade
-from engine.stats import mean_interval, wilson_interval
+from engine.grading.answers import grade
+from engine.grading.stats import mean_interval, wilson_interval
 
 TEXT_METRICS = ("chrf", "rougeL")
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import store
 from engine.errors import StageFailed
-from engine.packaged import resolve_model_path
+from engine.model_registry import model_path
 from engine.wheels.config import SweepConfig, sweep_config_from_dict
 from engine.wheels.report import point_summary
 from store import wheels as store_wheels
 from store.errors import UndoError
-from store.processes import refuse_second_driver
+from store.processes import process_start, refuse_second_driver
 
 Echo = Callable[[str], None]
 KIND = "wheels"
@@ -37,8 +37,8 @@ def create_sweep(db, store_path: Path, config: SweepConfig) -> int:
     dataset = store.get_dataset(db, config.sweep.dataset)
     if not store.load_examples(db, dataset.id, config.sweep.split, limit=1):
         raise UndoError(f"dataset {dataset.name!r} has no {config.sweep.split!r} examples")
-    resolve_model_path(config.models.teacher)
-    resolve_model_path(config.models.student)
+    model_path(config.models.teacher)
+    model_path(config.models.student)
     run_id = store.create_run(db, config.sweep.name, config.model_dump(mode="json"), kind=KIND,
                               dataset_id=dataset.id, teacher=config.models.teacher,
                               student=config.models.student)
@@ -72,7 +72,8 @@ def drive_sweep(store_path: Path, run_id: int, echo: Echo | None = None,
             return run
         config = sweep_config_from_dict(run.config, f"run {run_id} config")
         store.clear_stop_request(db, run_id)
-        store.update_run(db, run_id, status="running", pid=os.getpid(), error=None,
+        store.update_run(db, run_id, status="running", pid=os.getpid(),
+                         pid_started=process_start(os.getpid()), error=None,
                          started_at=run.started_at or now_iso(), finished_at=None)
         store.add_event(db, run_id, "stage", message=f"sweep started (pid {os.getpid()})")
         try:
@@ -114,7 +115,7 @@ def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
                                    limit=config.sweep.limit or None)
     should_stop = _stop_checker(db, run_id)
     student = _student(db, store_path, run_id, config, dataset.id, should_stop, echo, tick)
-    models, tokenizer = load_pair(student, resolve_model_path(config.models.teacher),
+    models, tokenizer = load_pair(student, model_path(config.models.teacher),
                                   config.models.dtype, config.models.device or None)
     prompts = build_prompts(examples, tokenizer, config, dataset.answer_type)
     points = store_wheels.list_points(db, run_id)
@@ -145,7 +146,7 @@ def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
 def _student(db, store_path: Path, run_id: int, config: SweepConfig, dataset_id: int,
              should_stop, echo: Echo, tick) -> Path:
     """The student the sweep measures: as configured, or distilled first (and recorded)."""
-    base = resolve_model_path(config.models.student)
+    base = model_path(config.models.student)
     if not config.distill.enabled:
         store_wheels.set_distill(db, run_id, str(base), {"data": "none"})
         return base

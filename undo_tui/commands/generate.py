@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 from store.errors import UndoError
+from undo_tui.commands.terminal_line import TerminalLine
 
-# Mirrors engine.generation.keep.KEEP_POLICIES and engine.teachers.config.BACKENDS (a test checks);
+# Mirrors engine.generation.keep.KEEP_POLICIES and engine.config.BACKENDS (a test checks);
 # importing the engine here would slow down every `undo-tui --help`.
 KEEP_CHOICES = ("correct", "all", "retry", "hinted")
 BACKEND_CHOICES = ("llamacpp", "openai")
@@ -30,7 +31,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Generate and grade teacher rationales for one split of an imported dataset. "
                     "Finished calls are cached: re-running resumes and never pays twice.")
     p.add_argument("--dataset", required=True, help="name of an imported dataset")
-    p.add_argument("--split", default="train", choices=("train", "val", "test"))
+    p.add_argument("--split", default="train", choices=("train", "val", "test"),
+                   help="which split's questions the teacher explains (default: train)")
     p.add_argument("--limit", type=_positive, help="only the first N examples of the split")
     p.add_argument("--teacher", type=Path, metavar="CONFIG.toml",
                    help="TOML file with a [teacher] table (backend, model, base_url, ...)")
@@ -65,7 +67,7 @@ def run(args) -> int:
                         keep=args.keep, retries=args.retries, template=args.template,
                         prompts=args.prompts, run_name=args.run_name)
     db = store.open_store(args.store)
-    line = _ProgressLine(sys.stdout)
+    line = _PassLine(sys.stdout)
     stop = _StopOnSignal()
     try:
         with stop:
@@ -81,7 +83,7 @@ def run(args) -> int:
 
 def teacher_config(args):
     """The [teacher] table of --teacher (if given) with the shortcut flags applied on top."""
-    from engine.teachers import TeacherConfig
+    from engine.config import teacher_from_dict
 
     table: dict = {}
     if args.teacher is not None:
@@ -90,21 +92,14 @@ def teacher_config(args):
                  "api_key_env": args.api_key_env, "concurrency": args.concurrency,
                  "max_tokens": args.max_tokens}
     table.update({k: v for k, v in overrides.items() if v is not None})
-    where = f"{args.teacher} [teacher]" if args.teacher is not None else "teacher settings"
-    return TeacherConfig.from_dict(table, where=where)
+    source = str(args.teacher) if args.teacher is not None else "teacher settings"
+    return teacher_from_dict(table, source=source)
 
 
 def _read_teacher_table(path: Path) -> dict:
-    import tomllib
+    from engine.config import read_toml
 
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise UndoError(f"{path}: cannot read teacher config ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UndoError(f"{path}: not valid TOML ({exc})") from None
-    table = data.get("teacher")
+    table = read_toml(path).get("teacher")
     if not isinstance(table, dict):
         raise UndoError(f"{path}: no [teacher] table (put backend = ..., model = ... under "
                         f"a [teacher] heading)")
@@ -125,7 +120,9 @@ def _summary(outcome) -> None:
         import store
 
         print(f"not kept: {store.describe_rejections(r.reasons)}")
-    print(f"calls made: {r.calls_made}, served from cache: {r.cache_hits}")
+    print(f"calls made: {r.calls_made}, served from cache: {r.cache_hits}; retried: {r.retried}, "
+          f"failed: {r.failed}"
+          + (f"; in flight at a kill and made again: {r.repeated}" if r.repeated else ""))
     cost = f", cost: {r.cost:.4f}" if r.cost else ""
     print(f"tokens (paid calls): {r.prompt_tokens} prompt + {r.completion_tokens} completion"
           f"{cost}; wall time: {r.wall_s:.1f} s")
@@ -133,53 +130,36 @@ def _summary(outcome) -> None:
         print(f"stopped: {r.not_started} requests not started; run the same command to resume")
 
 
-class _ProgressLine:
-    """One updating line on a terminal (`\\r`); a plain line every few seconds otherwise."""
+class _PassLine(TerminalLine):
+    """The teacher pass's line: redrawn at most every 0.1 s on a terminal, every 5 s otherwise."""
 
     def __init__(self, stream, tty_interval_s: float = 0.1, plain_interval_s: float = 5.0):
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.interval = tty_interval_s if self.tty else plain_interval_s
+        super().__init__(stream)
+        self.interval = tty_interval_s if self.interactive else plain_interval_s
         self.last = float("-inf")
-        self.snapshot = None
-        self.width = 0
         self.shown = ""
 
     def update(self, snapshot) -> None:
-        self.snapshot = snapshot
         now = time.monotonic()
         if now - self.last >= self.interval or snapshot.done == snapshot.total:
             self.last = now
-            self._draw()
-
-    def _draw(self) -> None:
-        text = format_progress(self.snapshot)
-        if text == self.shown:
-            return
-        self.shown = text
-        if self.tty:
-            pad = " " * max(self.width - len(text), 0)
-            self.stream.write("\r" + text + pad)
-            self.width = len(text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.tty and self.snapshot is not None:
-            self.stream.write("\n")
-            self.stream.flush()
+            text = format_progress(snapshot)
+            if text != self.shown:
+                self.shown = text
+                self.show(text)
 
 
-def format_progress(p) -> str:
-    eta = "-" if p.eta_s is None else _clock(p.eta_s)
-    return (f"teacher {p.done}/{p.total}  kept {p.kept}/{p.attempted}  failed {p.failed}  "
-            f"cached {p.cache_hits}  {p.tokens_per_s:.1f} tok/s  ETA {eta}")
+def format_progress(p, now: float | None = None) -> str:
+    """'14:03:07 teacher 70/180 tries  kept 5/60  ...  elapsed 0:00:45  ETA 0:01:20': the total is
+    the whole pass's from the start (with retries: each example's tries)."""
+    from undo_tui.widgets.render import duration
 
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    eta = "-" if p.eta_s is None else duration(p.eta_s, hours=True)
+    stamp = time.strftime("%H:%M:%S", time.localtime(now))
+    tries = f" tries ({p.examples} examples, up to {p.rounds} each)" if p.rounds > 1 else ""
+    return (f"{stamp} teacher {p.done}/{p.total}{tries}  kept {p.kept}/{p.attempted}  "
+            f"failed {p.failed}  cached {p.cache_hits}  {p.tokens_per_s:.1f} tok/s  "
+            f"elapsed {duration(p.elapsed_s, hours=True)}  ETA {eta}")
 
 
 class _StopOnSignal:

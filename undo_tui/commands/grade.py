@@ -28,7 +28,7 @@ class Row(NamedTuple):
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from engine.answers import ANSWER_TYPES
+    from engine.grading.answers import ANSWER_TYPES
 
     parser = subparsers.add_parser(
         "grade",
@@ -46,7 +46,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from engine.answers import grade
+    from engine.grading.answers import grade
 
     rows = read_rows(args.path, args.answer_type)
     graded = []
@@ -87,7 +87,7 @@ def read_rows(path: Path, default_type: str) -> list[Row]:
 
 
 def _checked(raw: bytes, default_type: str) -> Row:
-    from engine.answers import ANSWER_TYPES
+    from engine.grading.answers import ANSWER_TYPES
 
     try:
         row = json.loads(raw.decode("utf-8"))
@@ -126,7 +126,7 @@ def summary(graded: list[dict]) -> str:
 
 def rate(successes: int, n: int) -> str:
     """"61/100 = 61.0% [51.2, 70.0]": a share with its count and 95% interval, in percent."""
-    from engine.stats import wilson_interval
+    from engine.grading.stats import wilson_interval
 
     low, high = wilson_interval(successes, n)
     return f"{successes}/{n} = {100 * successes / n:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"

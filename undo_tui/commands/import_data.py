@@ -12,6 +12,7 @@ FORMATS = ("auto", "gsm8k", "jsonl", "json", "csv", "parquet", "hf")
 SPLITS = ("auto", "train", "val", "test")
 ANSWER_TYPES = ("number", "choice", "math", "string", "text")
 LISTED_SKIPS = 20
+DEFAULT_MAX_ROW_CHARS = 100_000  # engine.importing.rows.DEFAULT_MAX_ROW_CHARS (a test checks)
 
 
 def add_parser(subparsers):
@@ -25,17 +26,26 @@ def add_parser(subparsers):
     parser.add_argument("path", type=Path, nargs="?", help="file or datasets.save_to_disk directory")
     parser.add_argument("--builtin", choices=["arith"], help="generate a built-in task instead of a file")
     parser.add_argument("--dataset", required=True, help="name of the dataset to create or add to")
-    parser.add_argument("--format", dest="fmt", choices=FORMATS, default="auto")
+    parser.add_argument("--format", dest="fmt", choices=FORMATS, default="auto",
+                        help="file format (auto: from the suffix, and for JSON(L) from the "
+                        "content: GSM8K answers end in '#### N'); hf is a save_to_disk directory")
     parser.add_argument("--split", choices=SPLITS, default="auto",
                         help="split for rows that do not name one (auto: from the file name, else train)")
     fields = parser.add_argument_group("field mapping")
     fields.add_argument("--question", default="question", metavar="FIELD[,FIELD2]",
                         help="question field; several are joined with a blank line")
-    fields.add_argument("--answer", default="answer", metavar="FIELD")
-    fields.add_argument("--rationale", metavar="FIELD")
+    fields.add_argument("--answer", default="answer", metavar="FIELD",
+                        help="gold answer field (default: answer)")
+    fields.add_argument("--rationale", metavar="FIELD",
+                        help="gold rationale field, if the data has worked solutions")
     fields.add_argument("--choices", metavar="FIELD", help="list of choices (implies --answer-type choice)")
-    fields.add_argument("--id", dest="id_field", metavar="FIELD")
-    fields.add_argument("--category", metavar="FIELD")
+    fields.add_argument("--id", dest="id_field", metavar="FIELD",
+                        help="example id field (default: an id-like field such as id or ID, "
+                             "else a hash of question and answer)")
+    fields.add_argument("--no-id", action="store_true",
+                        help="ids from a hash of question and answer, even with an id field")
+    fields.add_argument("--category", metavar="FIELD",
+                        help="category field (the teacher's refinement can pick errors by it)")
     fields.add_argument("--split-field", metavar="FIELD", help="field naming each row's split")
     parser.add_argument("--answer-type", choices=ANSWER_TYPES,
                         help="default: the existing dataset's type, else choice with --choices, else "
@@ -48,6 +58,9 @@ def add_parser(subparsers):
     val.add_argument("--val-fraction", type=float, metavar="X", help="fraction of train to carve instead")
     parser.add_argument("--seed", type=int, default=0, help="seed for carving splits and built-in tasks")
     parser.add_argument("--skip-bad", action="store_true", help="import the good rows, list the bad")
+    parser.add_argument("--max-row-chars", type=int, default=DEFAULT_MAX_ROW_CHARS, metavar="N",
+                        help="a row longer than this is a bad row (default %(default)s; 0: no "
+                             "limit)")
     builtin = parser.add_argument_group("built-in task")
     builtin.add_argument("--n", type=int, default=300, help="problems to generate (default 300)")
     builtin.add_argument("--levels", default="1,2,3", help="difficulty levels, e.g. 1,2 (default 1,2,3)")
@@ -78,6 +91,7 @@ def run(args) -> int:
             summary = import_dataset(
                 db, args.path, args.fmt, args.dataset, mapping, _answer_type(db, args), args.split,
                 args.val_size, args.seed, args.skip_bad, val_fraction=args.val_fraction,
+                auto_id=not args.no_id, max_row_chars=args.max_row_chars,
             )
     finally:
         db.close()
@@ -91,6 +105,8 @@ def format_summary(summary) -> str:
         f"{summary.source} ({summary.fmt}): {summary.read} examples read, {summary.inserted} added, "
         f"{summary.already_present} already in dataset '{summary.dataset}'"
     ]
+    if summary.id_field:
+        lines.append(f"  example ids from field '{summary.id_field}'")
     if summary.duplicates:
         lines.append(f"  {summary.duplicates} exact repeat(s) in the source dropped")
     for split, n in summary.carved.items():

@@ -1,56 +1,37 @@
-"""A single updating terminal line showing a running run's newest progress event."""
+"""A single updating terminal line: a running run's newest progress event (`run`, `resume`,
+`demo --headless`), or a teacher pass's (`generate`)."""
 
 from __future__ import annotations
 
-import sys
+import time
 
 import store
+from undo_tui.commands.terminal_line import TerminalLine
+from undo_tui.progress_text import progress_detail
 
 
 def format_progress(event: store.Event) -> str:
-    data = event.data or {}
-    where = event.stage if event.iteration is None else f"{event.stage} it{event.iteration}"
-    parts = [f"[{where}]"]
-    if event.done is not None and event.total:
-        parts.append(f"{event.done}/{event.total}")
-    if data.get("kept") is not None:
-        parts.append(f"kept {data['kept']}")
-    if data.get("loss") is not None:
-        parts.append(f"loss {data['loss']:.3f}")
-    if data.get("tokens_per_s"):
-        parts.append(f"{data['tokens_per_s']:.0f} tok/s")
-    if data.get("eta_s") is not None:
-        eta = int(data["eta_s"])
-        parts.append(f"ETA {eta // 60}:{eta % 60:02d}")
-    return " ".join(parts)
+    """'14:03:07 [teacher it 1] 70/180 tries · kept 5 · 0:45 elapsed · ETA 1:20': when it was
+    written, the stage, and its counts against the whole stage's total."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+    detail = progress_detail(event, elapsed=True)
+    if event.iteration is not None:
+        detail = detail.removesuffix(f" (it {event.iteration})")
+        return f"{stamp} [{event.stage} it {event.iteration}] {detail}"
+    return f"{stamp} [{event.stage}] {detail}"
 
 
-class ProgressLine:
-    """tick() redraws the line from the store; echo() prints a permanent line above it."""
+class ProgressLine(TerminalLine):
+    """tick() redraws the line from the store's newest progress event."""
 
     def __init__(self, db, run_id: int, stream=None):
+        super().__init__(stream)
         self.db, self.run_id = db, run_id
-        self.stream = stream or sys.stdout
         self.last_id = 0
-        self.width = 0
-        self.interactive = self.stream.isatty()
 
     def tick(self) -> None:
         events = store.events_since(self.db, self.run_id, self.last_id, kinds=("progress",))
         if not events:
             return
         self.last_id = events[-1].id
-        text = format_progress(events[-1])
-        if self.interactive:
-            self.stream.write("\r" + text.ljust(self.width))
-            self.width = len(text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def echo(self, line: str) -> None:
-        if self.interactive and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.width = 0
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        self.show(format_progress(events[-1]))

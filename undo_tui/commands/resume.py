@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+from undo_tui.commands.run import add_preflight_flag
+from undo_tui.commands.run_arg import add_run_argument
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "resume", help="continue a stopped, failed or killed run",
         description="Continue RUN where it stopped: finished teacher calls come from the cache, "
                     "stored predictions are kept, and only missing work is done.")
-    parser.add_argument("run_id", type=int, metavar="RUN")
+    add_run_argument(parser, "run_id")
+    add_preflight_flag(parser)
     return parser
 
 
 def run(args) -> int:
     import store
-    from undo_tui.commands.run import drive_in_terminal
+    from engine.config import stored_config
+    from undo_tui.commands.run import check_components, drive_in_terminal
 
     db = store.open_store(args.store)
     try:
-        kind = store.get_run(db, args.run_id).kind
+        stored = store.get_run(db, args.run_id)
+        if stored.kind != "wheels" and stored.status != "finished":
+            config = stored_config(stored)
+            check_components(db, args.store, config, args)
     finally:
         db.close()
-    if kind == "wheels":  # a Training Wheels sweep runs in this process, not by stages
+    if stored.kind == "wheels":  # a Training Wheels sweep runs in this process, not by stages
         from undo_tui.commands.wheels import drive_in_terminal as drive_sweep
 
         return drive_sweep(args.store, args.run_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from undo_tui.commands.run_arg import add_run_argument
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -12,11 +14,27 @@ def add_parser(subparsers):
                     "Each stage runs in its own child process; stop it with `undo-tui stop RUN` "
                     "(or Ctrl-C) and continue with `undo-tui resume RUN`.")
     parser.add_argument("config", type=Path, nargs="?", help="run configuration (TOML)")
-    parser.add_argument("--baseline-for", type=int, metavar="RUN",
-                        help="instead: an equal-budget standard-distillation baseline of RUN")
+    add_run_argument(parser, "--baseline-for",
+                     help="instead: an equal-budget standard-distillation baseline of RUN "
+                          "(its id or name)")
     parser.add_argument("--create-only", action="store_true",
                         help="record the run and print its id without running it")
+    add_preflight_flag(parser)
     return parser
+
+
+def add_preflight_flag(parser) -> None:
+    parser.add_argument("--no-preflight", action="store_true",
+                        help="skip the checks of teacher, student, dataset and disk made before "
+                             "anything is recorded (e.g. to record a run offline)")
+
+
+def check_components(db, store_path: Path, config, args) -> None:
+    """The preflight checks (engine.loop.preflight), unless --no-preflight."""
+    if not args.no_preflight:
+        from engine.loop.preflight import preflight
+
+        preflight(db, store_path, config)
 
 
 def run(args) -> int:
@@ -34,6 +52,7 @@ def run(args) -> int:
             config, source = load_config(args.config), None
         else:
             raise UndoError("give a CONFIG file, or --baseline-for RUN")
+        check_components(db, args.store, config, args)
         run_id = create_run(db, args.store, config, source_run_id=source)
         print(f"run {run_id} created: {config.run.name} (kind {config.run.kind})", flush=True)
     finally:
@@ -66,6 +85,8 @@ def drive_in_terminal(store_path: Path, run_id: int, drive=None) -> int:
         return 130
     finally:
         db.close()
-    line.echo(f"run {run_id}: {final.status}" + (f" ({final.stop_reason})" if final.stop_reason else ""))
+    from undo_tui.widgets.render import run_outcome
+
+    line.echo(f"run {run_id} {run_outcome(final.status, final.stop_reason)}")
     return 0 if final.status in ("finished", "stopped") else 1
 

@@ -6,6 +6,8 @@ McNemar p-value, so a reader can tell noise from progress. Tables are rendered b
 
 from __future__ import annotations
 
+from undo_tui.commands.run_arg import RUN_HELP, add_run_argument
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -13,7 +15,7 @@ def add_parser(subparsers):
         description="Without RUN: every run in a line. With RUN: its iterations with strict and "
                     "flexible accuracy (95%% Wilson intervals), format compliance and per-example "
                     "changes with exact McNemar p-values.")
-    parser.add_argument("run_id", type=int, nargs="?", metavar="RUN")
+    add_run_argument(parser, "run_id", nargs="?", help=RUN_HELP + "; without it, every run")
     return parser
 
 
@@ -23,12 +25,15 @@ def run(args) -> int:
     db = store.open_store(args.store)
     try:
         if args.run_id is None:
-            _print_runs(store.list_runs(db))
+            _print_runs(store.list_runs(db), args.store)
         else:
-            _print_run(db, store.get_run(db, args.run_id))
+            _print_run(db, store.get_run(db, args.run_id), args.store)
     finally:
         db.close()
     return 0
+
+
+from store.processes import INTERRUPTED, effective_status, resume_hint  # noqa: E402  (no engine)
 
 
 def _console():
@@ -40,14 +45,15 @@ def _console():
     return Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
 
 
-def _print_runs(runs) -> None:
+def _print_runs(runs, store_path) -> None:
     from rich.table import Table, box
 
-    from engine.stats import format_accuracy
+    from engine.grading.stats import format_accuracy
 
     if not runs:
         print("no runs in this store")
         return
+    resumes = []
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name, justify in (("run", "right"), ("status", "left"), ("kind", "left"),
                           ("name", "left"), ("dataset", "left"), ("iterations", "right"),
@@ -60,16 +66,27 @@ def _print_runs(runs) -> None:
             best = f"k={r.best_iteration}: " + format_accuracy(s.best_val_correct, s.best_val_total)
             if r.best_beats_base is False:
                 best += " (not beyond base)"
-        table.add_row(str(r.id), r.status, r.kind, r.name, s.dataset_name or "-",
+        status = effective_status(r)
+        table.add_row(str(r.id), status, r.kind, r.name, s.dataset_name or "-",
                       str(s.iterations), best)
-    _console().print(table)
+        if status == INTERRUPTED:
+            resumes.append(f"run {r.id} is interrupted (its engine process is gone); continue "
+                           f"with `{resume_hint(r.id, store_path)}`")
+    console = _console()
+    console.print(table)
+    for line in resumes:
+        console.print(line)
 
 
-def _print_run(db, r) -> None:
+def _print_run(db, r, store_path) -> None:
     import store
 
     console = _console()
-    console.print(f"run {r.id} {r.name}: {r.status}" + (f" - {r.stage}" if r.stage else ""))
+    status = effective_status(r)
+    console.print(f"run {r.id} {r.name}: {status}" + (f" - {r.stage}" if r.stage else ""))
+    if status == INTERRUPTED:
+        console.print(f"its engine process (pid {r.pid}) is gone; continue with "
+                      f"`{resume_hint(r.id, store_path)}`")
     if r.stop_reason:
         console.print(f"stop reason: {r.stop_reason}")
     if r.error:
@@ -100,7 +117,7 @@ def iteration_table(iterations, changes, claimed: bool = True):
     best is starred only when `claimed` (it beat the untrained student by the run's rule)."""
     from rich.table import Table, box
 
-    from engine.stats import format_p, mcnemar_exact, wilson_interval
+    from engine.grading.stats import format_p, mcnemar_exact, wilson_interval
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption=(
         "strict: the value after an explicit answer marker; flexible: else the last number; "
@@ -118,7 +135,6 @@ def iteration_table(iterations, changes, claimed: bool = True):
         return (_pct(counts.correct, counts.total), f"{low:.1%}-{high:.1%}", str(counts.total))
 
     for it in iterations:
-        m = it.metrics
         tried = f"{it.teacher_kept}/{it.teacher_attempted}" if it.teacher_attempted else "-"
         change, p = "-", ""
         if it.k in changes:
@@ -139,7 +155,7 @@ def verdict_lines(db, run, iterations) -> tuple[bool, list[str]]:
     """What the numbers allow a reader to claim: whether the best may be called best (it beat
     the untrained student), the baselines, and the noise floor; as (claimed, lines)."""
     import store
-    from engine.stats import (DEFAULT_ALPHA, beats_base, compare, format_p,
+    from engine.grading.stats import (DEFAULT_ALPHA, beats_base, compare, format_p,
                               min_discordant_for_significance, smallest_detectable_points)
 
     alpha = run.config.get("loop", {}).get("alpha", DEFAULT_ALPHA)
@@ -172,7 +188,7 @@ def verdict_lines(db, run, iterations) -> tuple[bool, list[str]]:
 def baseline_lines(db, run, best, alpha: float) -> list[str]:
     """Each equal-budget baseline of this run at the best iteration's k, with McNemar."""
     import store
-    from engine.stats import compare, format_accuracy, format_p
+    from engine.grading.stats import compare, format_accuracy, format_p
 
     if best is None:
         return []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from undo_tui.commands.run_arg import add_run_argument
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("stop", help="ask a running run to stop cleanly")
-    parser.add_argument("run_id", type=int, metavar="RUN")
+    add_run_argument(parser, "run_id")
     return parser
 
 
@@ -14,6 +16,9 @@ def run(args) -> int:
 
     db = store.open_store(args.store)
     try:
+        refusal = store.why_not_stoppable(store.get_run(db, args.run_id))
+        if refusal:
+            raise store.UndoError(refusal)
         store.request_stop(db, args.run_id)
         run = store.get_run(db, args.run_id)
     finally:

@@ -24,10 +24,10 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from engine.packaged import resolve_model_path
+    from engine.model_registry import model_path
     from engine.wheels.shrink import shrink_model
 
-    result = shrink_model(resolve_model_path(args.source), args.keep_layers, args.out,
+    result = shrink_model(model_path(args.source), args.keep_layers, args.out,
                           overwrite=args.force)
     print(f"kept layers {result.kept} of {result.layers_before} "
           f"({result.parameters / 1e6:.1f}M parameters) -> {result.out_dir}")

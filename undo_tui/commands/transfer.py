@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from undo_tui.commands.export import _iteration
+from undo_tui.commands.export import _iteration, add_filter_arguments
+from undo_tui.commands.run import add_preflight_flag
+from undo_tui.commands.run_arg import add_run_argument
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -26,7 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--from-export", type=Path, metavar="PATH",
                         help="an export written by `undo-tui export` (its manifest beside it)")
-    source.add_argument("--from-run", metavar="RUN", help="run id or name")
+    add_run_argument(source, "--from-run")
     parser.add_argument("--iteration", type=_iteration, default=None, metavar="K|best",
                         help="with --from-run: the iteration whose training set to use "
                              "(default: best)")
@@ -47,13 +49,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--full-finetune", action="store_true",
                         help="train every weight instead of a LoRA adapter")
     parser.add_argument("--seed", type=int, help="training seed (default: the source's)")
-    filters = parser.add_argument_group("filters (with --from-run; as in `undo-tui export`)")
-    filters.add_argument("--correct-only", action="store_true")
-    filters.add_argument("--refined-only", action="store_true")
-    filters.add_argument("--no-prefer-human", dest="prefer_human", action="store_false")
-    filters.add_argument("--tag", dest="tags", action="append", default=[], metavar="T")
-    filters.add_argument("--exclude-tag", dest="exclude_tags", action="append", default=[],
-                         metavar="T")
+    add_filter_arguments(parser.add_argument_group(
+        "filters (with --from-run; as in `undo-tui export`)"))
+    add_preflight_flag(parser)
     parser.add_argument("--create-only", action="store_true",
                         help="record the run and print its id without running it")
     return parser
@@ -107,7 +105,7 @@ def create(db, args) -> int:
     """Validate everything (config, student) before anything is written, then record the run."""
     from engine.export import ExportFilters
     from engine.loop import transfer
-    from undo_tui.commands.export import resolve_run
+    from undo_tui.commands.run import check_components
 
     if args.from_export is not None:
         data = transfer.data_from_export(db, args.from_export, dataset=args.dataset)
@@ -116,14 +114,17 @@ def create(db, args) -> int:
             data.base_config, data.dataset_name, args.student, overrides(args),
             transfer.default_name(source_name, data.iteration, args.student),
             source=f"transfer from {data.path}")
-        return transfer.create_transfer_run(db, args.store, data, config)
-    source, k = transfer.source_iteration(db, resolve_run(db, args.from_run),
+        return transfer.create_transfer_run(
+            db, args.store, data, config, check=lambda: check_components(db, args.store, config,
+                                                                         args))
+    source, k = transfer.source_iteration(db, args.from_run,
                                           args.iteration if args.iteration is not None else "best")
     dataset = store_dataset_name(db, source)
     config = transfer.transfer_config(
         source.config, dataset, args.student, overrides(args),
         transfer.default_name(source.name, k, args.student),
         source=f"transfer from run {source.id} iteration {k}")
+    check_components(db, args.store, config, args)
     filters = ExportFilters(correct_only=args.correct_only, refined_only=args.refined_only,
                             prefer_human=args.prefer_human, tags=tuple(args.tags),
                             exclude_tags=tuple(args.exclude_tags))

@@ -12,6 +12,11 @@ import argparse
 import sqlite3
 from pathlib import Path
 
+from undo_tui.commands.run_arg import add_run_argument, resolve_run_args
+
+# --run is resolved in run(), once the store (PATH or --store) is known to exist.
+RESOLVES_RUNS = True
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -22,8 +27,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="store to open (default: --store, else the user's default store)")
     parser.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
                         help="how often to re-read running runs (default 1)")
-    parser.add_argument("--run", type=int, metavar="RUN", dest="open_run",
-                        help="open this run's dashboard at start")
+    add_run_argument(parser, "--run", dest="open_run",
+                     help="open this run's dashboard at start (its id or name); a run the store "
+                          "does not have is an error that lists the runs it has")
     return parser
 
 
@@ -33,8 +39,7 @@ def resolve_store(args) -> Path:
     from store.paths import default_store_path
 
     path = Path(args.path or args.store or default_store_path()).expanduser()
-    explicit = args.path is not None or (args.store is not None and
-                                         Path(args.store) != default_store_path())
+    explicit = args.path is not None or getattr(args, "store_given", args.store is not None)
     if path.is_dir():
         raise UndoError(f"{path} is a directory; give the store's .db file")
     if not path.exists() and explicit:
@@ -61,6 +66,7 @@ def check_store(path: Path) -> None:
 def run(args) -> int:
     path = resolve_store(args)
     check_store(path)
+    resolve_run_args(args, path)
     from undo_tui.app import UndoApp
 
     app = UndoApp(path, poll_interval=max(0.2, args.poll), open_run=args.open_run)

@@ -11,32 +11,36 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.widgets import Footer, Header, Static
 
 import store
 from store.models import Event, Iteration
+from store.processes import ACTIVE_STATUSES, INTERRUPTED, resume_hint
+from store.runs import STOPPABLE_STATUSES
 from store.transfers import data_comparisons, transfer_link, transfers_from
 from undo_tui import engine_control
 from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
-                               TransitionCounts)
+                               TransitionCounts, WorkFailed)
 from undo_tui.screens.base import BaseScreen
 from undo_tui.widgets.render import (accuracy_cell, change_cell, count, duration, model_label,
                                      one_line, pct)
 from undo_tui.widgets.stage_progress import StageProgress
 from undo_tui.widgets.transfer_panel import TransferPanel
-from undo_tui.widgets.vim_table import VimDataTable
+from undo_tui.widgets.vim_table import VimDataTable, VimLog
 
 LOW_YIELD = 0.20
 LOG_KINDS = ("log", "error", "stage")
 LOG_LINES = 200
 
 
-def teacher_quality_note(iterations: list[Iteration]) -> Text:
+def teacher_quality_note(iterations: list[Iteration], live: Event | None = None) -> Text:
     """What the teacher's yield (kept / attempted) means for this run, in a sentence or two,
-    and per iteration the outputs not kept per reason (what the keep filter rejected)."""
+    and per iteration the outputs not kept per reason (what the keep filter rejected);
+    `live`: the running teacher pass's progress (its yield is recorded when it ends)."""
     tried = [it for it in iterations if it.k > 0 and it.teacher_attempted]
     if not tried:
-        return Text("Teacher quality: no teacher pass recorded yet.", style="dim")
+        return live_teacher_note(live) or Text("Teacher quality: no teacher pass recorded yet.",
+                                               style="dim")
     kept = sum(it.teacher_kept or 0 for it in tried)
     attempted = sum(it.teacher_attempted for it in tried)
     latest = tried[-1]
@@ -63,6 +67,18 @@ def teacher_quality_note(iterations: list[Iteration]) -> Text:
     return text
 
 
+def live_teacher_note(live: Event | None) -> Text | None:
+    """'kept 3 of 12 so far' while the first teacher pass runs, from its progress event."""
+    data = (live.data or {}) if live is not None else {}
+    if data.get("kept") is None:
+        return None
+    attempted = data.get("attempted")
+    of = f" of {attempted} examples tried" if attempted is not None else ""
+    return Text(f"Teacher yield: pass in progress (iteration {live.iteration}): kept "
+                f"{data['kept']}{of} so far; the yield is recorded when the pass ends.",
+                style="dim")
+
+
 def format_note(iterations: list[Iteration], format_rates: dict[int, float]) -> Text | None:
     """Warn when answer-format compliance rose much more than accuracy (format, not skill)."""
     scored = [it for it in iterations if it.val_accuracy is not None and it.k in format_rates]
@@ -81,7 +97,7 @@ def format_note(iterations: list[Iteration], format_rates: dict[int, float]) -> 
 def best_beats_base(data: DashboardData, alpha: float) -> bool:
     """Whether the best iteration may be called best: it beat the untrained student by the run's
     rule (recorded by the engine; judged by significance for runs decided before that)."""
-    from engine.stats import beats_base
+    from engine.grading.stats import beats_base
 
     if data.best_vs_base is None:
         return data.run.best_beats_base is not False
@@ -92,12 +108,12 @@ def best_beats_base(data: DashboardData, alpha: float) -> bool:
 def baseline_summary(data: DashboardData, alpha: float) -> Text:
     """The equal-budget baseline at the best iteration's k, and whether UNDO beat it (McNemar on
     the same validation examples)."""
-    from engine.stats import compare, format_p
+    from engine.grading.stats import compare, format_p
 
     text = Text()
     if data.baseline is None:
         return text
-    text.append(f"  ·  baseline {data.baseline.run.name}")
+    text.append(f"\nbaseline {data.baseline.run.name}")
     same_k = next((b for b in data.baseline_iterations
                    if b.k == data.run.best_iteration and b.scored("val")), None)
     if same_k is None:
@@ -114,26 +130,26 @@ def baseline_summary(data: DashboardData, alpha: float) -> Text:
 
 def best_summary(data: DashboardData, alpha: float) -> Text:
     """The best iteration, said only as strongly as the statistics allow, and the noise floor."""
-    from engine.stats import compare, format_p, smallest_detectable_points
+    from engine.grading.stats import compare, format_p, smallest_detectable_points
 
     run, text = data.run, Text()
     if run.best_iteration is not None:
         vs_base = data.best_vs_base
         if vs_base is None:
-            text.append(f"  ·  best iteration {run.best_iteration}", style="bold")
+            text.append(f"best iteration {run.best_iteration}", style="bold")
         else:
             comparison = compare(vs_base.fixed, vs_base.regressed, alpha)
             if best_beats_base(data, alpha):
-                text.append(f"  ·  best iteration {run.best_iteration} "
+                text.append(f"best iteration {run.best_iteration} "
                             f"(vs untrained: {format_p(comparison.p_value)})", style="bold")
             else:
-                text.append(f"  ·  no iteration beats the untrained student beyond noise "
+                text.append(f"no iteration beats the untrained student beyond noise "
                             f"(best trained {run.best_iteration}: +{comparison.fixed}/"
                             f"−{comparison.regressed}, {format_p(comparison.p_value)})",
                             style="bold yellow")
     val = next((it.scored("val") for it in data.iterations if it.scored("val")), None)
     if val is not None:
-        text.append(f"\nvalidation n={val.total}", style="dim")
+        text.append(f"{'  ·  ' if text.plain else ''}validation n={val.total}", style="dim")
         points = smallest_detectable_points(val.total, alpha)
         if points is not None and points > 2:
             text.append(f": changes under {points:.1f} points cannot be told from noise",
@@ -161,7 +177,7 @@ class DashboardScreen(BaseScreen):
     COLUMNS = (("k", "k"), ("status", "status"), ("train n", "train"), ("kept", "kept"),
                ("val strict [95%]", "val"), ("Δ val", "delta"), ("flexible", "flexible"),
                ("test strict [95%]", "test"), ("format", "format"),
-               ("fixed/regr", "transitions"), ("loss", "loss"), ("wall", "wall"),
+               ("fixed/regr", "transitions"), ("mean loss", "loss"), ("wall", "wall"),
                ("tokens", "tokens"), ("cost", "cost"))
 
     def __init__(self, run_id: int) -> None:
@@ -188,7 +204,7 @@ class DashboardScreen(BaseScreen):
                 yield StageProgress("evaluate", id="stage-evaluate", classes="stage")
                 yield Static("", id="quality-note")
                 yield Static("", id="format-note")
-        yield RichLog(id="log-tail", wrap=True, markup=False, highlight=False, max_lines=LOG_LINES)
+        yield VimLog(id="log-tail", wrap=True, markup=False, highlight=False, max_lines=LOG_LINES)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -197,14 +213,14 @@ class DashboardScreen(BaseScreen):
         for label, key in self.COLUMNS:
             table.add_column(label, key=key)
         table.focus()
-        self.query_one("#log-tail", RichLog).border_title = "log"
+        self.query_one("#log-tail", VimLog).border_title = "log"
         self.load()
         self.set_interval(self.app.poll_interval, self._poll)
 
     def _poll(self) -> None:
         if not self.is_current or self.data is None:
             return
-        if self.data.run.status in ("running", "stopping", "created") or \
+        if self.data.run.status in STOPPABLE_STATUSES or \
                 time.monotonic() - self.last_load >= 5.0:
             self.load()
 
@@ -245,7 +261,7 @@ class DashboardScreen(BaseScreen):
         baseline_iterations = store.list_iterations(db, baseline.run.id) if baseline else []
         progress = store.latest_progress(db, self.run_id)
         log = store.recent_events(db, self.run_id, limit=LOG_LINES, kinds=LOG_KINDS)
-        alive = engine_control.pid_alive(run.pid) if run.pid else False
+        alive = engine_control.run_alive(run) if run.pid else False
         link = transfer_link(db, run) if run.kind == "transfer" else None
         best_vs_base = None
         if run.best_iteration and any(it.k == 0 and it.val_accuracy is not None
@@ -266,7 +282,7 @@ class DashboardScreen(BaseScreen):
 
     @property
     def alpha(self) -> float:
-        from engine.stats import DEFAULT_ALPHA
+        from engine.grading.stats import DEFAULT_ALPHA
 
         if self.data is None:
             return DEFAULT_ALPHA
@@ -293,7 +309,8 @@ class DashboardScreen(BaseScreen):
                                                  data.data_comparisons)
         quality = self.query_one("#quality-note", Static)
         quality.display = run.kind != "transfer"  # a transfer's data was written before it
-        quality.update(teacher_quality_note(data.iterations))
+        live = data.progress.get("teacher") if run.status in ACTIVE_STATUSES else None
+        quality.update(teacher_quality_note(data.iterations, live))
         note = format_note(data.iterations, data.format_rates)
         self.query_one("#format-note", Static).update(note or "")
         self._log(data.log)
@@ -304,16 +321,22 @@ class DashboardScreen(BaseScreen):
         text.append(f"{run.name}", style="bold")
         text.append(f"  ·  {run.kind}  ·  ")
         style = {"running": "bold green", "failed": "bold red", "stopping": "bold yellow"}
-        text.append(run.status, style=style.get(run.status, "bold"))
-        if run.status in ("running", "stopping") and run.pid and not data.alive:
-            text.append(" (engine process gone: r resumes)", style="yellow")
+        if run.status in ACTIVE_STATUSES and run.pid and not data.alive:
+            text.append(INTERRUPTED, style="bold yellow")
+            text.append(f" (engine process gone: r resumes, or `{resume_hint(run.id)}`)",
+                        style="yellow")
+        else:
+            text.append(run.status, style=style.get(run.status, "bold"))
         if run.stop_reason:
-            text.append(f" ({run.stop_reason})", style="dim")
+            text.append(f": {run.stop_reason}", style="dim")
         text.append("\n")
         text.append(f"teacher {model_label(run.teacher, 40)}  ·  "
                     f"student {model_label(run.student, 40)}  ·  dataset {data.dataset_name or '—'}")
+        best = best_summary(data, self.alpha)
+        if best.plain:
+            text.append("\n")
+            text.append_text(best)
         text.append_text(baseline_summary(data, self.alpha))
-        text.append_text(best_summary(data, self.alpha))
         if run.error:
             text.append(f"\nerror: {one_line(run.error, 200)}", style="red")
         self.query_one("#dash-summary", Static).update(text)
@@ -363,7 +386,7 @@ class DashboardScreen(BaseScreen):
         run = data.run
         current = run.stage.split(" ", 1)[0] if run.stage else None
         title = Text("Current stage: ", style="bold")
-        if run.status in ("running", "stopping") and run.stage:
+        if run.status in ACTIVE_STATUSES and run.stage:
             title.append(run.stage, style="green")
         else:
             title.append(f"none ({run.status})", style="dim")
@@ -374,7 +397,7 @@ class DashboardScreen(BaseScreen):
             widget.show(data.progress.get(stage), current == stage)
 
     def _log(self, events: list[Event]) -> None:
-        log = self.query_one("#log-tail", RichLog)
+        log = self.query_one("#log-tail", VimLog)
         for event in events:
             if event.id <= self.last_event_id:
                 continue
@@ -430,16 +453,16 @@ class DashboardScreen(BaseScreen):
                                          started_run=run_id))
 
     def action_focus_log(self) -> None:
-        log = self.query_one("#log-tail", RichLog)
+        log = self.query_one("#log-tail", VimLog)
         (self.query_one(IterationsTable) if log.has_focus else log).focus()
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
     def action_stop(self) -> None:
-        if self.data and self.data.run.status not in ("running", "stopping", "created"):
-            self.notify(f"run {self.run_id} is {self.data.run.status}: nothing to stop",
-                        severity="warning")
+        refusal = store.why_not_stoppable(self.data.run) if self.data else None
+        if refusal:
+            self.notify(refusal, severity="warning")
             return
         self.stop_run()
 
@@ -459,8 +482,12 @@ class DashboardScreen(BaseScreen):
 
     @work(thread=True, exit_on_error=False, name="resuming a run")
     def resume_run(self) -> None:
-        launched = engine_control.resume_run(self.store_path, self.run_id,
-                                             python=self.app.engine_python)
+        try:
+            launched = engine_control.resume_checked(self.db(), self.store_path, self.run_id,
+                                                     python=self.app.engine_python)
+        except store.UndoError as exc:
+            self.post_message(WorkFailed("Not resumed", str(exc)))
+            return
         self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
 
     def on_engine_launched(self, message: EngineLaunched) -> None:

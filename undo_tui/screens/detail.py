@@ -41,15 +41,25 @@ def default_pair(rationales: list[Rationale]) -> tuple[int | None, int | None]:
 def grade_edit(db, parent_id: int, text: str):
     """Grade an edited rationale as the teacher's are graded (same rules), against the gold answer.
 
-    engine.answers is pure string work (no model, no I/O): the one engine module the TUI may
+    engine.grading.answers is pure string work (no model, no I/O): the one engine module the TUI may
     import (tests/test_layering.py checks both).
     """
-    from engine.answers import grade
+    from engine.grading.answers import grade
 
     example = store.get_example(db, store.get_rationale(db, parent_id).example_id)
     answer_type = store.get_dataset(db, example.dataset_id).answer_type
     return grade(text, example.answer, answer_type,
                  choices=example.choices), example.answer
+
+
+def edit_saved_text(new_id: int, parent: Rationale, excluded: bool) -> str:
+    """What saving an edit did, as the example's state makes it true."""
+    saved = f"Saved as human version #{new_id} of iteration {parent.iteration} " \
+            f"(#{parent.id} stays as a version). "
+    if excluded:
+        return saved + ("This example is EXCLUDED: no version of it is used for training or "
+                        "exports until you include it again (x). ")
+    return saved + f"It replaces #{parent.id} in that iteration's training set and in exports. "
 
 
 def edit_verdict(graded, gold: str) -> str:
@@ -60,6 +70,28 @@ def edit_verdict(graded, gold: str) -> str:
     if graded.correct:
         return f"Graded correct: answer {graded.answer}."
     return f"Graded WRONG: answer {graded.answer}, gold {gold}."
+
+
+def no_diff_reason(detail: ExampleDetail, a: Rationale | None, b: Rationale | None) -> str | None:
+    """Why there is nothing to compare, in the words of what is actually the case; None when
+    A and B are two versions."""
+    versions = [r for r in detail.rationales if r.source != "gold"]
+    if not versions:
+        split = detail.example.split
+        if split != "train":
+            return (f"No rationale versions: the teacher writes rationales for training "
+                    f"examples, and this one is in the {split} split (the student's answers "
+                    "are on the left).")
+        return "No rationale versions for this example in this run (yet)."
+    if len(versions) == 1:
+        return ("Only one rationale version: nothing to compare. Edit it (e) to create a "
+                "human version.")
+    if a is None or b is None:
+        return "Mark two versions to compare: a (from) and b (to) on rows of the table above."
+    if a.id == b.id:
+        return (f"A and B mark the same version (#{a.id}): move to another row and press a or "
+                "b to compare two.")
+    return None
 
 
 def version_label(r: Rationale) -> str:
@@ -81,7 +113,9 @@ class ExampleDetailScreen(BaseScreen):
         Binding("t", "add_tag", "Tag", id="detail_tag"),
         Binding("T", "remove_tag", "Untag", id="detail_untag", show=False),
         Binding("o", "note", "Note", id="detail_note"),
-        Binding("x", "toggle_exclude", "Exclude", id="detail_exclude"),
+        # one key, two bindings: the footer says what x will do to this example
+        Binding("x", "set_excluded(True)", "Exclude", id="detail_exclude"),
+        Binding("x", "set_excluded(False)", "Include", id="detail_include"),
         Binding("n", "step(1)", "Next", id="detail_next"),
         Binding("N", "step(-1)", "Previous", id="detail_previous", show=False),
         Binding("w", "toggle_focus", "Switch pane", id="detail_pane", show=False),
@@ -119,7 +153,8 @@ class ExampleDetailScreen(BaseScreen):
                            ("✓", "correct"), ("answer", "answer"), ("text", "text")):
             table.add_column(label, key=key)
         table.focus()
-        self.query_one("#versions").border_title = "rationale versions (a: from, b: to)"
+        self.query_one("#versions").border_title = \
+            "rationale versions, oldest first (a: from, b: to)"
         self.query_one("#diff-scroll").border_title = "diff"
         self.query_one("#detail-left").border_title = "example"
         self.load()
@@ -148,6 +183,7 @@ class ExampleDetailScreen(BaseScreen):
             self._pair_example = detail.example.id
         self.sub_title = f"Example {detail.example.id} — run {self.run_id}"
         self._header(detail)
+        self.refresh_bindings()  # x: Exclude or Include
         self._body(detail)
         self._versions(detail)
         self._diff()
@@ -237,8 +273,11 @@ class ExampleDetailScreen(BaseScreen):
         a, b = self.pair
         for r in detail.rationales:
             mark = "A " if r.id == a else "B " if r.id == b else ""
+            source = SOURCE_LABELS.get(r.source, r.source)
+            if r.source == "human" and r.parent_id is not None:
+                source += f" of #{r.parent_id}"  # why an iteration-1 row can follow later ones
             table.add_row(Text(f"{mark}{r.id}", style="bold" if mark else ""), str(r.iteration),
-                          SOURCE_LABELS.get(r.source, r.source), "●" if r.kept else "",
+                          source, "●" if r.kept else "",
                           verdict(r.correct), one_line(r.answer or "—", 8),
                           one_line(r.text or "", 40), key=str(r.id))
         if table.row_count:
@@ -250,9 +289,9 @@ class ExampleDetailScreen(BaseScreen):
             return
         versions = {r.id: r for r in self.detail.rationales}
         a, b = (versions.get(side) for side in self.pair)
-        if a is None or b is None or a.id == b.id:
-            diff.update(Text("Only one rationale version: nothing to compare. Edit it (e) to "
-                             "create a human version.", style="dim"))
+        reason = no_diff_reason(self.detail, a, b)
+        if reason:
+            diff.update(Text(reason, style="dim"))
             return
         rendered, stats = word_diff(a.text, b.text)
         text = Text()
@@ -319,8 +358,9 @@ class ExampleDetailScreen(BaseScreen):
         graded, gold = grade_edit(db, parent_id, text)
         new_id = store.add_human_edit(db, parent_id, text, answer=graded.answer,
                                       answer_rule=graded.rule, correct=graded.correct)
-        self.post_message(Saved("edit", f"Saved as human version #{new_id} (kept for training "
-                                        "and exports; the original is kept too). "
+        parent = store.get_rationale(db, parent_id)
+        excluded = store.get_annotation(db, parent.example_id).excluded
+        self.post_message(Saved("edit", edit_saved_text(new_id, parent, excluded)
                                 + edit_verdict(graded, gold), new_id))
 
     def action_add_tag(self) -> None:
@@ -371,9 +411,14 @@ class ExampleDetailScreen(BaseScreen):
         self.post_message(Saved("note", "Note saved." if note.strip() else "Note cleared.",
                                 self.example_id))
 
-    def action_toggle_exclude(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "set_excluded":
+            return self.detail is not None and self.detail.annotation.excluded != parameters[0]
+        return True
+
+    def action_set_excluded(self, excluded: bool) -> None:
         if self.detail is not None:
-            self.save_excluded(not self.detail.annotation.excluded)
+            self.save_excluded(excluded)
 
     @work(thread=True, exit_on_error=False, name="saving exclusion")
     def save_excluded(self, excluded: bool) -> None:

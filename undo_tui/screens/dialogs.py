@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.suggester import SuggestFromList
+from textual.suggester import SuggestFromList, Suggester
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 
@@ -50,22 +50,24 @@ class InputDialog(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="input_cancel")]
 
     def __init__(self, title: str, prompt: str, *, value: str = "", placeholder: str = "",
-                 suggestions: list[str] | None = None,
+                 suggestions: list[str] | None = None, suggester: Suggester | None = None,
                  check: Callable[[str], str | None] | None = None) -> None:
         super().__init__()
         self.title_text, self.prompt, self.value = title, prompt, value
-        self.placeholder, self.suggestions, self.check = placeholder, suggestions, check
+        self.placeholder, self.check = placeholder, check
+        self.suggester = suggester or (SuggestFromList(suggestions, case_sensitive=False)
+                                       if suggestions else None)
 
     def compose(self) -> ComposeResult:
-        suggester = (SuggestFromList(self.suggestions, case_sensitive=False)
-                     if self.suggestions else None)
+        suggester = self.suggester
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             yield Label(self.prompt, classes="dialog-body")
             yield Input(self.value, placeholder=self.placeholder, suggester=suggester,
                         id="dialog-input")
             yield Label("", id="dialog-error", classes="dialog-error")
-            yield Label("enter: OK · escape: cancel · →: accept suggestion", classes="dialog-hint")
+            yield Label("enter: OK · escape: cancel"
+                        + (" · →: accept suggestion" if suggester else ""), classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

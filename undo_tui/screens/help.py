@@ -43,7 +43,7 @@ def _pretty(app, key: str, binding: Binding) -> str:
 class HelpScreen(BaseScreen):
     HELP_SCOPE = "Help"
     BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/", id="help_filter"),
+        Binding("slash", "filter", "Filter", key_display="/", id="help_filter", priority=True),
         Binding("escape,q", "close", "Close", id="help_close"),
     ]
 
@@ -86,7 +86,12 @@ class HelpScreen(BaseScreen):
         self.query_one(VimDataTable).focus()
 
     def action_filter(self) -> None:
-        self.query_one("#help-filter", Input).focus()
+        self.set_focus(self.query_one("#help-filter", Input))  # at once: typing follows /
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter":  # in the filter box, / is a character
+            return not self.query_one("#help-filter", Input).has_focus
+        return True
 
     def action_close(self) -> None:
         if self.query_one("#help-filter", Input).has_focus:

@@ -12,26 +12,17 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 import store
 from store.models import Event, RunSummary
+from store.processes import ACTIVE_STATUSES, resume_hint
 from undo_tui import engine_control
-from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved
+from undo_tui.messages import EngineLaunched, RunsData, RunsLoaded, Saved, WorkFailed
 from undo_tui.screens.base import BaseScreen
 from undo_tui.screens.dialogs import ConfirmDialog, InputDialog
-from undo_tui.widgets.render import model_label, one_line, pct
-from undo_tui.widgets.stage_progress import progress_detail, progress_numbers
-from undo_tui.widgets.vim_table import VimDataTable
+from undo_tui.widgets.path_suggester import PathSuggester
+from undo_tui.widgets.render import one_line, run_outcome
+from undo_tui.widgets.runs_table import RunsTable, current_stage, run_row
+from undo_tui.progress_text import progress_detail, progress_numbers
 
-STATUS_STYLES = {"running": "bold green", "stopping": "bold yellow", "failed": "bold red",
-                 "stopped": "yellow", "created": "dim", "finished": ""}
 IDLE_POLL_S = 5.0
-
-
-class RunsTable(VimDataTable):
-    BINDINGS = [Binding("enter", "select_cursor", "Open", id="runs_open")]
-
-
-def current_stage(summary: RunSummary) -> str | None:
-    stage = summary.run.stage
-    return stage.split(" ", 1)[0] if stage else None
 
 
 def mini_bar(done: int | None, total: int | None, width: int = 10) -> str:
@@ -41,32 +32,13 @@ def mini_bar(done: int | None, total: int | None, width: int = 10) -> str:
     return "▰" * filled + "▱" * (width - filled)
 
 
-def progress_cell(summary: RunSummary, progress: dict[str, Event], alive: bool | None) -> Text:
-    """A compact cell: 'train 25%' for an active run, the stop reason or error otherwise."""
-    run = summary.run
-    if run.status not in ("running", "stopping"):
-        if run.status == "failed" and run.error:
-            return Text(one_line(run.error, 20), style="red")
-        return Text(one_line(run.stop_reason or "", 20), style="dim")
-    if alive is False:
-        return Text("process gone", style="yellow")
-    stage = current_stage(summary)
-    event = progress.get(stage) if stage else None
-    if event is None:
-        return Text(stage or "starting", style="green")
-    done, total = progress_numbers(event)
-    if not total:
-        return Text(stage, style="green")
-    return Text(f"{stage} {100 * min(done or 0, total) // total}%", style="green")
-
-
 def progress_line(summary: RunSummary, progress: dict[str, Event], alive: bool | None) -> Text:
     """One full line per active run under the table: stage, bar, counts, loss, ETA."""
     run = summary.run
     text = Text(f"run {run.id} {one_line(run.name, 24)}: ", style="bold")
     if alive is False:
-        text.append(f"marked {run.status} but its engine process (pid {run.pid}) is gone; "
-                    "press r to resume it", style="yellow")
+        text.append(f"interrupted: its engine process (pid {run.pid}) is gone; press r to "
+                    f"resume it (`{resume_hint(run.id)}`)", style="yellow")
         return text
     stage = current_stage(summary)
     event = progress.get(stage) if stage else None
@@ -81,13 +53,6 @@ def progress_line(summary: RunSummary, progress: dict[str, Event], alive: bool |
     return text
 
 
-def run_tag(run) -> str:
-    """The kind when the name does not say it; a transfer also names its source run."""
-    if run.kind == "transfer" and run.source_run_id is not None:
-        return f"transfer←{run.source_run_id}"
-    return run.kind if run.kind != "undo" and run.kind not in run.name else ""
-
-
 class RunsScreen(BaseScreen):
     HELP_SCOPE = "Runs"
     BINDINGS = [
@@ -100,10 +65,6 @@ class RunsScreen(BaseScreen):
         Binding("w", "sweep", "Sweep", id="runs_sweep"),
         Binding("ctrl+r", "refresh", "Refresh", id="runs_refresh", show=False),
     ]
-
-    COLUMNS = (("#", "id", 3), ("name", "name", 20), ("status", "status", 9),
-               ("teacher", "teacher", 15), ("student", "student", 15), ("dataset", "dataset", 10),
-               ("iters", "iters", 5), ("best val", "best", 8), ("progress", "progress", 20))
 
     def __init__(self) -> None:
         super().__init__()
@@ -123,8 +84,7 @@ class RunsScreen(BaseScreen):
     def on_mount(self) -> None:
         self.sub_title = f"Runs — {self.store_path.name}"
         table = self.query_one(RunsTable)
-        for label, key, width in self.COLUMNS:
-            table.add_column(label, key=key, width=width)
+        table.fit([])
         table.focus()
         self.load()
         self.set_interval(self.app.poll_interval, self._poll)
@@ -139,7 +99,7 @@ class RunsScreen(BaseScreen):
         if not self.is_current:
             return
         busy = self.data is not None and any(
-            s.run.status in ("running", "stopping") for s in self.data.runs)
+            s.run.status in ACTIVE_STATUSES for s in self.data.runs)
         if busy or time.monotonic() - self.last_load >= IDLE_POLL_S:
             self.load()
 
@@ -153,14 +113,13 @@ class RunsScreen(BaseScreen):
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False, name="loading runs")
     def _load(self) -> None:
         db = self.db()
-        engine_control.reap()
         runs = store.list_runs(db)
         progress, alive = {}, {}
         for summary in runs:
             run = summary.run
-            if run.status in ("running", "stopping"):
+            if run.status in ACTIVE_STATUSES:
                 progress[run.id] = store.latest_progress(db, run.id)
-                alive[run.id] = engine_control.pid_alive(run.pid) if run.pid else None
+                alive[run.id] = engine_control.run_alive(run) if run.pid else None
         datasets = len(store.list_datasets(db)) if not runs else -1
         self.post_message(RunsLoaded(RunsData(runs, progress, alive, datasets)))
 
@@ -168,46 +127,41 @@ class RunsScreen(BaseScreen):
         data = message.data
         self.data = data
         self.loads += 1
-        table = self.query_one(RunsTable)
-        selected = self._cursor_key()
-        rows = []
-        self.summaries = {}
-        for summary in data.runs:
-            run = summary.run
-            key = str(run.id)
-            self.summaries[key] = summary
-            status = Text(run.status, style=STATUS_STYLES.get(run.status, ""))
-            if run.stop_requested and run.status == "running":
-                status.append(" (stop asked)", style="yellow")
-            tag = run_tag(run)
-            name = Text(one_line(run.name, 19 - len(tag) if tag else 20))
-            if tag:
-                name.append(f" {tag}", style="dim italic")
-            rows.append((key, [
-                str(run.id), name, status,
-                model_label(run.teacher, 15), model_label(run.student, 15),
-                one_line(summary.dataset_name or "—", 10), str(summary.iterations),
-                pct(summary.best_val_accuracy),
-                progress_cell(summary, data.progress.get(run.id, {}), data.alive.get(run.id)),
-            ]))
-        signature = [(k, [str(c) for c in cells]) for k, cells in rows]
-        if signature != getattr(self, "_signature", None):
-            self._signature = signature
-            table.clear()
-            for key, cells in rows:
-                table.add_row(*cells, key=key)
-            if selected in self.summaries:
-                table.move_cursor(row=table.get_row_index(selected), animate=False)
+        self.summaries = {str(summary.run.id): summary for summary in data.runs}
+        self._fill_table(data)
         count = len(data.runs)
-        active = sum(1 for s in data.runs if s.run.status in ("running", "stopping"))
+        active = sum(1 for s in data.runs if s.run.status in ACTIVE_STATUSES)
         self.query_one("#runs-title", Static).update(
             f"{count} run{'s' if count != 1 else ''}" + (f" · {active} active" if active else ""))
         live = [progress_line(s, data.progress.get(s.run.id, {}), data.alive.get(s.run.id))
-                for s in data.runs if s.run.status in ("running", "stopping")]
+                for s in data.runs if s.run.status in ACTIVE_STATUSES]
         live_widget = self.query_one("#runs-live", Static)
         live_widget.display = bool(live)
         live_widget.update(Text("\n").join(live) if live else "")
         self._hint()
+
+    def _fill_table(self, data: RunsData) -> None:
+        """The rows, in columns fitted to them and to the terminal; untouched when unchanged."""
+        table = self.query_one(RunsTable)
+        selected = self._cursor_key()
+        states = [(s, data.progress.get(s.run.id, {}), data.alive.get(s.run.id))
+                  for s in data.runs]
+        widths = table.fit([run_row(*state) for state in states])
+        rows = [(str(state[0].run.id), run_row(*state, widths)) for state in states]
+        signature = (table.column_spec,
+                     [(k, [str(c) for c in cells.values()]) for k, cells in rows])
+        if signature == getattr(self, "_signature", None):
+            return
+        self._signature = signature
+        table.clear()
+        for key, cells in rows:
+            table.add_row(*(cells[k] for k in widths), key=key)
+        if selected in self.summaries:
+            table.move_cursor(row=table.get_row_index(selected), animate=False)
+
+    def on_vim_data_table_width_changed(self, event) -> None:
+        if self.data is not None:
+            self._fill_table(self.data)
 
     def _hint(self) -> None:
         """Keys, and the highlighted run's whole stop reason or error (cut short in its row)."""
@@ -222,8 +176,15 @@ class RunsScreen(BaseScreen):
         run = summary.run if summary else None
         if run is not None and run.status == "failed" and run.error:
             text.append(f"run {run.id} failed: {one_line(run.error, 300)}\n", style="red")
-        elif run is not None and run.stop_reason and run.status not in ("running", "stopping"):
-            text.append(f"run {run.id} {run.status}: {run.stop_reason}\n")
+        elif run is not None and run.stop_reason and run.status not in ACTIVE_STATUSES:
+            text.append(f"run {run.id} {run_outcome(run.status, run.stop_reason)}\n")
+        if summary is not None and summary.best_val_total:
+            from engine.grading.stats import format_accuracy
+
+            text.append(f"best iteration {run.best_iteration}: strict validation accuracy "
+                        f"{format_accuracy(summary.best_val_correct, summary.best_val_total)}"
+                        + (" (not beyond the untrained student)"
+                           if run.best_beats_base is False else "") + "\n")
         text.append("enter: dashboard · e: errors browser · w: sweep · n: new run · r: resume · "
                     "s: stop · d: delete · ?: all keys", style="dim")
         hint.update(text)
@@ -293,9 +254,10 @@ class RunsScreen(BaseScreen):
                 self.start_run(value)
 
         self.app.push_screen(InputDialog(
-            "Start a new run", "Run configuration file (TOML). The engine runs in the "
-            "background and keeps running when you quit.", placeholder="path/to/run.toml",
-            check=check), submitted)
+            "Start a new run", "Run configuration file (TOML), starting in the folder of the "
+            "shipped configs. The engine runs in the background and keeps running when you quit.",
+            value=engine_control.config_dialog_start(), placeholder="path/to/run.toml",
+            suggester=PathSuggester((".toml",)), check=check), submitted)
 
     @work(thread=True, exit_on_error=False, name="starting a run")
     def start_run(self, config_path: str) -> None:
@@ -307,7 +269,7 @@ class RunsScreen(BaseScreen):
         summary = self.selected()
         if not summary:
             return
-        alive = engine_control.pid_alive(summary.run.pid)
+        alive = engine_control.run_alive(summary.run)
         ok, why = engine_control.can_resume(summary.run, alive)
         if not ok:
             self.notify(why, severity="warning")
@@ -316,7 +278,12 @@ class RunsScreen(BaseScreen):
 
     @work(thread=True, exit_on_error=False, name="resuming a run")
     def resume_run(self, run_id: int) -> None:
-        launched = engine_control.resume_run(self.store_path, run_id, python=self.app.engine_python)
+        try:
+            launched = engine_control.resume_checked(self.db(), self.store_path, run_id,
+                                                     python=self.app.engine_python)
+        except store.UndoError as exc:
+            self.post_message(WorkFailed("Not resumed", str(exc)))
+            return
         self.post_message(EngineLaunched(launched.pid, launched.log_path, launched.argv))
 
     def on_engine_launched(self, message: EngineLaunched) -> None:
@@ -328,9 +295,9 @@ class RunsScreen(BaseScreen):
         summary = self.selected()
         if not summary:
             return
-        if summary.run.status not in ("running", "stopping", "created"):
-            self.notify(f"run {summary.run.id} is {summary.run.status}: nothing to stop",
-                        severity="warning")
+        refusal = store.why_not_stoppable(summary.run)
+        if refusal:
+            self.notify(refusal, severity="warning")
             return
         self.stop_run(summary.run.id)
 
@@ -345,7 +312,7 @@ class RunsScreen(BaseScreen):
         if not summary:
             return
         run = summary.run
-        if run.status in ("running", "stopping") and engine_control.pid_alive(run.pid):
+        if run.status in ACTIVE_STATUSES and engine_control.run_alive(run):
             self.notify(f"run {run.id} is running: stop it (s) before deleting it",
                         severity="warning")
             return

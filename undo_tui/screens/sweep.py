@@ -19,7 +19,7 @@ import store
 from store import wheels as store_wheels
 from store.models import Event, Run
 from undo_tui.screens.base import BaseScreen
-from undo_tui.widgets.stage_progress import progress_detail
+from undo_tui.progress_text import progress_detail
 from undo_tui.widgets.sweep_plot import SweepPlot
 from undo_tui.widgets.vim_table import VimDataTable
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from engine.stats import wilson_interval
+from engine.grading.stats import wilson_interval
 from store.models import Iteration
 
 SERIES = (("val", "cyan"), ("test", "magenta"))

@@ -38,6 +38,11 @@ def history_text(history: Iterable[tuple[int, bool]], iterations: list[int],
     return text
 
 
+def run_outcome(status: str, stop_reason: str | None) -> str:
+    """'finished: reached the iteration cap (2)': a stop reason carries its own parentheses."""
+    return f"{status}: {stop_reason}" if stop_reason else status
+
+
 def pct(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
 
@@ -53,7 +58,7 @@ def delta_points(now: float | None, before: float | None) -> Text:
 
 def accuracy_cell(correct: int | None, total: int | None) -> Text:
     """"2.0% [0.6–7.0]": an accuracy with its 95% Wilson interval (n is shown once, above)."""
-    from engine.stats import wilson_interval
+    from engine.grading.stats import wilson_interval
 
     if not total or correct is None:
         return Text("—", style="dim")
@@ -66,7 +71,7 @@ def accuracy_cell(correct: int | None, total: int | None) -> Text:
 def change_cell(now: float | None, before: float | None, fixed: int | None,
                 regressed: int | None, alpha: float) -> Text:
     """The change in points with its verdict: "+1.0 noise" unless McNemar says otherwise."""
-    from engine.stats import compare, format_p
+    from engine.grading.stats import compare, format_p
 
     cell = delta_points(now, before)
     if fixed is None or regressed is None or now is None or before is None:
@@ -79,13 +84,14 @@ def change_cell(now: float | None, before: float | None, fixed: int | None,
     return cell
 
 
-def duration(seconds: float | None) -> str:
+def duration(seconds: float | None, *, hours: bool = False) -> str:
+    """'1:05' or '1:02:05'; `hours`: always with the hours ('0:01:05')."""
     if seconds is None:
         return "—"
     seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
+    h, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"{h}:{minutes:02d}:{secs:02d}" if h or hours else f"{minutes}:{secs:02d}"
 
 
 def count(n: int | None) -> str:

@@ -7,38 +7,9 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
 from store.models import Event
-from undo_tui.widgets.render import duration
+from undo_tui.progress_text import progress_detail, progress_numbers
 
 STAGE_TITLES = {"teacher": "teacher", "train": "train", "evaluate": "evaluate"}
-
-
-def progress_numbers(event: Event) -> tuple[int | None, int | None]:
-    data = event.data or {}
-    done = event.done if event.done is not None else data.get("done", data.get("step"))
-    total = event.total if event.total is not None else data.get("total", data.get("total_steps"))
-    return done, total
-
-
-def progress_detail(event: Event) -> str:
-    """'10/40 · loss 1.500 · ETA 1:35 (it 2)' from a progress event."""
-    data = event.data or {}
-    done, total = progress_numbers(event)
-    parts = []
-    if done is not None and total:
-        parts.append(f"{done}/{total}")
-    if data.get("kept") is not None:
-        parts.append(f"kept {data['kept']}")
-    if data.get("loss") is not None:
-        parts.append(f"loss {float(data['loss']):.3f}")
-    if data.get("tokens_per_s"):
-        parts.append(f"{float(data['tokens_per_s']):.0f} tok/s")
-    eta = data.get("eta_s")
-    if eta is not None and done is not None and total and done < total:
-        parts.append(f"ETA {duration(float(eta))}")
-    text = " · ".join(parts)
-    if event.iteration is not None:
-        text = f"{text} (it {event.iteration})".strip()
-    return text
 
 
 class StageProgress(Horizontal):

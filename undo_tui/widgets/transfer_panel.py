@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.stats import DEFAULT_ALPHA
+from engine.grading.stats import DEFAULT_ALPHA
 from store.transfers import DataComparison, StudentFigures, TransferLink
 from undo_tui.widgets.render import accuracy_cell, change_cell, model_label, one_line, pct
 
@@ -94,7 +94,7 @@ def transfers_of_run(links: list[TransferLink], comparisons: list[DataComparison
 def data_verdicts(comparisons: list[DataComparison], alpha: float = DEFAULT_ALPHA) -> list[Text]:
     """Per student with both kinds of data: 'refined data 25.0% [..] vs iteration-1 data 12.5%
     [..]: +3/−1 p=0.62 (within noise)', the change tested on the same validation examples."""
-    from engine.stats import compare, format_p
+    from engine.grading.stats import compare, format_p
 
     out = []
     for c in comparisons:

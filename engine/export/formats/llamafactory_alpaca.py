@@ -7,7 +7,7 @@ LLaMA-Factory drops when it aligns the dataset.
 
 from __future__ import annotations
 
-from engine.export.formats import Format
+from engine.export.formats.base import Format
 from engine.export.rows import provenance
 
 

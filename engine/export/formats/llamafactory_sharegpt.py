@@ -5,7 +5,7 @@ Human turns sit at odd positions and gpt turns at even ones, as its data/README.
 
 from __future__ import annotations
 
-from engine.export.formats import Format
+from engine.export.formats.base import Format
 from engine.export.rows import provenance
 
 USER, ASSISTANT = "human", "gpt"

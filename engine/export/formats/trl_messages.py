@@ -6,7 +6,7 @@ as extra top-level keys (trainers ignore columns they do not use).
 
 from __future__ import annotations
 
-from engine.export.formats import Format
+from engine.export.formats.base import Format
 from engine.export.formats.chat import assistant_turn, content_of, user_turn
 from engine.export.rows import provenance
 

@@ -8,7 +8,7 @@ on the completion only, which is how the UNDO loop trains.
 
 from __future__ import annotations
 
-from engine.export.formats import Format
+from engine.export.formats.base import Format
 from engine.export.formats.chat import assistant_turn, content_of, user_turn
 from engine.export.rows import provenance
 

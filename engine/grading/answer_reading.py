@@ -14,7 +14,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.numbers import NUMBER_IN_TEXT, NUMBER_WORD_IN_TEXT, parse_number
+from engine.grading.numbers import NUMBER_IN_TEXT, NUMBER_WORD_IN_TEXT, parse_number
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.answer_markers import Marker, find_markers, last_boxed
-from engine.answer_reading import (Reading, clean, letter_allowed, letter_of, normalize_words,
+from engine.grading.answer_markers import Marker, find_markers, last_boxed
+from engine.grading.answer_reading import (Reading, clean, letter_allowed, letter_of, normalize_words,
                                    read_choice, read_math, read_number, read_string)
-from engine.numbers import format_number, is_percent, numbers_in, parse_number
+from engine.grading.numbers import format_number, is_percent, numbers_in, parse_number
 
 __all__ = ["ANSWER_TYPES", "Extracted", "Graded", "answers_match", "extract_answer", "grade",
            "gsm8k_gold", "has_answer_marker", "last_boxed", "normalize_answer", "stated_answer"]
@@ -171,7 +171,7 @@ MATH_COMPARATOR = "math-verify"
 def math_match(predicted: str, gold: str) -> bool:
     """Two non-numeric math answers, compared by MATH_COMPARATOR."""
     if MATH_COMPARATOR == "math-verify":
-        from engine.math_equal import math_equal
+        from engine.grading.math_equal import math_equal
 
         return math_equal(last_boxed(predicted) or predicted, last_boxed(gold) or gold)
     return math_match_by_hand(predicted, gold)

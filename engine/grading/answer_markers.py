@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from engine.numbers import braced_group
+from engine.grading.numbers import braced_group
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import store
-from engine.config import RunConfig, config_from_dict
+from engine.config import RunConfig, stored_config
 
 
 @dataclass
@@ -23,9 +23,8 @@ class StageContext:
     def load(cls, store_path: Path, run_id: int, k: int) -> StageContext:
         db = store.open_store(store_path)
         run = store.get_run(db, run_id)
-        config = config_from_dict(run.config, source=f"run {run_id} config")
         dataset = store.get_dataset(db, run.dataset_id)
-        return cls(db, Path(store_path), run, config, dataset, k)
+        return cls(db, Path(store_path), run, stored_config(run), dataset, k)
 
     def examples(self, split: str, include_excluded: bool = True) -> list[store.Example]:
         """A split's examples in stable id order, cut to the configured limit."""
@@ -61,11 +60,13 @@ class StageContext:
         return should_stop
 
     def progress_reporter(self, stage: str, every_s: float = 0.5):
-        """progress(dict) that writes a throttled 'progress' event (and always the last one)."""
-        state = {"at": 0.0}
+        """progress(dict) that writes a throttled 'progress' event (and always the last one),
+        with the seconds since this stage started (`elapsed_s`)."""
+        state = {"at": 0.0, "start": time.monotonic()}
 
         def progress(info: dict) -> None:
             now = time.monotonic()
+            info = {**info, "elapsed_s": round(now - state["start"], 1)}
             done, total = info.get("done", info.get("step")), info.get("total",
                                                                         info.get("total_steps"))
             final = done is not None and total is not None and done >= total

@@ -1,0 +1,70 @@
+"""`undo-tui config schema` and `config check`: what an editor and a user get while writing a run
+file. The schema is checked with a real JSON Schema validator, as a TOML language server would."""
+
+from __future__ import annotations
+
+import io
+import json
+import tomllib
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from engine.config import RunConfig
+from undo_tui.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "sample_runs" / "configs").glob("*.toml"))
+
+
+@pytest.fixture(scope="module")
+def schema():
+    """What `undo-tui config schema` prints."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["config", "schema"]) == 0
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_the_schema_accepts_the_shipped_configs(schema, path):
+    jsonschema.Draft202012Validator(schema).validate(tomllib.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("table, where", [
+    ({"dataset": {"name": "d"}, "loop": {"keep": "most"}}, ["loop", "keep"]),
+    ({"dataset": {"name": "d"}, "loop": {"kep": "all"}}, ["loop"]),
+    ({"dataset": {"name": "d"}, "teacher": {"backend": "openai", "model": "m"}}, ["teacher"]),
+    ({"dataset": {"name": "d"}, "teacher": {"concurrency": 4}}, ["teacher"]),
+    ({"loop": {}}, []),
+])
+def test_the_schema_refuses_what_the_parser_refuses(schema, table, where):
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(table))
+    assert errors and list(errors[0].absolute_path) == where
+
+
+def test_every_key_has_a_description(schema):
+    """Editors show it on hover and completion; a new key without one fails here."""
+    missing = [f"{name}.{key}" for name, definition in schema["$defs"].items()
+               for key, prop in definition.get("properties", {}).items()
+               if key != "backend" and not prop.get("description")]
+    assert not missing, missing
+    assert all(prop.get("description") for prop in schema["properties"].values())
+    assert set(schema["properties"]) == set(RunConfig.model_fields)
+
+
+def test_check_says_ok_or_names_the_key(tmp_path, capsys):
+    assert main(["config", "check", str(ROOT / "sample_runs" / "configs" / "demo.toml")]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.endswith("demo.toml: OK (run 'demo' on dataset 'arith-demo'; teacher llamacpp "
+                        "smollm2; student smollm2; at most 2 iteration(s))")
+    assert "\n" not in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[dataset]\nname = "d"\n[teacher]\nbackend = "openai"\nmodel = "m"\n')
+    assert main(["config", "check", str(bad)]) == 2
+    assert capsys.readouterr().err == (f"undo-tui: error: {bad}: teacher.base_url: required (the "
+                                       "server's endpoint, e.g. http://127.0.0.1:8000/v1)\n")
+    assert main(["config", "check", str(tmp_path / "none.toml")]) == 2
+    assert "none.toml: no such config file" in capsys.readouterr().err
