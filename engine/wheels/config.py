@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from engine.config.base import Table
 from engine.config.files import read_toml
 from engine.config.messages import config_error
+from engine.config.schema import json_schema
 from engine.config.training import TrainConfig
 
 PolicyName = Literal["student", "teacher", "random", "threshold", "disagree", "learned",
@@ -195,3 +196,15 @@ def sweep_config_from_dict(data: dict, source: str) -> SweepConfig:
         return SweepConfig.model_validate(data)
     except ValidationError as exc:
         raise config_error(exc, source, SweepConfig) from None
+
+
+def sweep_config_schema() -> dict:
+    """The JSON Schema of a sweep file (`undo-tui config schema --sweep`)."""
+    return json_schema(SweepConfig, "undo-tui Training Wheels sweep configuration",
+                       "One sweep: `undo-tui wheels sweep FILE`. Check a file with "
+                       "`undo-tui config check FILE`.")
+
+
+def is_sweep_file(tables: dict) -> bool:
+    """A TOML file's tables describe a sweep (a [sweep] table) rather than a run."""
+    return "sweep" in tables
