@@ -15,8 +15,9 @@ def add_parser(subparsers):
     sweep = actions.add_parser(
         "sweep", help="evaluate a split at several budgets for each policy (a run)",
         description="Create a sweep from CONFIG (TOML: [sweep] [models] ...; see "
-                    "sample_runs/configs/wheels-arith.toml) and compute its points in this "
-                    "terminal. Each finished point is stored; resume skips them.")
+                    "sample_runs/wheels/wheels-arith.toml, `undo-tui config check CONFIG`, "
+                    "`undo-tui config schema --sweep`) and compute its points in this terminal. "
+                    "Each finished point is stored; resume skips them.")
     sweep.add_argument("config", type=Path, help="sweep configuration (TOML)")
     sweep.add_argument("--create-only", action="store_true",
                        help="record the sweep and print its id without computing it")
