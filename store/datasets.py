@@ -11,7 +11,8 @@ from store.connection import write
 from store.errors import NotFound, UndoError
 from store.models import Dataset, Example
 
-ANSWER_TYPES = ("number", "choice", "math", "string")
+# text: free-text references (translation, summarisation), scored by chrF/ROUGE-L in sweeps
+ANSWER_TYPES = ("number", "choice", "math", "string", "text")
 SPLITS = ("train", "val", "test")
 
 

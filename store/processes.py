@@ -12,6 +12,8 @@ import functools
 import os
 from pathlib import Path
 
+from store.errors import UndoError
+
 ACTIVE_STATUSES = ("running", "stopping")
 INTERRUPTED = "interrupted"
 
@@ -64,6 +66,13 @@ def process_alive(pid: int | None, started: str | None) -> bool:
 def run_alive(run) -> bool:
     """Whether the engine process recorded for a run (a store.Run) still runs."""
     return process_alive(run.pid, run.pid_started)
+
+
+def refuse_second_driver(run) -> None:
+    """A run that another live process is driving may not be driven again (supervisor, sweep)."""
+    if run.status in ACTIVE_STATUSES and run.pid != os.getpid() and run_alive(run):
+        raise UndoError(f"run {run.id} is already running (pid {run.pid}); "
+                        f"stop it with `undo-tui stop {run.id}` first")
 
 
 def effective_status(run) -> str:

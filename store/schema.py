@@ -335,3 +335,101 @@ def m004_process_start_and_calls_in_flight(db: Database) -> None:
             key TEXT PRIMARY KEY,
             started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
         ) WITHOUT ROWID""")
+
+
+@migrations(transactional=False)
+def m005_training_wheels_sweeps(db: Database) -> None:
+    """Training Wheels sweeps are runs (kind 'wheels'), and free-text datasets (answer type
+    'text': a source and its reference) can be imported for them. Widening the two CHECK lists
+    rebuilds `runs` and `datasets` (SQLite cannot alter a CHECK), which needs foreign keys off,
+    hence outside sqlite-utils' transaction; the rebuild is one transaction of its own and is
+    skipped when already done, so a kill before the migration is recorded is harmless. Then the
+    sweep tables: one row per sweep, per point (policy x budget) and per output."""
+    conn = db.conn
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            _widen_check(db, "runs", "'transfer', 'generate')", "'transfer', 'generate', 'wheels')")
+            _widen_check(db, "datasets", "'math', 'string')", "'math', 'string', 'text')")
+            for statement in _statements(WHEELS_SCHEMA):
+                db.execute(statement)
+            problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise RuntimeError(f"foreign key check failed after rebuilding: {problems[:3]}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _widen_check(db: Database, table: str, old: str, new: str) -> None:
+    """Rebuild `table` with `old` replaced by `new` in its CREATE statement (SQLite's documented
+    12-step procedure), keeping every column, row and index it has by then."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                     [table]).fetchone()[0]
+    if new in sql:
+        return
+    if old not in sql:
+        raise RuntimeError(f"{table}: expected {old!r} in its schema")
+    indexes = [row[0] for row in db.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') "
+        "AND sql IS NOT NULL", [table]).fetchall()]
+    rebuilt = sql.replace(old, new, 1).replace(f"CREATE TABLE {table} ", f"CREATE TABLE {table}__new ", 1)
+    db.execute(rebuilt)
+    db.execute(f"INSERT INTO {table}__new SELECT * FROM {table}")
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {table}__new RENAME TO {table}")
+    for statement in indexes:
+        db.execute(statement)
+
+
+WHEELS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS wheels_sweeps (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    student TEXT,
+    distill_json TEXT
+);
+CREATE TABLE IF NOT EXISTS wheels_points (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    policy TEXT NOT NULL,
+    budget REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+    metric TEXT,
+    n INTEGER,
+    correct INTEGER,
+    quality REAL,
+    quality_low REAL,
+    quality_high REAL,
+    tokens INTEGER,
+    teacher_written INTEGER,
+    teacher_tokens INTEGER,
+    teacher_calls INTEGER,
+    teacher_forwards INTEGER,
+    wall_s REAL,
+    violations INTEGER,
+    metrics_json TEXT,
+    finished_at TEXT,
+    UNIQUE (run_id, policy, budget)
+);
+CREATE TABLE IF NOT EXISTS wheels_outputs (
+    id INTEGER PRIMARY KEY,
+    point_id INTEGER NOT NULL REFERENCES wheels_points(id) ON DELETE CASCADE,
+    example_id INTEGER NOT NULL REFERENCES examples(id) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    pieces_json TEXT NOT NULL,
+    owners TEXT NOT NULL,
+    answer TEXT,
+    score REAL NOT NULL,
+    new_tokens INTEGER NOT NULL,
+    asks INTEGER NOT NULL,
+    teacher_tokens INTEGER NOT NULL,
+    finished INTEGER NOT NULL,
+    UNIQUE (point_id, example_id)
+);
+CREATE INDEX IF NOT EXISTS wheels_outputs_by_example ON wheels_outputs (example_id, point_id);
+"""

@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.fixtures.model_fixtures",
     "tests.fixtures.teacher_fixtures",
     "tests.fixtures.tui_fixtures",
+    "tests.fixtures.wheels_fixtures",
 ]

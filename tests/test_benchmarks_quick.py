@@ -41,11 +41,16 @@ CHAOS = ["chaos_fault_rows_lost", "chaos_fault_empty_ok_rows",
 EVAL = ["eval_tokens_per_s_batched_vs_one_at_a_time", "eval_speedup", "eval_identical_predictions",
         "eval_tokens_per_s_bf16_vs_float32_batched", "eval_bf16_same_text_as_float32"]
 
+WHEELS = ["wheels_tok_per_s_assisted20_vs_student", "wheels_tok_per_s_assisted20_vs_teacher",
+          "wheels_teacher_tokens_assisted20_vs_teacher",
+          "wheels_teacher_calls_per_seq_assisted20_vs_teacher", "wheels_realised_share_assisted20",
+          "wheels_teacher_tokens_recompute_vs_kept_cache"]
+
 
 def expected_figures() -> list[str]:
     names = TEACHER_API + RESUME + TUI
     if smollm2_gguf_path() is not None:
-        names += CHAOS
+        names += CHAOS + WHEELS  # built-in problems: no GSM8K needed
     if (GSM8K / "train.jsonl").is_file() and smollm2_gguf_path() is not None:
         names += TEACHER_LLAMA + TRAINING + EVAL
     return names

@@ -43,6 +43,18 @@ def commands_in(row: str) -> list[tuple[str, list[str]]]:
     return found
 
 
+def options_of(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string of a parser and of its own subcommands (`wheels sweep`, `student
+    shrink`)."""
+    found = set()
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= options_of(sub)
+    return found
+
+
 def test_every_subcommand_is_documented():
     documented = {name for row in readme_rows() for name, _ in commands_in(row)}
     missing = set(subcommands()) - documented
@@ -54,6 +66,6 @@ def test_every_documented_command_and_flag_exists():
     for row in readme_rows():
         for name, flags in commands_in(row):
             assert name in parsers, f"README.md documents `undo-tui {name}`, which does not exist"
-            known = {opt for action in parsers[name]._actions for opt in action.option_strings}
+            known = options_of(parsers[name])
             unknown = [flag for flag in flags if flag not in known]
             assert not unknown, f"README.md shows `undo-tui {name}` with unknown flags {unknown}"

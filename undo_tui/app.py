@@ -180,6 +180,8 @@ class UndoApp(App):
         from undo_tui.screens.first_run import FirstRunScreen
         from undo_tui.screens.help import HelpScreen
         from undo_tui.screens.runs import RunsScreen, RunsTable
+        from undo_tui.screens.sweep import PointsTable, SweepScreen
+        from undo_tui.screens.sweep_outputs import SweepOutputsScreen
         from undo_tui.screens.transfer_dialog import TransferDialog
         from textual.widgets import DataTable
 
@@ -197,6 +199,8 @@ class UndoApp(App):
             ("rationale editor", [EditorDialog]),
             ("export dialog", [ExportDialog]),
             ("transfer dialog", [TransferDialog]),
+            ("Training Wheels sweep", [PointsTable, SweepScreen]),
+            ("sweep outputs", [SweepOutputsScreen]),
             ("dialogs", [ConfirmDialog, InputDialog]),
             ("help", [HelpScreen]),
             ("first run", [FirstRunScreen]),

@@ -33,6 +33,8 @@ COMMANDS = [
     "grade",
     "transfer",
     "config",
+    "wheels",
+    "student",
     "demo",
 ]
 

@@ -105,7 +105,11 @@ def _tag(model: type[BaseModel]) -> Any:
 
 
 def _choices(field: FieldInfo | None) -> str:
-    values = get_args(_unwrap(field.annotation)) if field else ()
+    """The allowed values of a Literal field, or of each item of a list of them."""
+    annotation = _unwrap(field.annotation) if field else None
+    if get_origin(annotation) is list:
+        annotation = _unwrap(get_args(annotation)[0])
+    values = get_args(annotation) if annotation is not None else ()
     return ", ".join(repr(v) for v in values) or "?"
 
 

@@ -35,6 +35,23 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Normal-approximation interval of a mean (per-example scores such as chrF): mean +- z*s/sqrt(n).
+
+    Used for text metrics, whose per-example scores are bounded and averaged over 100+ examples,
+    where the central limit theorem is a fair approximation; (mean, mean) for fewer than two.
+    """
+    n = len(values)
+    if n == 0:
+        return 0.0, 0.0
+    mean = sum(values) / n
+    if n < 2:
+        return mean, mean
+    variance = sum((v - mean) ** 2 for v in values) / (n - 1)
+    half = NormalDist().inv_cdf(0.5 + confidence / 2) * math.sqrt(variance / n)
+    return mean - half, mean + half
+
+
 def binomial_cdf_half(k: int, n: int) -> float:
     """P(X <= k) for X ~ Binomial(n, 1/2), summed in log space so large n does not underflow."""
     if k < 0:

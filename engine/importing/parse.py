@@ -7,14 +7,17 @@ import json
 import re
 from pathlib import Path
 
-from engine.grading.answers import ANSWER_TYPES
+from engine.grading.answers import ANSWER_TYPES as GRADED_TYPES
 from engine.importing.guess import id_field, unmapped_message
 from engine.importing.model import BadRow, ColumnMapping, ImportFailed, ParsedExample, ParseResult
 from engine.importing.readers import FORMATS, read_rows
-from engine.importing.rows import DEFAULT_MAX_ROW_CHARS, RowContext, to_example
+from engine.importing.rows import DEFAULT_MAX_ROW_CHARS, TEXT_FIELDS, RowContext, to_example
 from engine.importing.splits import SPLIT_CHOICES, split_from_filename
 
 _SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+# graded answers, plus free-text references (a source/reference pair per row)
+ANSWER_TYPES = (*GRADED_TYPES, "text")
 
 
 def detect_format(path) -> str:
@@ -56,6 +59,8 @@ def parse_source(
         fmt = detect_format(path)
     if answer_type not in ANSWER_TYPES:
         raise ImportFailed(f"answer type {answer_type!r} is not one of {', '.join(ANSWER_TYPES)}")
+    if answer_type == "text" and mapping.choices:
+        raise ImportFailed("--choices does not go with answer type text (free-text references)")
     if split not in SPLIT_CHOICES:
         raise ImportFailed(f"split {split!r} is not one of {', '.join(SPLIT_CHOICES)}")
     if max_row_chars < 0:
@@ -65,7 +70,7 @@ def parse_source(
     ctx = RowContext(mapping, answer_type, split, gsm8k=fmt == "gsm8k",
                      max_row_chars=max_row_chars)
     rows, bad, fields = _parse_rows(path, fmt, ctx, auto_id and mapping.id is None)
-    absent = [f for f in _wanted(ctx.mapping) if f not in fields]
+    absent = [f for f in _wanted(ctx.mapping) if not _present(f, fields, answer_type)]
     if absent and fields:
         raise ImportFailed(unmapped_message(path.name, str(path), dataset, absent, list(fields)))
     rows, duplicates, bad_ids = _drop_duplicates(rows, given_ids=ctx.mapping.id is not None)
@@ -111,6 +116,11 @@ def _parse_rows(path: Path, fmt: str, ctx: RowContext,
 def _wanted(mapping: ColumnMapping) -> list[str]:
     optional = (mapping.rationale, mapping.choices, mapping.id, mapping.category, mapping.split)
     return mapping.question_fields() + [mapping.answer] + [f for f in optional if f]
+
+
+def _present(field: str, fields: dict, answer_type: str) -> bool:
+    """A mapped field some row has; free text may name question/answer source/reference."""
+    return field in fields or (answer_type == "text" and TEXT_FIELDS.get(field) in fields)
 
 
 LETTER_ANSWER = re.compile(r"^answer '[A-Ja-j]' is not a number$")

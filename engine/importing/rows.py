@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.grading.answers import gsm8k_gold, last_boxed, normalize_answer
 from engine.importing.model import BadRow, ColumnMapping, ParsedExample, content_id
@@ -39,8 +39,15 @@ def to_example(row: RawRow, ctx: RowContext) -> ParsedExample | BadRow:
         return BadRow(row.position, str(exc), row.where)
 
 
+# Free text (translation, summarisation): a source and its reference, under these names when
+# the file has no question/answer fields.
+TEXT_FIELDS = {"question": "source", "answer": "reference"}
+
+
 def _build(row: RawRow, ctx: RowContext) -> ParsedExample:
     record, mapping = row.record, ctx.mapping
+    if ctx.answer_type == "text":
+        mapping = _source_reference(record, mapping)
     question = _question(record, mapping)
     raw_answer = _text(_field(record, mapping.answer), mapping.answer)
     rationale = None
@@ -73,6 +80,13 @@ def _build(row: RawRow, ctx: RowContext) -> ParsedExample:
         category=_optional_text(_field(record, mapping.category)) if mapping.category else None,
         position=row.position,
     )
+
+
+def _source_reference(record: dict, mapping: ColumnMapping) -> ColumnMapping:
+    """question/answer read from source/reference where a free-text record has those instead."""
+    changes = {field: alias for field, alias in TEXT_FIELDS.items()
+               if getattr(mapping, field) == field and field not in record and alias in record}
+    return replace(mapping, **changes) if changes else mapping
 
 
 def _check_size(limit: int, *texts: str | None) -> None:
@@ -120,6 +134,8 @@ def _boxed(text: str, name: str) -> str:
 
 
 def _normalised(raw: str, answer_type: str) -> str:
+    if answer_type == "text":  # a reference text, compared by chrF or ROUGE-L, never normalised
+        return raw
     value = normalize_answer(raw, answer_type)
     if value is None:
         raise RowError(f"answer {_short(raw)} is not {_TYPE_NOUN[answer_type]}")

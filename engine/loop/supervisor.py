@@ -28,7 +28,7 @@ from engine.loop.metrics import finalize_iteration
 from engine.loop.signals import StopSignals
 from engine.loop.stage_main import EXIT_STOPPED
 from store.errors import UndoError
-from store.processes import process_alive, process_start
+from store.processes import process_start, refuse_second_driver
 
 STAGES = ("teacher", "train", "evaluate")
 Echo = Callable[[str], None]
@@ -47,6 +47,9 @@ def create_run(db, store_path: Path, config: RunConfig, *, kind: str | None = No
                source_run_id: int | None = None, source_export_id: int | None = None) -> int:
     """Record a new run with its validated config; nothing runs yet."""
     dataset = store.get_dataset(db, config.dataset.name)
+    if dataset.answer_type == "text":
+        raise UndoError(f"dataset {dataset.name!r} holds free text (answer type text): the UNDO "
+                        "loop needs answers it can grade; measure it with `undo-tui wheels sweep`")
     teacher = f"{config.teacher.backend}:{config.teacher.model}"
     run_id = store.create_run(db, config.run.name, config.model_dump(mode="json"),
                               kind=kind or config.run.kind,
@@ -73,10 +76,7 @@ def drive(store_path: Path, run_id: int, echo: Echo | None = None,
     db = store.open_store(store_path)
     try:
         run = store.get_run(db, run_id)
-        if (run.status in store.runs.ACTIVE_STATUSES and run.pid != os.getpid()
-                and process_alive(run.pid, run.pid_started)):
-            raise UndoError(f"run {run_id} is already running (pid {run.pid}); "
-                            f"stop it with `undo-tui stop {run_id}` first")
+        refuse_second_driver(run)
         if run.status == "finished":
             echo(f"run {run_id} already finished: {run.stop_reason}")
             return run

@@ -1,5 +1,6 @@
-"""`undo-tui config schema` / `undo-tui config check FILE`: the run file's JSON Schema, for
-editors, and checking one file without recording anything."""
+"""`undo-tui config schema` / `undo-tui config check FILE`: the run file's (or, with --sweep, a
+Training Wheels sweep file's) JSON Schema, for editors, and checking one file of either kind
+without recording anything."""
 
 from __future__ import annotations
 
@@ -13,16 +14,21 @@ def add_parser(subparsers):
         description="Run configurations (TOML) are checked when a run starts; these commands "
                     "help while writing one. `schema` prints a JSON Schema that editors with a "
                     "TOML language server (Taplo, Even Better TOML) use to complete and check "
-                    "run files; `check FILE` validates one file.")
+                    "run files (`schema --sweep`: Training Wheels sweep files); `check FILE` "
+                    "validates one file of either kind (a sweep file has a [sweep] table).")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True,
                                     help="schema: print the JSON Schema; check: validate FILE")
-    actions.add_parser("schema", help="print the JSON Schema of a run file",
-                       description="Print the JSON Schema of a run file (TOML) on stdout.")
-    check = actions.add_parser("check", help="validate a run file",
+    schema = actions.add_parser("schema", help="print the JSON Schema of a run file",
+                                description="Print the JSON Schema of a run file (TOML) on "
+                                            "stdout; --sweep: of a Training Wheels sweep file.")
+    schema.add_argument("--sweep", action="store_true",
+                        help="the schema of a sweep file (`undo-tui wheels sweep FILE`)")
+    check = actions.add_parser("check", help="validate a run or sweep file",
                                description="Validate a run file: exit 0 with a one-line "
                                            "summary, or exit 2 naming the file, the key and what "
                                            "is allowed.")
-    check.add_argument("file", type=Path, metavar="FILE", help="run configuration (TOML)")
+    check.add_argument("file", type=Path, metavar="FILE",
+                       help="run or sweep configuration (TOML)")
     return parser
 
 
@@ -30,15 +36,29 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "schema":
         import json
 
-        from engine.config.schema import run_config_schema
-
-        print(json.dumps(run_config_schema(), indent=2))
+        print(json.dumps(_schema(args.sweep), indent=2))
         return 0
-    from engine.config import load_config
+    from engine.config import config_from_dict, read_toml
+    from engine.wheels.config import is_sweep_file, sweep_config_from_dict
 
-    config = load_config(args.file)
+    tables = read_toml(args.file)
+    if is_sweep_file(tables):
+        config = sweep_config_from_dict(tables, str(args.file))
+        print(f"{args.file}: OK ({sweep_summary(config)})")
+        return 0
+    config = config_from_dict(tables, source=str(args.file))
     print(f"{args.file}: OK ({summary(config)})")
     return 0
+
+
+def _schema(sweep: bool) -> dict:
+    if sweep:
+        from engine.wheels.config import sweep_config_schema
+
+        return sweep_config_schema()
+    from engine.config.schema import run_config_schema
+
+    return run_config_schema()
 
 
 def summary(config) -> str:
@@ -46,3 +66,10 @@ def summary(config) -> str:
     return (f"run {config.run.name!r} on dataset {config.dataset.name!r}; teacher "
             f"{config.teacher.backend} {config.teacher.model}; student {config.student.model}; "
             f"at most {config.loop.max_iterations} iteration(s)")
+
+
+def sweep_summary(config) -> str:
+    """What a sweep file measures: name, dataset split, the pair, how many points."""
+    return (f"sweep {config.sweep.name!r} on dataset {config.sweep.dataset!r} "
+            f"({config.sweep.split}); teacher {config.models.teacher}; student "
+            f"{config.models.student}; {len(config.points())} point(s)")

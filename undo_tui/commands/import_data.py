@@ -10,7 +10,7 @@ from pathlib import Path
 
 FORMATS = ("auto", "gsm8k", "jsonl", "json", "csv", "parquet", "hf")
 SPLITS = ("auto", "train", "val", "test")
-ANSWER_TYPES = ("number", "choice", "math", "string")
+ANSWER_TYPES = ("number", "choice", "math", "string", "text")
 LISTED_SKIPS = 20
 DEFAULT_MAX_ROW_CHARS = 100_000  # engine.importing.rows.DEFAULT_MAX_ROW_CHARS (a test checks)
 
@@ -48,7 +48,9 @@ def add_parser(subparsers):
                         help="category field (the teacher's refinement can pick errors by it)")
     fields.add_argument("--split-field", metavar="FIELD", help="field naming each row's split")
     parser.add_argument("--answer-type", choices=ANSWER_TYPES,
-                        help="default: the existing dataset's type, else choice with --choices, else number")
+                        help="default: the existing dataset's type, else choice with --choices, else "
+                        "number; text: free-text references (source/reference pairs, scored by "
+                        "chrF or ROUGE-L in Training Wheels sweeps)")
     val = parser.add_mutually_exclusive_group()
     val.add_argument("--val-size", type=int, metavar="N",
                      help="validation examples to carve from train (0: none); only when neither the "

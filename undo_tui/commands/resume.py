@@ -23,11 +23,15 @@ def run(args) -> int:
 
     db = store.open_store(args.store)
     try:
-        run = store.get_run(db, args.run_id)
-        if run.status != "finished":
-            config = stored_config(run)
+        stored = store.get_run(db, args.run_id)
+        if stored.kind != "wheels" and stored.status != "finished":
+            config = stored_config(stored)
             check_components(db, args.store, config, args)
     finally:
         db.close()
-    print(f"run {run.id} resuming: {run.name}", flush=True)  # the TUI waits for this line
+    print(f"run {stored.id} resuming: {stored.name}", flush=True)  # the TUI waits for this
+    if stored.kind == "wheels":  # a Training Wheels sweep runs in this process, not by stages
+        from undo_tui.commands.wheels import drive_in_terminal as drive_sweep
+
+        return drive_sweep(args.store, args.run_id)
     return drive_in_terminal(args.store, args.run_id)

@@ -62,11 +62,15 @@ def run(args) -> int:
     return drive_in_terminal(args.store, run_id)
 
 
-def drive_in_terminal(store_path: Path, run_id: int) -> int:
+def drive_in_terminal(store_path: Path, run_id: int, drive=None) -> int:
+    """Drive a run here with a live progress line; `drive` defaults to the UNDO supervisor (a
+    Training Wheels sweep passes its own)."""
     import store
     from engine.errors import StageFailed
-    from engine.loop.supervisor import drive
     from undo_tui.commands.progress_line import ProgressLine
+
+    if drive is None:
+        from engine.loop.supervisor import drive
 
     db = store.open_store(store_path)
     line = ProgressLine(db, run_id)

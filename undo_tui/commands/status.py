@@ -91,6 +91,12 @@ def _print_run(db, r, store_path) -> None:
         console.print(f"stop reason: {r.stop_reason}")
     if r.error:
         console.print(f"error: {r.error}")
+    if r.kind == "wheels":  # a sweep has points, not iterations
+        from engine.wheels.report import sweep_lines
+
+        for line in sweep_lines(db, r.id):
+            console.print(line, markup=False)
+        return
     iterations = store.list_iterations(db, r.id)
     claimed, verdicts = verdict_lines(db, r, iterations)
     console.print(iteration_table(iterations, store.changes_by_iteration(db, r.id), claimed))

@@ -62,6 +62,7 @@ class RunsScreen(BaseScreen):
         Binding("s", "stop", "Stop", id="runs_stop"),
         Binding("d", "delete", "Delete", id="runs_delete"),
         Binding("x", "export", "Export", id="runs_export"),
+        Binding("w", "sweep", "Sweep", id="runs_sweep"),
         Binding("ctrl+r", "refresh", "Refresh", id="runs_refresh", show=False),
     ]
 
@@ -184,7 +185,7 @@ class RunsScreen(BaseScreen):
                         f"{format_accuracy(summary.best_val_correct, summary.best_val_total)}"
                         + (" (not beyond the untrained student)"
                            if run.best_beats_base is False else "") + "\n")
-        text.append("enter: dashboard · e: errors browser · n: new run · r: resume · "
+        text.append("enter: dashboard · e: errors browser · w: sweep · n: new run · r: resume · "
                     "s: stop · d: delete · ?: all keys", style="dim")
         hint.update(text)
 
@@ -212,8 +213,23 @@ class RunsScreen(BaseScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         summary = self.summaries.get(event.row_key.value)
-        if summary is not None:
+        if summary is not None and summary.run.kind == "wheels":
+            self.action_sweep()
+        elif summary is not None:
             self.app.open_dashboard(summary.run.id)
+
+    def action_sweep(self) -> None:
+        """A Training Wheels sweep's plot, points and outputs."""
+        summary = self.selected()
+        if summary is None:
+            return
+        if summary.run.kind != "wheels":
+            self.notify(f"run {summary.run.id} is not a Training Wheels sweep (kind "
+                        f"{summary.run.kind})", severity="warning")
+            return
+        from undo_tui.screens.sweep import SweepScreen
+
+        self.app.push_screen(SweepScreen(summary.run.id))
 
     def action_errors(self) -> None:
         summary = self.selected()

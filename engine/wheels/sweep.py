@@ -1,0 +1,202 @@
+"""A sweep is a run (kind 'wheels'): its points are planned when it is created, and driving it
+computes the pending ones in order, storing each as it finishes.
+
+Like every run: a stop request ends it between two batches (the point in progress is dropped,
+`stopped`); a kill -9 leaves the finished points stored and `resume` computes only the rest;
+progress events (stage 'wheels', and 'distill' while the student is fine-tuned) show it live.
+The models are loaded once, in this process, and the distilled student is kept beside the run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import store
+from engine.errors import StageFailed
+from engine.model_registry import model_path
+from engine.wheels.config import SweepConfig, sweep_config_from_dict
+from engine.wheels.report import point_summary
+from store import wheels as store_wheels
+from store.errors import UndoError
+from store.processes import process_start, refuse_second_driver
+
+Echo = Callable[[str], None]
+KIND = "wheels"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def create_sweep(db, store_path: Path, config: SweepConfig) -> int:
+    """Record the run and its pending points; nothing is computed yet."""
+    dataset = store.get_dataset(db, config.sweep.dataset)
+    if not store.load_examples(db, dataset.id, config.sweep.split, limit=1):
+        raise UndoError(f"dataset {dataset.name!r} has no {config.sweep.split!r} examples")
+    model_path(config.models.teacher)
+    model_path(config.models.student)
+    run_id = store.create_run(db, config.sweep.name, config.model_dump(mode="json"), kind=KIND,
+                              dataset_id=dataset.id, teacher=config.models.teacher,
+                              student=config.models.student)
+    logs = Path(store_path).resolve().parent / "logs"
+    store.update_run(db, run_id, log_path=str(logs / f"run-{run_id}.log"))
+    store_wheels.plan_points(db, run_id, config.points(), student=config.models.student)
+    return run_id
+
+
+def run_dir(store_path: Path, run_id: int) -> Path:
+    return Path(store_path).resolve().parent / "runs" / f"run-{run_id}"
+
+
+class _Stopped(Exception):
+    pass
+
+
+def drive_sweep(store_path: Path, run_id: int, echo: Echo | None = None,
+                tick: Callable[[], None] | None = None) -> store.Run:
+    """Compute every pending point of the sweep in this process; returns the final run row.
+    `tick` is called after each progress event (a terminal's progress line)."""
+    echo = echo or (lambda _line: None)
+    db = store.open_store(store_path)
+    try:
+        run = store.get_run(db, run_id)
+        if run.kind != KIND:
+            raise UndoError(f"run {run_id} is a {run.kind} run, not a Training Wheels sweep")
+        refuse_second_driver(run)
+        if run.status == "finished":
+            echo(f"run {run_id} already finished: {run.stop_reason}")
+            return run
+        config = sweep_config_from_dict(run.config, f"run {run_id} config")
+        store.clear_stop_request(db, run_id)
+        store.update_run(db, run_id, status="running", pid=os.getpid(),
+                         pid_started=process_start(os.getpid()), error=None,
+                         started_at=run.started_at or now_iso(), finished_at=None)
+        store.add_event(db, run_id, "stage", message=f"sweep started (pid {os.getpid()})")
+        try:
+            done = _compute(db, Path(store_path), run_id, config, echo, tick)
+        except (_Stopped, KeyboardInterrupt) as exc:
+            store.update_run(db, run_id, status="stopped", stage=None, pid=None,
+                             stop_reason="stopped on request", finished_at=now_iso())
+            store.add_event(db, run_id, "stage", message="stopped on request; resume continues here")
+            echo("stopped on request")
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+        except Exception as exc:
+            store.update_run(db, run_id, status="failed", stage=None, pid=None, error=str(exc),
+                             finished_at=now_iso())
+            store.add_event(db, run_id, "error", message=str(exc))
+            if isinstance(exc, UndoError):
+                raise
+            raise StageFailed(f"{type(exc).__name__}: {exc}") from exc
+        else:
+            reason = f"{done} points measured"
+            store.update_run(db, run_id, status="finished", stage=None, pid=None,
+                             stop_reason=reason, finished_at=now_iso())
+            store.add_event(db, run_id, "stage", message=f"finished: {reason}")
+            echo(f"finished: {reason}")
+        return store.get_run(db, run_id)
+    finally:
+        db.close()
+
+
+def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
+             tick: Callable[[], None] | None) -> int:
+    from engine.wheels.models import load_pair
+    from engine.wheels.points import PointStopped, run_point
+    from engine.wheels.prompts import build_prompts
+
+    run = store.get_run(db, run_id)
+    dataset = store.get_dataset(db, run.dataset_id)
+    examples = store.load_examples(db, dataset.id, config.sweep.split,
+                                   limit=config.sweep.limit or None)
+    should_stop = _stop_checker(db, run_id)
+    student = _student(db, store_path, run_id, config, dataset.id, should_stop, echo, tick)
+    models, tokenizer = load_pair(student, model_path(config.models.teacher),
+                                  config.models.dtype, config.models.device or None)
+    prompts = build_prompts(examples, tokenizer, config, dataset.answer_type)
+    points = store_wheels.list_points(db, run_id)
+    total = len(points) * len(examples)
+    for point in points:
+        if point.status == "done":
+            continue
+        if should_stop():
+            raise _Stopped
+        store.update_run(db, run_id, stage=f"wheels ({point.label})")
+        echo(f"point {point.position + 1}/{len(points)}: {point.label}")
+        offset = point.position * len(examples)
+        point_prompts = prompts
+        if point.policy == "learned":
+            point_prompts = build_prompts(examples, tokenizer, config, dataset.answer_type,
+                                          budget=point.budget)
+        progress = _progress(db, run_id, point, offset, total, tick)
+        try:
+            metrics, outputs = run_point(models, tokenizer, examples, point_prompts, point, config,
+                                         dataset.answer_type, should_stop, progress)
+        except PointStopped:
+            raise _Stopped from None
+        store_wheels.save_point(db, point.id, metrics, outputs)
+        echo(f"  {point_summary(store_wheels.list_points(db, run_id)[point.position])}")
+    return len(points)
+
+
+def _student(db, store_path: Path, run_id: int, config: SweepConfig, dataset_id: int,
+             should_stop, echo: Echo, tick) -> Path:
+    """The student the sweep measures: as configured, or distilled first (and recorded)."""
+    base = model_path(config.models.student)
+    if not config.distill.enabled:
+        store_wheels.set_distill(db, run_id, str(base), {"data": "none"})
+        return base
+    from engine.wheels.distill import ensure_distilled
+
+    store.update_run(db, run_id, stage="distill")
+    echo("distilling the student (SFT)")
+
+    def progress(p: dict) -> None:
+        store.add_event(db, run_id, "progress", stage="distill", done=p.get("step"),
+                        total=p.get("total_steps"), data=p)
+        if tick is not None:
+            tick()
+
+    out, info = ensure_distilled(db, config, dataset_id, run_dir(store_path, run_id) / "student",
+                                 progress, should_stop)
+    if info.get("stopped"):
+        raise _Stopped
+    store_wheels.set_distill(db, run_id, str(out), info)
+    echo(f"student distilled on {info['data']}: {info['kept']} kept rationales, "
+         f"{info['gold']} gold solutions")
+    return out
+
+
+def _progress(db, run_id: int, point, offset: int, total: int, tick):
+    state = {"at": 0.0, "started": time.monotonic()}
+
+    def report(done: int, live: dict) -> None:
+        now = time.monotonic()
+        if now - state["at"] < 0.5:
+            return
+        state["at"] = now
+        elapsed = now - state["started"]
+        eta = (total - offset - done) * elapsed / done if done else None
+        store.add_event(db, run_id, "progress", stage="wheels", done=offset + done, total=total,
+                        data={"point": point.label, "point_done": done, "eta_s": eta, **live})
+        if tick is not None:
+            tick()
+
+    return report
+
+
+def _stop_checker(db, run_id: int, every_s: float = 0.5):
+    state = {"at": 0.0, "value": False}
+
+    def should_stop() -> bool:
+        now = time.monotonic()
+        if not state["value"] and now - state["at"] >= every_s:
+            state["at"] = now
+            state["value"] = store.stop_requested(db, run_id)
+        return state["value"]
+
+    return should_stop
