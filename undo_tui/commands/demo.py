@@ -12,10 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Measured: the recorded sample (sample_runs/demo.db) took 19 minutes on a 2-core CPU that other
-# jobs were sharing; per stage 2-6 minutes of evaluation and teacher calls, under 2 of training.
-ESTIMATE = ("about 15-20 minutes on a 2-core CPU (the recorded sample took 19 minutes); "
-            "faster with more cores")
+# Measured: a recording with the CPU mostly to itself took 19 minutes on 2 cores; the shipped
+# sample (sample_runs/demo.db) took 57 while a test suite and other model jobs shared the cores.
+ESTIMATE = ("about 15-20 minutes on a 2-core CPU to itself (much longer while other jobs share "
+            "it); faster with more cores")
 
 
 def add_parser(subparsers):
