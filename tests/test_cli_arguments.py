@@ -19,6 +19,8 @@ MINIMAL = {
     "export": ["1", "--format", "parquet", "--out", "x.parquet"],
     "transfer": ["--from-run", "1", "--student", "smollm2"], "demo": [],
     "grade": ["outputs.jsonl"], "config": ["check", "run.toml"],
+    "wheels": ["sweep", "sweep.toml"],
+    "student": ["shrink", "--from", "smollm2", "--keep-layers", "10", "--out", "small"],
 }
 
 
@@ -41,9 +43,18 @@ def test_store_is_accepted_before_and_after_every_command(command, tmp_path):
     assert before.store == after.store == where
 
 
+def with_actions(parsers: dict[str, argparse.ArgumentParser]):
+    """Every (name, parser), nested ACTION parsers (`config check`, `wheels sweep`) included."""
+    for name, parser in parsers.items():
+        yield name, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                yield from with_actions({f"{name} {sub}": p for sub, p in action.choices.items()})
+
+
 def test_every_option_and_argument_says_what_it_is_for():
     missing = [f"{name} {action.option_strings or action.dest}"
-               for name, parser in subparsers().items() for action in parser._actions
+               for name, parser in with_actions(subparsers()) for action in parser._actions
                if not isinstance(action, argparse._HelpAction) and not action.help]
     assert not missing
 
@@ -69,13 +80,13 @@ def test_usage_shows_the_bare_form_and_the_store_both_ways(capsys):
 def test_an_unknown_command_is_refused_not_taken_for_a_store(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_:
-        main(["wheels"])
+        main(["sweeps"])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert "unknown command 'wheels'" in err and "./wheels" in err
-    assert not (tmp_path / "wheels").exists()
+    assert "unknown command 'sweeps'" in err and "./sweeps" in err
+    assert not (tmp_path / "sweeps").exists()
     # a path is still a store to open
-    assert _with_default_command(["./wheels"]) == ["tui", "./wheels"]
+    assert _with_default_command(["./sweeps"]) == ["tui", "./sweeps"]
     assert _with_default_command(["store.db", "--run", "2"]) == ["tui", "store.db", "--run", "2"]
     (tmp_path / "mystore").touch()
     assert _with_default_command(["mystore"]) == ["tui", "mystore"]

@@ -11,7 +11,8 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "wheels", help="Training Wheels: the student asks a same-tokenizer teacher for tokens",
         description="Assisted decoding under a budget on teacher use (Training Wheels).")
-    actions = parser.add_subparsers(dest="wheels_action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(dest="wheels_action", metavar="ACTION", required=True,
+                                    help="sweep: evaluate policies at budgets (a run)")
     sweep = actions.add_parser(
         "sweep", help="evaluate a split at several budgets for each policy (a run)",
         description="Create a sweep from CONFIG (TOML: [sweep] [models] ...; see "
