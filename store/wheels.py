@@ -37,7 +37,7 @@ class Point:
     teacher_calls: int | None = None  # per-sequence teacher calls, summed
     teacher_forwards: int | None = None  # speculative: teacher passes
     wall_s: float | None = None
-    violations: int | None = None  # sequences over the stated budget
+    violations: int | None = None  # over the budget the cap holds: sequences, or the point (0/1)
     metrics: dict = field(default_factory=dict)
     finished_at: str | None = None
 

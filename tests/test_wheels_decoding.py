@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.wheels.budget import BudgetController, Cap
+from engine.wheels.budget import BudgetController, Cap, Ledger
 from engine.wheels.decoding import DecodeOptions, LazyTeacher, assisted_generate
 from engine.wheels.policies import Always, Disagree, Never, RandomAsk, Threshold
 
@@ -27,10 +27,10 @@ def plain_greedy(model, models, prompt: list[int], max_new: int = MAX_NEW) -> li
     return new if end is None else new[:end + 1]
 
 
-def run(models, prompts, policy, cap=Cap("none"), controller=None, **options):
+def run(models, prompts, policy, cap=Cap("none"), controller=None, ledger=None, **options):
     settings = dict(max_new_tokens=MAX_NEW) | options
     return assisted_generate(models, prompts, prompts, policy, cap, DecodeOptions(**settings),
-                             controller)
+                             controller, ledger)
 
 
 def test_student_policy_is_the_students_greedy_output_and_never_calls_the_teacher(
@@ -84,6 +84,46 @@ def test_the_hard_cap_is_never_exceeded_at_any_length(tiny_pair, tiny_prompts, c
                 assert output.asks == allowed
 
 
+def pooled_after_each_step(outputs) -> list[tuple[int, int]]:
+    """(teacher-written, written) over all rows of one batch after each decoding step."""
+    steps = max(o.new_tokens for o in outputs)
+    return [(sum(sum(o.owners[:step + 1]) for o in outputs),
+             sum(min(o.new_tokens, step + 1) for o in outputs)) for step in range(steps)]
+
+
+@pytest.mark.parametrize("target", [0.05, 0.2])
+def test_the_point_cap_is_never_exceeded_over_the_point_at_any_step(tiny_pair, tiny_prompts,
+                                                                    target):
+    """Across two batches sharing one tally, after every step of each: teacher-written <=
+    floor(target x written) over everything the point has written so far."""
+    models, _ = tiny_pair
+    cap = Cap("point", target)
+    for policy, tally in ((Always(), Ledger()), (Disagree(), Ledger()),
+                          (RandomAsk(seed=3), BudgetController(0.9))):
+        before = (0, 0)
+        for batch in range(2):
+            controller = tally if policy.scored else None
+            outputs = run(models, tiny_prompts, policy, cap, controller, tally,
+                          max_new_tokens=40, seed=batch)
+            for asks, written in pooled_after_each_step(outputs):
+                assert not cap.violated(before[0] + asks, before[1] + written), policy.name
+            before = (tally.asks, tally.tokens)
+        if policy.name == "teacher":  # it asks everywhere: the cap alone stops it, at the brim
+            assert tally.asks == int(target * tally.tokens + 1e-9) > 0
+
+
+def test_the_point_cap_lets_the_first_token_be_asked_where_the_share_cap_cannot(
+        tiny_pair, tiny_prompts):
+    """At 20%, a per-sequence share cap forbids any ask before a sequence's fifth token; the
+    point cap spends the point's room on the first step already (the student's first word)."""
+    models, _ = tiny_pair
+    per_sequence = run(models, tiny_prompts, Always(), Cap("share", 0.2))
+    assert not any(o.owners[0] for o in per_sequence)
+    assert all(not any(o.owners[:4]) for o in per_sequence)
+    pooled = run(models, tiny_prompts, Always(), Cap("point", 0.2), ledger=Ledger())
+    assert sum(o.owners[0] for o in pooled) == int(0.2 * len(tiny_prompts))
+
+
 def test_ownership_counts_add_up(tiny_pair, tiny_prompts):
     models, tokenizer = tiny_pair
     controller = BudgetController(0.3)
@@ -107,6 +147,18 @@ def test_the_online_controller_holds_the_target_share(tiny_pair, tiny_prompts, m
             seed=batch)
     assert controller.tokens >= 600
     assert abs(controller.share - target) <= 0.03
+
+
+@pytest.mark.parametrize("target", [0.1, 0.2, 0.3])
+def test_disagree_under_the_point_cap_fills_its_budget(tiny_pair, tiny_prompts, target):
+    """A rule policy has no controller: the point cap alone brings its share to the target when
+    it wants more asks than the budget allows (this pair disagrees on most tokens)."""
+    models, _ = tiny_pair
+    ledger = Ledger()
+    for batch in range(2):
+        run(models, tiny_prompts, Disagree(), Cap("point", target), ledger=ledger,
+            max_new_tokens=40, seed=batch)
+    assert target - 0.03 <= ledger.share <= target
 
 
 def test_teacher_catch_up_gives_the_logits_of_a_full_recompute(tiny_pair, tiny_prompts):

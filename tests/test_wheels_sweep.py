@@ -133,6 +133,25 @@ def test_a_sweep_stores_every_point_and_output(wheels_store, wheels_pair_dirs, t
     db.close()
 
 
+def test_a_point_cap_holds_the_points_share_and_counts_sequences_over_it(
+        wheels_store, wheels_pair_dirs, tmp_path):
+    """cap = "point": the point's share never exceeds its budget (no violation), while single
+    sequences may; the sweep counts those separately instead of calling them violations."""
+    student, teacher = wheels_pair_dirs
+    config = sweep_toml(tmp_path / "p.toml", student, teacher, budget={"cap": "point"},
+                        sweep={"policies": ["disagree"], "budgets": [20]})
+    done = cli(wheels_store, "wheels", "sweep", str(config))
+    assert done.returncode == 0, done.stderr
+    db = store.open_store(wheels_store)
+    point = store_wheels.list_points(db, store.list_runs(db)[0].run.id)[0]
+    outputs = store_wheels.point_outputs(db, point.id)
+    over = sum(o.asks > int(0.2 * o.new_tokens) for o in outputs)
+    assert point.label == "disagree 20%" and point.violations == 0
+    assert 0 < point.teacher_written <= int(0.2 * point.tokens)
+    assert point.metrics["sequences_over_share"] == over
+    db.close()
+
+
 def test_kill_9_mid_sweep_resumes_without_recomputing_stored_points(
         wheels_store, wheels_pair_dirs, tmp_path):
     student, teacher = wheels_pair_dirs

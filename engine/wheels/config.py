@@ -79,9 +79,10 @@ class DecodingSection(Table):
 
 
 class BudgetSection(Table):
-    cap: Literal["share", "count", "none"] = Field(
-        "share", description="hard cap per sequence: the budget's share at every length, a "
-                             "count, or none")
+    cap: Literal["share", "point", "count", "none"] = Field(
+        "share", description="hard cap: the budget's share of each sequence at every length, "
+                             "of the whole point's tokens at every step, a count per "
+                             "sequence, or none")
     cap_count: int = Field(0, ge=0, description="teacher tokens per sequence when cap = 'count'")
     horizon: float = Field(128.0, gt=0, description="tokens over which the controller repays "
                                                     "a deficit")

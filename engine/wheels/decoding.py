@@ -22,7 +22,7 @@ from typing import Sequence
 
 import torch
 
-from engine.wheels.budget import BudgetController, Cap
+from engine.wheels.budget import BudgetController, Cap, Ledger
 from engine.wheels.policies import Policy, StepView
 
 
@@ -165,13 +165,17 @@ class _Sampler:
 def assisted_generate(models: Models, student_prompts: Sequence[Sequence[int]],
                       teacher_prompts: Sequence[Sequence[int]], policy: Policy, cap: Cap,
                       options: DecodeOptions,
-                      controller: BudgetController | None = None) -> list[AssistedOutput]:
+                      controller: BudgetController | None = None,
+                      ledger: Ledger | None = None) -> list[AssistedOutput]:
     """Decode one batch; `controller` (shared across a sweep point's batches) picks the asks of
-    scored policies, and the cap bounds every policy's asks per sequence."""
+    scored policies, and the cap bounds every policy's asks, per sequence or, for a point cap,
+    over the point's tally (`ledger`, shared across its batches; the controller is one)."""
     if len(student_prompts) != len(teacher_prompts) or not student_prompts:
         raise ValueError("need one student and one teacher prompt per sequence")
     if policy.scored and controller is None:
         raise ValueError(f"policy {policy.name!r} needs a budget controller")
+    tally = controller if controller is not None else ledger if ledger is not None else Ledger()
+    tiebreak = torch.Generator().manual_seed(options.seed + 2)
     rows, vocab = len(student_prompts), models.vocab_size
     student = CachedModel(models.student, models.pad_id)
     teacher = LazyTeacher(models.teacher, teacher_prompts, models.pad_id,
@@ -193,7 +197,9 @@ def assisted_generate(models: Models, student_prompts: Sequence[Sequence[int]],
         if policy.needs_teacher_everywhere:
             view.teacher_logits = teacher.logits_at(step, generated, active)[:, :vocab]
         allowed = active & cap.allows(asks, lengths)
-        ask = _decide(policy, view, controller, active, allowed) & allowed
+        ask, priority = _decide(policy, view, controller, active, allowed, tiebreak)
+        ask = _within_room(ask & allowed, priority,
+                           cap.room(tally.asks, tally.tokens, int(active.sum())))
         token = student_pick.pick(view.student_logits)
         if ask.any():
             teacher_logits = teacher.logits_at(step, generated, active)[:, :vocab]
@@ -202,8 +208,7 @@ def assisted_generate(models: Models, student_prompts: Sequence[Sequence[int]],
         generated[:, step], owners[:, step] = token, ask
         lengths += active.long()
         asks += ask.long()
-        if controller is not None:
-            controller.record(int(ask.sum()), int(active.sum()))
+        tally.record(int(ask.sum()), int(active.sum()))
         finished |= active & torch.isin(token, eos)
         if bool(finished.all()) or step + 1 == options.max_new_tokens:
             break
@@ -226,11 +231,26 @@ def _shared(logits: torch.Tensor, vocab: int, ask_token_id: int | None) -> torch
 
 
 def _decide(policy: Policy, view: StepView, controller: BudgetController | None,
-            active: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+            active: torch.Tensor, allowed: torch.Tensor,
+            tiebreak: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows that ask, and a priority per row for when a point cap has room for fewer: the
+    need scores of a scored policy, a random order for a rule policy (no row is favoured)."""
     if not policy.scored:
-        return policy.wants(view)
+        wanted = policy.wants(view)
+        return wanted, torch.rand(wanted.shape[0], generator=tiebreak)
     scores = policy.scores(view)
     wanted = torch.zeros(scores.shape[0], dtype=torch.bool)
     if bool(active.any()):
         wanted[active] = controller.choose(scores[active], allowed[active])
-    return wanted
+    return wanted, scores.double()
+
+
+def _within_room(ask: torch.Tensor, priority: torch.Tensor, room: int | None) -> torch.Tensor:
+    """At most `room` asks (None: no limit), keeping the highest priorities."""
+    if room is None or int(ask.sum()) <= room:
+        return ask
+    kept = torch.zeros_like(ask)
+    if room > 0:
+        ranked = torch.where(ask, priority.double(), torch.tensor(float("-inf"), dtype=torch.float64))
+        kept[torch.topk(ranked, room).indices] = True
+    return kept & ask

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from engine.wheels.budget import BudgetController, Cap
+from engine.wheels.budget import BudgetController, Cap, Ledger
 from engine.wheels.config import SweepConfig
 from engine.wheels.decoding import AssistedOutput, DecodeOptions, Models, assisted_generate
 from engine.wheels.policies import (Always, Disagree, Learned, Never, Policy, RandomAsk,
@@ -62,6 +62,7 @@ def run_point(models: Models, tokenizer, examples: Sequence, prompts: Prompts, p
     if policy is not None and policy.scored:
         controller = BudgetController(point.budget / 100, config.budget.horizon,
                                       config.budget.window)
+    ledger = controller if controller is not None else Ledger()  # the point's tally
     options = DecodeOptions(max_new_tokens=config.decoding.max_new_tokens,
                             do_sample=config.decoding.do_sample,
                             temperature=config.decoding.temperature,
@@ -75,7 +76,7 @@ def run_point(models: Models, tokenizer, examples: Sequence, prompts: Prompts, p
             raise PointStopped
         batch = order[start:start + size]
         outputs = _decode(models, prompts, batch, policy, cap_for(point, config), options,
-                          controller, config)
+                          controller, ledger, config)
         results.update(zip(batch, outputs))
         if progress is not None:
             progress(len(results), _live(results.values(), time.perf_counter() - started))
@@ -84,7 +85,7 @@ def run_point(models: Models, tokenizer, examples: Sequence, prompts: Prompts, p
                     tokenizer, answer_type, wall)
 
 
-def _decode(models, prompts, batch, policy, cap, options, controller, config):
+def _decode(models, prompts, batch, policy, cap, options, controller, ledger, config):
     teacher_prompts = [prompts.teacher[i] for i in batch]
     if policy is None:
         from engine.wheels.speculative import speculative_generate
@@ -92,7 +93,7 @@ def _decode(models, prompts, batch, policy, cap, options, controller, config):
         return speculative_generate(models, teacher_prompts, options,
                                     config.speculative.draft_tokens or None)
     return assisted_generate(models, [prompts.student[i] for i in batch], teacher_prompts,
-                             policy, cap, options, controller)
+                             policy, cap, options, controller, ledger)
 
 
 def _live(outputs, seconds: float) -> dict:
@@ -106,14 +107,14 @@ def _measure(point: Point, config: SweepConfig, examples, outputs: list[Assisted
              tokenizer, answer_type: str, wall: float) -> tuple[dict, list[NewOutput]]:
     metric = resolve_metric(config.quality.metric, answer_type)
     stated = Cap("share", point.budget / 100)
-    stored, scores, violations = [], [], 0
+    stored, scores, over_share = [], [], 0
     for example, output in zip(examples, outputs):
         pieces = token_pieces(tokenizer, output.token_ids)
         text = "".join(pieces)
         scored = score_output(metric, text, example, answer_type)
         scores.append(scored.score)
         if point.policy != "speculative" and stated.violated(output.asks, output.new_tokens):
-            violations += 1
+            over_share += 1
         stored.append(NewOutput(
             example_id=example.id, text=text, pieces=pieces,
             owners="".join("t" if owned else "s" for owned in output.owners),
@@ -121,15 +122,21 @@ def _measure(point: Point, config: SweepConfig, examples, outputs: list[Assisted
             asks=output.asks, teacher_tokens=output.teacher_tokens, finished=output.finished))
     quality = summarise(metric, scores)
     written = sum(o.asks for o in outputs)
+    tokens = sum(o.new_tokens for o in outputs)
+    # a violation breaks the budget the cap holds: each sequence's share, or the point's
+    violations = over_share
+    if config.budget.cap == "point":
+        violations = int(point.policy != "speculative" and stated.violated(written, tokens))
     metrics = {
         "metric": metric, "n": quality.n, "correct": quality.correct, "quality": quality.value,
         "quality_low": quality.low, "quality_high": quality.high,
-        "tokens": sum(o.new_tokens for o in outputs), "teacher_written": written,
+        "tokens": tokens, "teacher_written": written,
         "teacher_tokens": sum(o.teacher_tokens for o in outputs),
         "teacher_calls": sum(o.teacher_calls for o in outputs),
         "teacher_forwards": sum(o.teacher_forwards for o in outputs), "wall_s": wall,
         "violations": violations,
         "metrics": {"finished": sum(o.finished for o in outputs),
+                    "sequences_over_share": over_share,
                     "cap": config.budget.cap, "batch_size": config.decoding.batch_size},
     }
     return metrics, stored
