@@ -310,4 +310,15 @@ def test_a_sweep_distils_its_student_first_and_records_the_data(wheels_store, wh
     assert trained["steps"] == 1 and not trained["stopped"]
     status = cli(wheels_store, "status", str(run.id))
     assert "distilled on kept+gold: 0 kept rationales, 2 gold solutions" in status.stdout
+    # as if killed after the distillation, before the point was stored: resume reuses the
+    # student and keeps its record (steps, loss, time), instead of rewriting it without them
+    with store.write(db):
+        db.execute("UPDATE wheels_points SET status = 'pending' WHERE run_id = ?", [run.id])
+        db.execute("UPDATE runs SET status = 'failed' WHERE id = ?", [run.id])
+    resumed = cli(wheels_store, "resume", str(run.id))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "student distilled earlier on kept+gold (1 steps): reused" in resumed.stdout
+    assert "distilling the student" not in resumed.stdout
+    assert store_wheels.get_distill(db, run.id) == (path, info)
+    assert store.get_run(db, run.id).status == "finished"
     db.close()

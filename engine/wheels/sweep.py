@@ -150,8 +150,16 @@ def _student(db, store_path: Path, run_id: int, config: SweepConfig, dataset_id:
     if not config.distill.enabled:
         store_wheels.set_distill(db, run_id, str(base), {"data": "none"})
         return base
+    from engine.student.training import is_complete_checkpoint
     from engine.wheels.distill import ensure_distilled
 
+    out_dir = run_dir(store_path, run_id) / "student"
+    recorded_path, recorded = store_wheels.get_distill(db, run_id)
+    if recorded_path == str(out_dir) and "steps" in recorded and is_complete_checkpoint(out_dir):
+        # resumed after the distillation: its record (steps, loss, time) stays as it was
+        echo(f"student distilled earlier on {recorded['data']} ({recorded['steps']} steps): "
+             "reused")
+        return out_dir
     store.update_run(db, run_id, stage="distill")
     echo("distilling the student (SFT)")
 
@@ -161,8 +169,7 @@ def _student(db, store_path: Path, run_id: int, config: SweepConfig, dataset_id:
         if tick is not None:
             tick()
 
-    out, info = ensure_distilled(db, config, dataset_id, run_dir(store_path, run_id) / "student",
-                                 progress, should_stop)
+    out, info = ensure_distilled(db, config, dataset_id, out_dir, progress, should_stop)
     if info.get("stopped"):
         raise _Stopped
     store_wheels.set_distill(db, run_id, str(out), info)
