@@ -16,6 +16,7 @@ from engine.wheels.deferral import ask_positions, teacher_forced_margins
 from engine.wheels.pair import ASK_TOKEN
 from engine.wheels.policies import Learned
 from tests.fixtures.model_fixtures import TINY_EXAMPLES
+from tests.test_wheels_sweep import wheels_store  # noqa: F401  (a fixture)
 
 SENTENCE = "You may ask the teacher for at most {percent}% of the tokens."
 LEVELS = (0.0, 0.1, 0.2, 0.4)
@@ -144,3 +145,37 @@ def test_a_trained_asker_asks_where_labelled_and_more_at_a_higher_stated_budget(
     for output in outputs:
         assert not Cap("share", 0.4).violated(output.asks, output.new_tokens)
         assert asker.ask_token_id not in output.token_ids
+
+
+def test_teach_ask_makes_a_student_the_sweeps_learned_policy_runs(wheels_store, wheels_pair_dirs,
+                                                                  tmp_path):
+    """The CLI end to end: teach-ask on the sweep config's training split, then a sweep of the
+    `learned` policy with that student, its budget stated and capped."""
+    import store
+    from store import wheels as store_wheels
+    from tests.test_wheels_sweep import cli, sweep_toml
+
+    student, teacher = wheels_pair_dirs
+    config = sweep_toml(tmp_path / "t.toml", student, teacher,
+                        distill={"data": "gold", "split": "train"})
+    out = tmp_path / "asker"
+    taught = cli(wheels_store, "wheels", "teach-ask", str(config), "--out", str(out),
+                 "--levels", "0,20,40", "--epochs", "2", "--lr", "1e-3")
+    assert taught.returncode == 0, taught.stderr
+    assert "labelling 2 gold continuations at budgets 0%, 20%, 40% (margin)" in taught.stdout
+    assert f"student that asks -> {out}" in taught.stdout
+    learned = sweep_toml(tmp_path / "l.toml", out, teacher,
+                         sweep={"policies": ["learned"], "budgets": [20]})
+    swept = cli(wheels_store, "wheels", "sweep", str(learned))
+    assert swept.returncode == 0, swept.stderr
+    db = store.open_store(wheels_store)
+    (point,) = store_wheels.list_points(db, store.list_runs(db)[0].run.id)
+    assert point.label == "learned 20%" and point.status == "done" and point.violations == 0
+    db.close()
+    again = cli(wheels_store, "wheels", "teach-ask", str(config), "--out", str(out))
+    assert again.returncode != 0 and "not empty" in again.stderr
+    assert "Traceback" not in again.stderr
+    bad = cli(wheels_store, "wheels", "teach-ask", str(config), "--out", str(tmp_path / "n"),
+              "--levels", "0,ten")
+    assert bad.returncode != 0 and "--levels '0,ten'" in bad.stderr
+    assert "Traceback" not in bad.stderr
