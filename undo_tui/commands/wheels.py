@@ -1,6 +1,7 @@
 """`undo-tui wheels sweep CONFIG`: Training Wheels at several teacher budgets per policy, stored
 as a run (kind 'wheels'); stop with `undo-tui stop RUN` or Ctrl-C, continue with `undo-tui resume
-RUN` (finished points are kept)."""
+RUN` (finished points are kept). `undo-tui wheels teach-ask CONFIG --out DIR`: a student that asks
+(its `<ask>` token, warm-started on deferral labels), for the sweep's `learned` policy."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ def add_parser(subparsers):
         "wheels", help="Training Wheels: the student asks a same-tokenizer teacher for tokens",
         description="Assisted decoding under a budget on teacher use (Training Wheels).")
     actions = parser.add_subparsers(dest="wheels_action", metavar="ACTION", required=True,
-                                    help="sweep: evaluate policies at budgets (a run)")
+                                    help="sweep: evaluate policies at budgets (a run); "
+                                         "teach-ask: train a student to ask")
     sweep = actions.add_parser(
         "sweep", help="evaluate a split at several budgets for each policy (a run)",
         description="Create a sweep from CONFIG (TOML: [sweep] [models] ...; see "
@@ -22,10 +24,34 @@ def add_parser(subparsers):
     sweep.add_argument("config", type=Path, help="sweep configuration (TOML)")
     sweep.add_argument("--create-only", action="store_true",
                        help="record the sweep and print its id without computing it")
+    teach = actions.add_parser(
+        "teach-ask", help="train a student to ask the teacher (its <ask> token)",
+        description="Add an <ask> token to the student of CONFIG (a sweep configuration) and "
+                    "fine-tune it on the training continuations of [distill] (kept rationales "
+                    "or worked solutions): at each stated budget, the positions where the "
+                    "teacher's token matters most are labelled <ask>. Run the result as the "
+                    "`learned` policy of a sweep ([models] student = DIR).")
+    teach.add_argument("config", type=Path, help="sweep configuration (TOML)")
+    teach.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="directory for the student that asks (a Hugging Face model directory)")
+    teach.add_argument("--student", type=Path, metavar="DIR",
+                       help="the student to start from (default: [models] student; give a "
+                            "sweep's distilled runs/run-N/student)")
+    teach.add_argument("--levels", default="0,10,20,40", metavar="PERCENTS",
+                       help="budgets stated in the prompt, comma-separated percents")
+    teach.add_argument("--labelling", choices=("margin", "disagree"), default="margin",
+                       help="margin: where the teacher's token matters most; disagree: the "
+                            "first positions where the two greedy tokens differ")
+    teach.add_argument("--epochs", type=int, default=3, help="passes over the labelled data")
+    teach.add_argument("--lr", type=float, default=1e-4, help="peak learning rate")
+    teach.add_argument("--batch-size", type=int, default=4, help="examples per step")
+    teach.add_argument("--device", default="cpu", help="cpu, cuda, ...")
     return parser
 
 
 def run(args) -> int:
+    if args.wheels_action == "teach-ask":
+        return teach_ask(args)
     import store
     from engine.wheels.config import load_sweep_config
     from engine.wheels.sweep import create_sweep
@@ -49,3 +75,40 @@ def drive_in_terminal(store_path: Path, run_id: int) -> int:
     from undo_tui.commands.run import drive_in_terminal as drive_here
 
     return drive_here(store_path, run_id, drive=drive_sweep)
+
+
+def teach_ask(args) -> int:
+    import store
+    from engine.wheels.ask_training import AskTraining
+    from engine.wheels.config import load_sweep_config
+    from engine.wheels.teach_ask import teach_ask as teach
+    from store.errors import UndoError
+
+    levels = parse_levels(args.levels)
+    config = load_sweep_config(args.config)
+    if args.out.exists() and any(args.out.iterdir()):
+        raise UndoError(f"--out {args.out}: not empty; choose a new directory")
+    settings = AskTraining(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                           seed=config.sweep.seed, device=args.device)
+    db = store.open_store(args.store)
+    try:
+        taught = teach(db, config, args.out, levels, args.labelling, settings, args.student,
+                       echo=lambda line: print(line, flush=True))
+    finally:
+        db.close()
+    print(f"student that asks -> {taught.out_dir} ({len(taught.losses)} steps, loss "
+          f"{taught.losses[0]:.3f} -> {taught.losses[-1]:.3f})")
+    return 0
+
+
+def parse_levels(text: str) -> list[float]:
+    """'0,10,20,40' -> [0.0, 0.1, 0.2, 0.4]; a clear error for anything else."""
+    from store.errors import UndoError
+
+    try:
+        percents = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UndoError(f"--levels {text!r}: comma-separated percents, e.g. 0,10,20,40") from None
+    if not percents or any(not 0 <= p <= 100 for p in percents):
+        raise UndoError(f"--levels {text!r}: each must be between 0 and 100")
+    return sorted({p / 100 for p in percents})
