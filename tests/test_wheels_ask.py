@@ -164,6 +164,7 @@ def test_teach_ask_makes_a_student_the_sweeps_learned_policy_runs(wheels_store, 
     assert taught.returncode == 0, taught.stderr
     assert "labelling 2 gold continuations at budgets 0%, 20%, 40% (margin)" in taught.stdout
     assert f"student that asks -> {out}" in taught.stdout
+    assert "[teach-ask] 1/" in taught.stdout  # training reports its steps
     learned = sweep_toml(tmp_path / "l.toml", out, teacher,
                          sweep={"policies": ["learned"], "budgets": [20]})
     swept = cli(wheels_store, "wheels", "sweep", str(learned))

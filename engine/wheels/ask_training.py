@@ -18,7 +18,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from engine.student.data import IGNORE
 from engine.wheels.decoding import Models
@@ -93,10 +93,17 @@ class AskTraining:
 
 
 def train_asker(model, tokenizer, features: list[dict], out_dir: Path,
-                settings: AskTraining = AskTraining()) -> list[float]:
+                settings: AskTraining = AskTraining(),
+                progress: Callable[[int, int, float], None] | None = None) -> list[float]:
     """Fine-tune `model` (already carrying <ask>) on `features` and save it with its tokenizer
-    to `out_dir` (complete or absent); the per-step training losses."""
-    from transformers import PrinterCallback, Trainer, TrainingArguments
+    to `out_dir` (complete or absent); the per-step training losses. `progress(step, total,
+    loss)` is called after each logged step."""
+    from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+
+    class Report(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if progress is not None and logs and "loss" in logs:
+                progress(state.global_step, state.max_steps, float(logs["loss"]))
 
     from engine.student.atomic import atomic_dir
     from engine.student.data import ListDataset, PadCollator
@@ -110,7 +117,7 @@ def train_asker(model, tokenizer, features: list[dict], out_dir: Path,
             data_seed=settings.seed, use_cpu=settings.device == "cpu",
             remove_unused_columns=False, dataloader_num_workers=0, log_level="error")
         trainer = Trainer(model=model, args=args, train_dataset=ListDataset(features),
-                          data_collator=PadCollator(pad))
+                          data_collator=PadCollator(pad), callbacks=[Report()])
         trainer.remove_callback(PrinterCallback)
         trainer.train()
         losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]

@@ -52,7 +52,12 @@ def teach_ask(db, config: SweepConfig, out_dir: Path, levels: Sequence[float],
     built = ask_features(models, ask_id, references, levels, labelling)
     echo("labelled <ask>: " + ", ".join(
         f"{100 * level:g}% {count}/{built.tokens}" for level, count in built.asks.items()))
-    losses = train_asker(models.student, own_tokenizer, built.features, out_dir, settings)
+    def progress(step: int, total: int, loss: float) -> None:
+        if step == 1 or step % 10 == 0 or step == total:
+            echo(f"[teach-ask] {step}/{total} · loss {loss:.3f}")
+
+    losses = train_asker(models.student, own_tokenizer, built.features, out_dir, settings,
+                         progress)
     return TaughtAsker(Path(out_dir), len(references), built.tokens, built.asks, losses)
 
 
