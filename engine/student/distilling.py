@@ -1,0 +1,126 @@
+"""Distillation objectives in the student trainer: the teacher, which data a batch trains on, and
+which loss (engine/student/objectives) it gets.
+
+The teacher loads once, in the training process, in the student's compute dtype on its device,
+in eval mode with gradients off; its logits are computed on the fly for every batch (no cache:
+on-policy batches are new each time, and a teacher forward costs less than the student's
+forward + backward). kd trains on the batch's reference tokens; on_policy and pcl train on
+continuations the student samples from the batch's prompts for a share `on_policy_ratio` of the
+batches (interleaved by batch number, so a resumed training samples where the uninterrupted one
+did) and on the references for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from engine.config.training import TrainConfig
+from engine.errors import ConfigError
+from engine.student.loading import ModelLoadError, load_model, load_tokenizer, model_identity, resolve_model_dir
+from engine.student.objectives.kd import forward_kl
+from engine.student.objectives.on_policy import generalized_jsd
+from engine.student.objectives.pcl import pcl_residuals
+from engine.student.objectives.tokens import align, chosen, masked_mean
+from engine.student.sampling import sample_batch
+from engine.wheels.pair import PairMismatch, check_pair
+from store.errors import UndoError
+
+# What a distillation step reports beside its loss (Trainer logs, progress events).
+LOSS_PARTS = ("kl", "jsd", "residual_ms", "ce", "on_policy", "sample_s")
+FIELD = "training.teacher_model"
+
+
+def checked_teacher(config: TrainConfig, student_tokenizer) -> tuple[Path, str]:
+    """(the teacher's model directory, its identity), refused before any training when it cannot
+    be found or does not share the student's tokenizer; every message names the key."""
+    from engine.model_registry import model_path
+
+    try:
+        directory = resolve_model_dir(model_path(config.teacher_model))
+        tokenizer = load_tokenizer(directory)
+    except (UndoError, ModelLoadError, OSError) as exc:
+        raise ConfigError(f"{FIELD}: {exc}") from None
+    try:
+        check_pair(student_tokenizer, tokenizer, "the student", f"teacher {config.teacher_model!r}")
+    except PairMismatch as exc:
+        raise PairMismatch(f"{FIELD}: {exc}") from None
+    return directory, model_identity(directory)
+
+
+def load_teacher(directory: Path, dtype: torch.dtype, device: str):
+    """The teacher in eval mode with every parameter frozen."""
+    teacher = load_model(directory, dtype, device)
+    teacher.eval()
+    teacher.requires_grad_(False)
+    return teacher
+
+
+def takes_sample(batch_number: int, ratio: float) -> bool:
+    """Whether batch n is on-policy: exactly floor(n·ratio) of the first n batches are, spread
+    evenly (ratio 0.5: every second batch)."""
+    return math.floor((batch_number + 1) * ratio) > math.floor(batch_number * ratio)
+
+
+class Distillation:
+    """One objective's loss for a batch, with its parts."""
+
+    def __init__(self, config: TrainConfig, teacher, pad_id: int, eos_ids: list[int]):
+        self.config = config
+        self.teacher = teacher
+        self.pad_id = pad_id
+        self.eos_ids = eos_ids
+
+    def loss(self, model, inputs: dict, batch_number: int, generator=None) -> tuple[torch.Tensor, dict]:
+        """(loss, parts). `model` is what the Trainer trains; `generator` the same model
+        unwrapped for generate() (defaults to `model`)."""
+        config, parts = self.config, {}
+        sampled = (config.objective in ("on_policy", "pcl")
+                   and takes_sample(batch_number, config.on_policy_ratio))
+        batch = inputs
+        if sampled:
+            started = time.perf_counter()
+            temperature = config.temperature if config.objective == "on_policy" else config.tau
+            batch = sample_batch(generator or model, inputs, config.max_new_tokens, temperature,
+                                 self.pad_id, self.eos_ids)
+            parts["sample_s"] = time.perf_counter() - started
+        parts["on_policy"] = float(sampled)
+        student_logits = _forward(model, batch)
+        with torch.no_grad():
+            teacher_logits = _forward(self.teacher, batch)
+        width = min(student_logits.shape[-1], teacher_logits.shape[-1])
+        student, actions, mask = align(student_logits[..., :width], batch["labels"])
+        teacher = teacher_logits[:, :-1, :width]
+        loss = self._objective(student, teacher, actions, mask, parts)
+        if config.ce_weight > 0:
+            if sampled:
+                student_logits = _forward(model, inputs)
+            reference, targets, kept = align(student_logits, inputs["labels"])
+            parts["ce"] = cross_entropy(reference, targets, kept)
+            loss = loss + config.ce_weight * parts["ce"]
+        return loss, {name: float(torch.as_tensor(value).detach()) for name, value in parts.items()}
+
+    def _objective(self, student, teacher, actions, mask, parts: dict) -> torch.Tensor:
+        config = self.config
+        if config.objective == "kd":
+            parts["kl"] = forward_kl(student, teacher, mask, config.temperature)
+            return parts["kl"]
+        if config.objective == "on_policy":
+            parts["jsd"] = generalized_jsd(student, teacher, mask, config.beta, config.temperature)
+            return parts["jsd"]
+        residuals = pcl_residuals(student, teacher, actions, mask, config.tau, config.pcl_window)
+        parts["residual_ms"] = masked_mean(residuals.detach() ** 2, mask)
+        return masked_mean(0.5 * residuals ** 2, mask)
+
+
+def cross_entropy(logits: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood of the reference tokens (the SFT loss, as an anchor)."""
+    return masked_mean(-chosen(torch.log_softmax(logits.float(), dim=-1), actions), mask)
+
+
+def _forward(model, batch: dict) -> torch.Tensor:
+    keys = ("input_ids", "attention_mask", "position_ids")
+    return model(**{k: batch[k] for k in keys if k in batch}, use_cache=False).logits

@@ -1,0 +1,138 @@
+"""Distillation objectives in the student trainer, on the tiny same-tokenizer pair (CPU, seconds).
+
+The tiny student is the tiny teacher with 5% noise on every weight (tests/fixtures/wheels_fixtures):
+close enough that a few steps move it measurably toward the teacher.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from engine.config.training import TrainConfig
+from engine.errors import ConfigError
+from engine.student.data import PadCollator, encode_examples
+from engine.student.distilling import Distillation, load_teacher, takes_sample
+from engine.student.generation import eos_ids
+from engine.student.loading import load_model, load_tokenizer
+from engine.student.sampling import sample_batch
+from engine.student.training import is_complete_checkpoint, train_student
+from engine.wheels.pair import PairMismatch
+from tests.fixtures.model_fixtures import TINY_EXAMPLES
+
+EXAMPLES = list(TINY_EXAMPLES[:8])
+
+
+def settings(teacher, **overrides) -> TrainConfig:
+    values = dict(epochs=2, batch_size=4, max_length=96, lr=3e-4, warmup_ratio=0.0,
+                  dtype="float32", device="cpu", lora=False, teacher_model=str(teacher),
+                  max_new_tokens=8)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def fixed_batch(tokenizer) -> dict:
+    features = encode_examples(EXAMPLES[:4], tokenizer, 96).features
+    return PadCollator(tokenizer.pad_token_id)(features)
+
+
+def objective_loss(student_dir, teacher, config: TrainConfig, batch: dict) -> float:
+    """The objective on `batch` as reference data (no sampling), without gradients."""
+    tokenizer = load_tokenizer(student_dir)
+    student = load_model(student_dir, "float32", "cpu").eval()
+    fixed = config.model_copy(update={"on_policy_ratio": 0.0})
+    distillation = Distillation(fixed, teacher, tokenizer.pad_token_id, eos_ids(teacher, tokenizer))
+    with torch.no_grad():
+        loss, _ = distillation.loss(student, batch, 0)
+    return loss.item()
+
+
+@pytest.fixture(scope="module")
+def teacher(wheels_pair_dirs):
+    return load_teacher(wheels_pair_dirs[1], torch.float32, "cpu")
+
+
+@pytest.mark.parametrize("objective, knobs, part", [
+    ("kd", {"temperature": 2.0}, "kl"),
+    ("on_policy", {"beta": 0.5, "on_policy_ratio": 1.0}, "jsd"),
+    ("pcl", {"pcl_window": 0, "on_policy_ratio": 0.5, "ce_weight": 0.1}, "residual_ms"),
+])
+def test_a_few_steps_lower_the_objective_on_a_fixed_batch(wheels_pair_dirs, teacher, tmp_path,
+                                                           objective, knobs, part):
+    student_dir, teacher_dir = wheels_pair_dirs
+    tokenizer = load_tokenizer(student_dir)
+    config = settings(teacher_dir, objective=objective, **knobs)
+    batch = fixed_batch(tokenizer)
+    if objective == "on_policy":  # its fixed batch: continuations the untrained student wrote
+        torch.manual_seed(0)
+        batch = sample_batch(load_model(student_dir, "float32", "cpu"), batch, 8, 1.0,
+                             tokenizer.pad_token_id, [tokenizer.eos_token_id])
+    before = objective_loss(student_dir, teacher, config, batch)
+    events = []
+    result = train_student(student_dir, EXAMPLES, tmp_path / "out", config, progress=events.append)
+    after = objective_loss(tmp_path / "out", teacher, config, batch)
+    assert after < 0.8 * before, (before, after)
+    assert result.steps == 4 and all(part in event for event in events)
+    if objective == "pcl":  # every second batch is the student's own; each carries the anchor
+        assert [e["on_policy"] for e in events] == [0.0, 1.0, 0.0, 1.0]
+        assert all(e["ce"] > 0 for e in events)
+        assert events[1]["sample_s"] > 0 and "sample_s" not in events[0]
+
+
+def test_kd_trains_and_saves_a_complete_checkpoint_with_its_loss_parts(wheels_pair_dirs, tmp_path):
+    student_dir, teacher_dir = wheels_pair_dirs
+    events = []
+    config = settings(teacher_dir, objective="kd", lora=True, epochs=1)
+    result = train_student(student_dir, EXAMPLES, tmp_path / "kd", config, progress=events.append)
+    assert is_complete_checkpoint(tmp_path / "kd") and not result.stopped
+    assert [e["kl"] for e in events] == [e["loss"] for e in events]  # kd's loss is its KL
+    assert all("jsd" not in e and "residual_ms" not in e for e in events)
+    info = json.loads((tmp_path / "kd" / "undo_train.json").read_text())
+    assert info["config"]["objective"] == "kd" and info["steps"] == 2
+
+
+def test_a_teacher_with_another_tokenizer_is_refused_before_training(wheels_pair_dirs, tmp_path):
+    student_dir, teacher_dir = wheels_pair_dirs
+    other = tmp_path / "other-teacher"
+    shutil.copytree(teacher_dir, other)
+    tokenizer = load_tokenizer(other)
+    tokenizer.add_tokens(["<not-in-the-student>"])
+    tokenizer.save_pretrained(other)
+    with pytest.raises(PairMismatch, match=r"^training\.teacher_model: .*not-in-the-student"):
+        train_student(student_dir, EXAMPLES, tmp_path / "out", settings(other, objective="kd"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_teacher_is_refused_naming_the_key(wheels_pair_dirs, tmp_path):
+    student_dir, _ = wheels_pair_dirs
+    with pytest.raises(ConfigError, match=r"^training\.teacher_model: .*no such file"):
+        train_student(student_dir, EXAMPLES, tmp_path / "out",
+                      settings(tmp_path / "nowhere", objective="pcl"))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("ratio, pattern", [
+    (0.0, [False] * 6), (1.0, [True] * 6), (0.5, [False, True] * 3),
+    (1 / 3, [False, False, True] * 2),
+])
+def test_on_policy_batches_are_spread_evenly_by_batch_number(ratio, pattern):
+    assert [takes_sample(n, ratio) for n in range(6)] == pattern
+
+
+def test_student_samples_become_a_batch_with_the_prompt_masked(wheels_pair_dirs):
+    student_dir, _ = wheels_pair_dirs
+    tokenizer = load_tokenizer(student_dir)
+    reference = fixed_batch(tokenizer)
+    torch.manual_seed(0)
+    sampled = sample_batch(load_model(student_dir, "float32", "cpu"), reference, 6, 1.0,
+                           tokenizer.pad_token_id, [tokenizer.eos_token_id])
+    for row in range(4):
+        prompt = int((reference["labels"][row] == -100).long().argmin())  # first target
+        assert torch.equal(sampled["input_ids"][row, :prompt], reference["input_ids"][row, :prompt])
+        targets = sampled["labels"][row][sampled["labels"][row] != -100]
+        assert 1 <= len(targets) <= 6
+        assert (sampled["labels"][row, :prompt] == -100).all()
+        assert int(sampled["attention_mask"][row].sum()) == prompt + len(targets)
