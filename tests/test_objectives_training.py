@@ -136,3 +136,23 @@ def test_student_samples_become_a_batch_with_the_prompt_masked(wheels_pair_dirs)
         assert 1 <= len(targets) <= 6
         assert (sampled["labels"][row, :prompt] == -100).all()
         assert int(sampled["attention_mask"][row].sum()) == prompt + len(targets)
+
+
+def test_a_stopped_pcl_training_resumes_to_the_uninterrupted_losses(wheels_pair_dirs, tmp_path):
+    """Student samples included: batch numbers and the sampling RNG come back with the state."""
+    student_dir, teacher_dir = wheels_pair_dirs
+    config = settings(teacher_dir, objective="pcl", on_policy_ratio=0.5, batch_size=2,
+                      grad_accum=2, pcl_window=2)
+    whole = []
+    reference = train_student(student_dir, EXAMPLES, tmp_path / "ref", config, progress=whole.append)
+    calls = []
+    state = tmp_path / "state"
+    stopped = train_student(student_dir, EXAMPLES, tmp_path / "out", config, state_dir=state,
+                            should_stop=lambda: calls.append(1) or len(calls) >= 2)
+    assert stopped.stopped and stopped.steps == 2
+    resumed_events = []
+    resumed = train_student(student_dir, EXAMPLES, tmp_path / "out", config, state_dir=state,
+                            progress=resumed_events.append)
+    assert resumed.resumed_from_step == 2 and resumed.losses == reference.losses
+    assert [e["residual_ms"] for e in resumed_events] == [e["residual_ms"] for e in whole[2:]]
+    assert [e["on_policy"] for e in whole] == [0.5] * 4  # one of each step's two micro-batches
