@@ -209,3 +209,25 @@ def test_align_masks_prompt_and_padding_and_shifts_by_one():
 def test_out_of_range_knobs_are_refused(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_pcl_with_given_values_keeps_the_policy_of_the_logits():
+    # Same example, but V comes from elsewhere (a value head): V = (1, 2, 0.5) at s_0..s_2.
+    # The step terms keep the policy softmax(z): STEP as above; d = 1.
+    values = torch.tensor([[7.0, 1.0, 2.0, 0.5, 9.0]])  # positions 0 and 4 are masked
+    residuals = pcl_residuals(logits_from(PCL_STUDENT), teacher_logits(), ACTIONS, MASK,
+                              values=values)
+    expected = [-1.0 + 2.0 + STEP[0], -2.0 + 0.5 + STEP[1], -0.5 + STEP[2]]
+    assert residuals[0, 1:4].tolist() == pytest.approx(expected, abs=1e-6)
+
+
+def test_pcl_residuals_of_the_teacher_itself_vanish_with_zero_values():
+    # A value head starting at 0 (the optimum for tau = 1) makes the residuals of a student
+    # equal to the teacher vanish whatever the logits' normaliser.
+    torch.manual_seed(1)
+    teacher = torch.randn(1, 4, 5) * 3 + 20
+    actions = torch.randint(0, 5, (1, 4))
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    residuals = pcl_residuals(teacher.clone(), teacher, actions, mask, window=0,
+                              values=torch.zeros(1, 4))
+    assert residuals.abs().max().item() < 1e-5
