@@ -156,3 +156,24 @@ def test_a_stopped_pcl_training_resumes_to_the_uninterrupted_losses(wheels_pair_
     assert resumed.resumed_from_step == 2 and resumed.losses == reference.losses
     assert [e["residual_ms"] for e in resumed_events] == [e["residual_ms"] for e in whole[2:]]
     assert [e["on_policy"] for e in whole] == [0.5] * 4  # one of each step's two micro-batches
+
+
+def test_pcl_with_a_value_head_trains_resumes_and_saves_the_student_alone(wheels_pair_dirs,
+                                                                         tmp_path):
+    """The head starts at V = 0, learns with the student, comes back on resume (LoRA checkpoints
+    hold only the adapter, so it is saved beside it) and is not part of the saved student."""
+    student_dir, teacher_dir = wheels_pair_dirs
+    config = settings(teacher_dir, objective="pcl", pcl_value="head", pcl_window=0,
+                      on_policy_ratio=0.0, lora=True, batch_size=2)
+    whole = train_student(student_dir, EXAMPLES, tmp_path / "ref", config)
+    assert sum(whole.losses[4:]) < sum(whole.losses[:4])  # the second epoch, the same examples
+    calls = []
+    state = tmp_path / "state"
+    train_student(student_dir, EXAMPLES, tmp_path / "out", config, state_dir=state,
+                  should_stop=lambda: calls.append(1) or len(calls) >= 3)
+    assert (state / "checkpoint-3" / "undo_value_head.pt").is_file()
+    resumed = train_student(student_dir, EXAMPLES, tmp_path / "out", config, state_dir=state)
+    assert resumed.resumed_from_step == 3 and resumed.losses == whole.losses
+    from safetensors.torch import load_file
+    saved = load_file(tmp_path / "out" / "adapter_model.safetensors")
+    assert saved and not any("value_head" in key for key in saved)

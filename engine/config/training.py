@@ -14,7 +14,7 @@ DTypeName = Literal["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "f
 Objective = Literal["sft", "kd", "on_policy", "pcl"]
 # The knobs only a distillation objective reads: under sft they do not decide the weights.
 DISTILL_FIELDS = ("teacher_model", "temperature", "beta", "on_policy_ratio", "max_new_tokens",
-                  "tau", "pcl_window", "ce_weight")
+                  "tau", "pcl_window", "pcl_value", "ce_weight")
 SAMPLING_OBJECTIVES = ("on_policy", "pcl")
 
 
@@ -77,6 +77,9 @@ class TrainConfig(Table):
                                                       "is softmax(logits/tau) and samples at it")
     pcl_window: int = Field(1, ge=0, description="pcl: steps d in each consistency residual "
                                                  "(0: to the end of the sequence)")
+    pcl_value: Literal["logsumexp", "head"] = Field(
+        "logsumexp", description="pcl: V(s) = tau*logsumexp(logits/tau), or a linear value head "
+                                 "on the last hidden state, starting at 0 (trained, not saved)")
     ce_weight: float = Field(0.0, ge=0, description="kd, on_policy, pcl: weight of a cross-entropy "
                                                     "anchor on the reference tokens (0: none)")
 

@@ -65,14 +65,53 @@ def takes_sample(batch_number: int, ratio: float) -> bool:
     return math.floor((batch_number + 1) * ratio) > math.floor(batch_number * ratio)
 
 
+class ValueHead(torch.nn.Module):
+    """pcl's V(s) as a linear function of the student's last hidden state, zero at the start
+    (V* = 0 is the optimum for tau = 1). It is attached to the trained model as a submodule, so
+    the Trainer's optimizer, gradient clipping and zeroing cover it, and taken off before the
+    student is saved: the student's policy is its logits alone."""
+
+    NAME = "undo_value_head"
+    FILE = "undo_value_head.pt"
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.linear = torch.nn.Linear(hidden_size, 1)
+        torch.nn.init.zeros_(self.linear.weight)
+        torch.nn.init.zeros_(self.linear.bias)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.linear(hidden.to(self.linear.weight.dtype)).squeeze(-1)
+
+    @classmethod
+    def attach(cls, model) -> "ValueHead":
+        head = cls(model.get_input_embeddings().embedding_dim).to(model.device)
+        model.add_module(cls.NAME, head)
+        return head
+
+    @classmethod
+    def detach_from(cls, model) -> None:
+        if hasattr(model, cls.NAME):
+            delattr(model, cls.NAME)
+
+    def save(self, checkpoint: Path) -> None:
+        """Into a Trainer checkpoint (a LoRA checkpoint holds only the adapter)."""
+        torch.save(self.state_dict(), Path(checkpoint) / self.FILE)
+
+    def load(self, checkpoint: Path) -> None:
+        self.load_state_dict(torch.load(Path(checkpoint) / self.FILE, map_location="cpu"))
+
+
 class Distillation:
     """One objective's loss for a batch, with its parts."""
 
-    def __init__(self, config: TrainConfig, teacher, pad_id: int, eos_ids: list[int]):
+    def __init__(self, config: TrainConfig, teacher, pad_id: int, eos_ids: list[int],
+                 value_head: ValueHead | None = None):
         self.config = config
         self.teacher = teacher
         self.pad_id = pad_id
         self.eos_ids = eos_ids
+        self.value_head = value_head
 
     def loss(self, model, inputs: dict, batch_number: int, generator=None) -> tuple[torch.Tensor, dict]:
         """(loss, parts). `model` is what the Trainer trains; `generator` the same model
@@ -88,22 +127,25 @@ class Distillation:
                                  self.pad_id, self.eos_ids)
             parts["sample_s"] = time.perf_counter() - started
         parts["on_policy"] = float(sampled)
-        student_logits = _forward(model, batch)
+        out = _forward(model, batch, hidden=self.value_head is not None)
+        student_logits = out.logits
+        values = None if self.value_head is None else self.value_head(out.hidden_states[-1])[:, :-1]
         with torch.no_grad():
-            teacher_logits = _forward(self.teacher, batch)
+            teacher_logits = _forward(self.teacher, batch).logits
         width = min(student_logits.shape[-1], teacher_logits.shape[-1])
         student, actions, mask = align(student_logits[..., :width], batch["labels"])
         teacher = teacher_logits[:, :-1, :width]
-        loss = self._objective(student, teacher, actions, mask, parts)
+        loss = self._objective(student, teacher, actions, mask, parts, values)
         if config.ce_weight > 0:
             if sampled:
-                student_logits = _forward(model, inputs)
+                student_logits = _forward(model, inputs).logits
             reference, targets, kept = align(student_logits, inputs["labels"])
             parts["ce"] = cross_entropy(reference, targets, kept)
             loss = loss + config.ce_weight * parts["ce"]
         return loss, {name: float(torch.as_tensor(value).detach()) for name, value in parts.items()}
 
-    def _objective(self, student, teacher, actions, mask, parts: dict) -> torch.Tensor:
+    def _objective(self, student, teacher, actions, mask, parts: dict,
+                   values: torch.Tensor | None) -> torch.Tensor:
         config = self.config
         if config.objective == "kd":
             parts["kl"] = forward_kl(student, teacher, mask, config.temperature)
@@ -111,7 +153,8 @@ class Distillation:
         if config.objective == "on_policy":
             parts["jsd"] = generalized_jsd(student, teacher, mask, config.beta, config.temperature)
             return parts["jsd"]
-        residuals = pcl_residuals(student, teacher, actions, mask, config.tau, config.pcl_window)
+        residuals = pcl_residuals(student, teacher, actions, mask, config.tau, config.pcl_window,
+                                  values)
         parts["residual_ms"] = masked_mean(residuals.detach() ** 2, mask)
         return masked_mean(0.5 * residuals ** 2, mask)
 
@@ -121,6 +164,7 @@ def cross_entropy(logits: torch.Tensor, actions: torch.Tensor, mask: torch.Tenso
     return masked_mean(-chosen(torch.log_softmax(logits.float(), dim=-1), actions), mask)
 
 
-def _forward(model, batch: dict) -> torch.Tensor:
+def _forward(model, batch: dict, hidden: bool = False):
     keys = ("input_ids", "attention_mask", "position_ids")
-    return model(**{k: batch[k] for k in keys if k in batch}, use_cache=False).logits
+    return model(**{k: batch[k] for k in keys if k in batch}, use_cache=False,
+                 output_hidden_states=hidden)

@@ -27,7 +27,8 @@ from transformers.trainer_callback import PrinterCallback
 from engine.config.training import TrainConfig
 from engine.student.atomic import atomic_dir, remove_stale_temps
 from engine.student.data import ListDataset, count_tokens, encode_examples, make_batching
-from engine.student.distilling import LOSS_PARTS, Distillation, checked_teacher, load_teacher
+from engine.student.distilling import (LOSS_PARTS, Distillation, ValueHead, checked_teacher,
+                                       load_teacher)
 from engine.student.generation import eos_ids
 from engine.student.loading import default_device, load_tokenizer, model_identity, resolve_dtype, resolve_model_dir
 from engine.student.prompting import Question
@@ -77,6 +78,11 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     set_seed(config.seed)
     model = _build_model(model_dir, config, device, init_adapter)
     watcher = StepWatcher(progress, should_stop, SavePolicy.from_config(config, state_dir))
+    if distillation is not None and config.objective == "pcl" and config.pcl_value == "head":
+        distillation.value_head = ValueHead.attach(model)
+        watcher.save_extra = distillation.value_head.save
+        if resume_from is not None:
+            distillation.value_head.load(resume_from)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="undo-trainer-") as scratch:
         trainer = _make_trainer(model, tokenizer, encoded.features, config, device, watcher,
@@ -90,6 +96,7 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
         tokens=watcher.tokens, seconds=seconds, checkpoint=out_dir, stopped=watcher.stopped,
         examples=len(encoded.features), skipped=encoded.skipped, losses=list(losses),
         resumed_from_step=watcher.start_step, resumed_tokens=watcher.start_tokens)
+    ValueHead.detach_from(trainer.model)  # training's helper, not part of the student
     save_checkpoint(trainer.model, tokenizer, out_dir, config, result, identity)
     if state_dir is not None and not result.stopped:
         shutil.rmtree(state_dir, ignore_errors=True)  # the final checkpoint supersedes it
@@ -292,6 +299,7 @@ class StepWatcher(TrainerCallback):
         self.start_step = 0
         self.start_tokens = 0
         self.started = time.perf_counter()
+        self.save_extra: Callable[[Path], None] | None = None  # more state for each checkpoint
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
@@ -308,7 +316,10 @@ class StepWatcher(TrainerCallback):
             control.should_save = True
 
     def on_save(self, args, state, control, **kwargs):
-        mark_saved(Path(args.output_dir) / f"checkpoint-{state.global_step}")
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if self.save_extra is not None:
+            self.save_extra(checkpoint)
+        mark_saved(checkpoint)
         self.saving.last_save = time.monotonic()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
