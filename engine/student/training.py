@@ -7,6 +7,9 @@ a callback that reports every step and honours stop requests, and an atomic chec
 A hand-written loop was timed against it on the same batches (benchmarks/bench_training.py reports
 both): Trainer ran at 0.975x its speed on SmolLM2 (277 vs 284 tok/s, 2 CPU cores), within noise,
 since a step is dominated by forward/backward; so Trainer stays.
+
+`TrainConfig.objective` other than sft swaps the loss for a distillation objective against a
+same-tokenizer teacher (engine/student/distilling.py); the sft path is Trainer's own loss.
 """
 
 from __future__ import annotations

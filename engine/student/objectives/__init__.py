@@ -2,8 +2,8 @@
 
 Pure torch, one loss per module (`kd`, `on_policy`, `pcl`), no Trainer in them; `tokens` holds
 what they share (aligning logits with the tokens they predict, masked means, KL per position).
-The Trainer side (teacher loading, on-policy sampling, which loss a batch gets) lives in
-`engine/student/distilling.py`.
+The Trainer side (teacher loading, pcl's optional value head, which loss a batch gets) lives in
+`engine/student/distilling.py`, on-policy sampling in `engine/student/sampling.py`.
 
 Why not TRL: its GKDTrainer (and the other distillation trainers) subclass SFTTrainer and would
 replace our StudentTrainer, with its batch sampler (length grouping, packing), progress/stop
