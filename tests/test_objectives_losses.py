@@ -231,3 +231,25 @@ def test_pcl_residuals_of_the_teacher_itself_vanish_with_zero_values():
     residuals = pcl_residuals(teacher.clone(), teacher, actions, mask, window=0,
                               values=torch.zeros(1, 4))
     assert residuals.abs().max().item() < 1e-5
+
+
+@pytest.mark.parametrize("window, expected", [
+    # V after the end is 2.0 instead of 0: every window that reaches the end gains 2.0
+    (1, [-V[0] + V[1] + STEP[0], -V[1] + V[2] + STEP[1], -V[2] + 2.0 + STEP[2]]),
+    (2, [-V[0] + V[2] + STEP[0] + STEP[1], -V[1] + 2.0 + STEP[1] + STEP[2], -V[2] + 2.0 + STEP[2]]),
+    (0, [-V[0] + 2.0 + sum(STEP), -V[1] + 2.0 + STEP[1] + STEP[2], -V[2] + 2.0 + STEP[2]]),
+])
+def test_a_cut_sequence_bootstraps_from_its_tail_value(window, expected):
+    residuals = pcl_residuals(logits_from(PCL_STUDENT), teacher_logits(), ACTIONS, MASK,
+                              window=window, tail_values=torch.tensor([2.0]))
+    assert residuals[0, 1:4].tolist() == pytest.approx(expected, abs=1e-6)
+
+
+def test_only_a_packed_row_s_last_trajectory_takes_the_tail_value():
+    torch.manual_seed(3)
+    student, teacher = torch.randn(1, 8, 4), torch.randn(1, 8, 4)
+    actions = torch.randint(0, 4, (1, 8))
+    mask = torch.tensor([[0, 1, 1, 0, 1, 1, 1, 0]], dtype=torch.bool)
+    plain = pcl_residuals(student, teacher, actions, mask, window=0)
+    tailed = pcl_residuals(student, teacher, actions, mask, window=0, tail_values=torch.tensor([1.5]))
+    assert torch.allclose(tailed - plain, torch.tensor([[0, 0, 0, 0, 1.5, 1.5, 1.5, 0]]))

@@ -177,3 +177,14 @@ def test_pcl_with_a_value_head_trains_resumes_and_saves_the_student_alone(wheels
     from safetensors.torch import load_file
     saved = load_file(tmp_path / "out" / "adapter_model.safetensors")
     assert saved and not any("value_head" in key for key in saved)
+
+
+def test_rows_cut_before_their_end_token_are_told_apart():
+    from engine.student.distilling import last_targets
+
+    labels = torch.tensor([[-100, 5, 6, 2, -100],    # ends with the end token (2)
+                           [-100, -100, 5, 6, 7],    # cut at the last column
+                           [-100, 5, 6, -100, -100],  # cut before padding
+                           [-100, -100, -100, -100, -100]])  # nothing to learn
+    last, cut = last_targets(labels, [2])
+    assert last.tolist()[:3] == [3, 4, 2] and cut.tolist() == [False, True, True, False]

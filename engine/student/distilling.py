@@ -23,8 +23,8 @@ from engine.errors import ConfigError
 from engine.student.loading import ModelLoadError, load_model, load_tokenizer, model_identity, resolve_model_dir
 from engine.student.objectives.kd import forward_kl
 from engine.student.objectives.on_policy import generalized_jsd
-from engine.student.objectives.pcl import pcl_residuals
-from engine.student.objectives.tokens import align, chosen, masked_mean
+from engine.student.objectives.pcl import pcl_residuals, soft_values
+from engine.student.objectives.tokens import IGNORE, align, chosen, masked_mean
 from engine.student.sampling import sample_batch
 from engine.wheels.pair import PairMismatch, check_pair
 from store.errors import UndoError
@@ -128,35 +128,57 @@ class Distillation:
             parts["sample_s"] = time.perf_counter() - started
         parts["on_policy"] = float(sampled)
         out = _forward(model, batch, hidden=self.value_head is not None)
-        student_logits = out.logits
-        values = None if self.value_head is None else self.value_head(out.hidden_states[-1])[:, :-1]
         with torch.no_grad():
             teacher_logits = _forward(self.teacher, batch).logits
-        width = min(student_logits.shape[-1], teacher_logits.shape[-1])
-        student, actions, mask = align(student_logits[..., :width], batch["labels"])
+        width = min(out.logits.shape[-1], teacher_logits.shape[-1])
+        student, actions, mask = align(out.logits[..., :width], batch["labels"])
         teacher = teacher_logits[:, :-1, :width]
-        loss = self._objective(student, teacher, actions, mask, parts, values)
+        if config.objective == "pcl":
+            loss = self._pcl(out, width, batch["labels"], student, teacher, actions, mask, parts)
+        else:
+            loss = self._divergence(student, teacher, mask, parts)
         if config.ce_weight > 0:
-            if sampled:
-                student_logits = _forward(model, inputs).logits
-            reference, targets, kept = align(student_logits, inputs["labels"])
-            parts["ce"] = cross_entropy(reference, targets, kept)
+            logits = _forward(model, inputs).logits if sampled else out.logits
+            parts["ce"] = cross_entropy(*align(logits, inputs["labels"]))
             loss = loss + config.ce_weight * parts["ce"]
         return loss, {name: float(torch.as_tensor(value).detach()) for name, value in parts.items()}
 
-    def _objective(self, student, teacher, actions, mask, parts: dict,
-                   values: torch.Tensor | None) -> torch.Tensor:
+    def _divergence(self, student, teacher, mask, parts: dict) -> torch.Tensor:
         config = self.config
         if config.objective == "kd":
             parts["kl"] = forward_kl(student, teacher, mask, config.temperature)
             return parts["kl"]
-        if config.objective == "on_policy":
-            parts["jsd"] = generalized_jsd(student, teacher, mask, config.beta, config.temperature)
-            return parts["jsd"]
+        parts["jsd"] = generalized_jsd(student, teacher, mask, config.beta, config.temperature)
+        return parts["jsd"]
+
+    def _pcl(self, out, width: int, labels, student, teacher, actions, mask,
+             parts: dict) -> torch.Tensor:
+        config = self.config
+        values = None
+        if self.value_head is not None:
+            values = self.value_head(out.hidden_states[-1])
+        last, cut = last_targets(labels, self.eos_ids)
+        rows = torch.arange(labels.shape[0], device=labels.device)
+        if values is None:  # V where each row was cut, from the logits there
+            tails = soft_values(out.logits[rows, last, :width], config.tau)
+        else:
+            tails, values = values[rows, last], values[:, :-1]
+        tails = torch.where(cut, tails, torch.zeros_like(tails))
         residuals = pcl_residuals(student, teacher, actions, mask, config.tau, config.pcl_window,
-                                  values)
+                                  values, tails)
         parts["residual_ms"] = masked_mean(residuals.detach() ** 2, mask)
         return masked_mean(0.5 * residuals ** 2, mask)
+
+
+def last_targets(labels: torch.Tensor, eos_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(index of each row's last target, whether the row was cut there): a row whose last target
+    is not an end-of-sequence token stopped at max_new_tokens or max_length, not by itself."""
+    kept = labels != IGNORE
+    positions = torch.arange(labels.shape[-1], device=labels.device).expand_as(labels)
+    last = torch.where(kept, positions, torch.zeros_like(positions)).amax(-1)
+    token = labels.gather(-1, last.unsqueeze(-1)).squeeze(-1)
+    ends = torch.isin(token, torch.tensor(eos_ids, device=labels.device))
+    return last, kept.any(-1) & ~ends
 
 
 def cross_entropy(logits: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

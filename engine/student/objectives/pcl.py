@@ -27,8 +27,11 @@ first spends itself on the logits' normaliser. A value head (`values`, a separat
 starting at 0, the optimum for τ = 1) removes that: the residuals of a student equal to the
 teacher are then 0 whatever the normaliser.
 
-A truncated sequence (an on-policy sample cut at max_new_tokens) is treated as ended (V = 0
-after it), as the brief's formulation says.
+V = 0 after the end, as the brief's formulation says, holds for a sequence that ended (its last
+token is an end-of-sequence token); one cut short (an on-policy sample at max_new_tokens, a
+reference at max_length) bootstraps from V of the state it was cut in (`tail_values`), or it
+would teach the student that stopping there is free. In a packed row only the last trajectory can
+bootstrap (the position after an earlier one belongs to the next example).
 """
 
 from __future__ import annotations
@@ -46,14 +49,17 @@ def soft_values(logits: torch.Tensor, tau: float) -> torch.Tensor:
 
 def pcl_residuals(student_logits: torch.Tensor, teacher_logits: torch.Tensor, actions: torch.Tensor,
                   mask: torch.Tensor, tau: float = 1.0, window: int = 1,
-                  values: torch.Tensor | None = None) -> torch.Tensor:
+                  values: torch.Tensor | None = None,
+                  tail_values: torch.Tensor | None = None) -> torch.Tensor:
     """C_t for a window starting at every kept position (0 elsewhere), shape (batch, positions).
 
     Each run of kept positions in a row is one trajectory (a packed row holds several): windows
-    never cross into the next one, and V after a run's last position is 0. The teacher is
-    detached: its log-probabilities are the reward, not something to train. `values` (batch,
-    positions) replaces V = τ·logsumexp(z/τ), e.g. a value head's estimate; the policy stays
-    softmax(z/τ)."""
+    never cross into the next one, and V after a run's last position is 0, except after a row's
+    last run when `tail_values` (batch,) gives it: a sequence cut short (max_new_tokens,
+    max_length) rather than ended bootstraps from the value of the state it was cut in. The
+    teacher is detached: its log-probabilities are the reward, not something to train.
+    `values` (batch, positions) replaces V = τ·logsumexp(z/τ), e.g. a value head's estimate;
+    the policy stays softmax(z/τ)."""
     if tau <= 0:
         raise ValueError(f"tau must be > 0, got {tau}")
     if window < 0:
@@ -70,16 +76,22 @@ def pcl_residuals(student_logits: torch.Tensor, teacher_logits: torch.Tensor, ac
     sums = F.pad(steps.cumsum(-1), (1, 0))  # sums[k] = Σ_{j<k} step_j
     window_sums = sums.gather(-1, stops) - sums[..., :-1]
     inside = stops < ends
+    after_end = torch.zeros_like(values)
+    if tail_values is not None:
+        row_ends = (mask * (positions + 1)).amax(-1, keepdim=True)  # one past the last kept
+        after_end = torch.where(ends == row_ends, tail_values.float().unsqueeze(-1), after_end)
     next_values = torch.where(inside, values.gather(-1, stops.clamp(max=mask.shape[-1] - 1)),
-                              torch.zeros_like(values))
+                              after_end)
     return (next_values - values + window_sums) * mask
 
 
 def pcl_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, actions: torch.Tensor,
              mask: torch.Tensor, tau: float = 1.0, window: int = 1,
-             values: torch.Tensor | None = None) -> torch.Tensor:
+             values: torch.Tensor | None = None,
+             tail_values: torch.Tensor | None = None) -> torch.Tensor:
     """mean over kept positions of ½·C_t²."""
-    residuals = pcl_residuals(student_logits, teacher_logits, actions, mask, tau, window, values)
+    residuals = pcl_residuals(student_logits, teacher_logits, actions, mask, tau, window, values,
+                              tail_values)
     return masked_mean(0.5 * residuals ** 2, mask)
 
 
