@@ -44,7 +44,7 @@ def check_run(db, store_path: Path, config: RunConfig, *, network: bool = True) 
     if config.run.kind != "transfer":  # a transfer has no teacher, and checks its export's
         problems += teacher_problems(config, network=network)  # dataset and rows itself
     student = student_problems(config)
-    problems += student
+    problems += student + distillation_problems(config)
     if config.run.kind != "transfer":
         problems += dataset_problems(db, config)
     problems += output_problems(store_path, config, model_ok=not student)
@@ -133,6 +133,43 @@ def student_problems(config: RunConfig) -> list[str]:
     except Exception as exc:  # transformers raises OSError, ValueError, KeyError...
         return [f"student: {path}: model or tokenizer config does not load ({type(exc).__name__}: "
                 f"{str(exc).splitlines()[0] if str(exc) else ''})"]
+    return []
+
+
+def distillation_problems(config: RunConfig) -> list[str]:
+    """A distillation objective's teacher: found, intact and, when both models are directories,
+    sharing the student's tokenizer (a GGUF's tokenizer is compared when training starts: reading
+    it means converting the file)."""
+    training = config.training
+    if training.objective == "sft":
+        return []
+    from engine.model_registry import model_path
+
+    key = "training.teacher_model"
+    try:
+        teacher = model_path(training.teacher_model)
+    except UndoError as exc:
+        return [f"{key}: {exc}"]
+    if teacher.is_file():
+        problem = gguf_problem(teacher)
+        return [f"{key}: {problem}"] if problem else []
+    try:
+        student = model_path(config.student.model)
+    except UndoError:
+        return []  # student_problems lists it
+    if student.is_file():
+        return []
+    from transformers import AutoTokenizer
+
+    from engine.wheels.pair import PairMismatch, check_pair
+
+    try:
+        check_pair(AutoTokenizer.from_pretrained(student), AutoTokenizer.from_pretrained(teacher),
+                   "the student", f"teacher {training.teacher_model!r}")
+    except PairMismatch as exc:
+        return [f"{key}: {exc}"]
+    except Exception as exc:  # transformers raises OSError, ValueError, KeyError...
+        return [f"{key}: {teacher}: tokenizer does not load ({type(exc).__name__})"]
     return []
 
 

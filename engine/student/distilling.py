@@ -20,7 +20,8 @@ import torch
 
 from engine.config.training import TrainConfig
 from engine.errors import ConfigError
-from engine.student.loading import ModelLoadError, load_model, load_tokenizer, model_identity, resolve_model_dir
+from engine.student.loading import (ModelLoadError, load_model, load_tokenizer, model_identity,
+                                    resolve_model_dir)
 from engine.student.objectives.kd import forward_kl
 from engine.student.objectives.on_policy import generalized_jsd
 from engine.student.objectives.pcl import pcl_residuals, soft_values
@@ -84,7 +85,7 @@ class ValueHead(torch.nn.Module):
         return self.linear(hidden.to(self.linear.weight.dtype)).squeeze(-1)
 
     @classmethod
-    def attach(cls, model) -> "ValueHead":
+    def attach(cls, model) -> ValueHead:
         head = cls(model.get_input_embeddings().embedding_dim).to(model.device)
         model.add_module(cls.NAME, head)
         return head
