@@ -87,7 +87,7 @@ def test_kd_trains_and_saves_a_complete_checkpoint_with_its_loss_parts(wheels_pa
     result = train_student(student_dir, EXAMPLES, tmp_path / "kd", config, progress=events.append)
     assert is_complete_checkpoint(tmp_path / "kd") and not result.stopped
     assert [e["kl"] for e in events] == [e["loss"] for e in events]  # kd's loss is its KL
-    assert all("jsd" not in e and "residual_ms" not in e for e in events)
+    assert all("jsd" not in e and "residual_ms" not in e and "on_policy" not in e for e in events)
     info = json.loads((tmp_path / "kd" / "undo_train.json").read_text())
     assert info["config"]["objective"] == "kd" and info["steps"] == 2
 
