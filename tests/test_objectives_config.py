@@ -33,7 +33,8 @@ def test_sft_is_the_default_and_needs_no_teacher():
     ({"objective": "kd", "teacher_model": "t", "temperature": 0.0}, "training.temperature: must be > 0"),
     ({"objective": "pcl", "teacher_model": "t", "on_policy_ratio": 2}, "training.on_policy_ratio: must be >= 0 and <= 1, got 2"),
     ({"objective": "on_policy", "teacher_model": "t", "max_new_tokens": 0}, "training.max_new_tokens: must be >= 1"),
-    ({"objective": "on_policy", "teacher_model": "t", "batching": "packed"}, "training: batching = 'packed' cannot hold the student's own samples"),
+    ({"objective": "on_policy", "teacher_model": "t", "batching": "packed"}, "training: batching = 'packed' cannot hold sampled continuations"),
+    ({"objective": "kd", "teacher_model": "t", "batching": "packed", "off_policy": "teacher"}, "training: batching = 'packed' cannot hold sampled"),
 ])
 def test_bad_distillation_settings_name_the_key(table, message):
     with pytest.raises(ConfigError) as caught:

@@ -184,3 +184,25 @@ def test_rows_cut_before_their_end_token_are_told_apart():
                            [-100, -100, -100, -100, -100]])  # nothing to learn
     last, cut = last_targets(labels, [2])
     assert last.tolist()[:3] == [3, 4, 2] and cut.tolist() == [False, True, True, False]
+
+
+def test_teacher_samples_replace_the_references_as_off_policy_data(wheels_pair_dirs, teacher):
+    """With off_policy = "teacher" the batch's own completions do not matter, only its prompts."""
+    student_dir, teacher_dir = wheels_pair_dirs
+    tokenizer = load_tokenizer(student_dir)
+    student = load_model(student_dir, "float32", "cpu").eval()
+    other = [(question, "A different completion entirely.") for question, _ in EXAMPLES[:4]]
+    batches = [fixed_batch(tokenizer),
+               PadCollator(tokenizer.pad_token_id)(encode_examples(other, tokenizer, 96).features)]
+    losses = {}
+    for off_policy in ("references", "teacher"):
+        config = settings(teacher_dir, objective="kd", off_policy=off_policy)
+        distillation = Distillation(config, teacher, tokenizer.pad_token_id,
+                                    eos_ids(teacher, tokenizer))
+        for index, batch in enumerate(batches):
+            torch.manual_seed(0)
+            with torch.no_grad():
+                losses[off_policy, index] = distillation.loss(student, batch, 0)
+    assert losses["teacher", 0][0].item() == losses["teacher", 1][0].item()
+    assert losses["references", 0][0].item() != losses["references", 1][0].item()
+    assert "teacher_sample_s" in losses["teacher", 0][1]

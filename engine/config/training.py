@@ -13,8 +13,8 @@ BATCHING_MODES = get_args(Batching)
 DTypeName = Literal["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16"]
 Objective = Literal["sft", "kd", "on_policy", "pcl"]
 # The knobs only a distillation objective reads: under sft they do not decide the weights.
-DISTILL_FIELDS = ("teacher_model", "temperature", "beta", "on_policy_ratio", "max_new_tokens",
-                  "tau", "pcl_window", "pcl_value", "ce_weight")
+DISTILL_FIELDS = ("teacher_model", "temperature", "beta", "on_policy_ratio", "off_policy",
+                  "max_new_tokens", "tau", "pcl_window", "pcl_value", "ce_weight")
 SAMPLING_OBJECTIVES = ("on_policy", "pcl")
 
 
@@ -71,8 +71,11 @@ class TrainConfig(Table):
                                                                 "batches the student writes from "
                                                                 "their prompts (the rest use "
                                                                 "the references)")
+    off_policy: Literal["references", "teacher"] = Field(
+        "references", description="the other batches: their reference tokens, or continuations "
+                                  "the teacher samples from their prompts")
     max_new_tokens: int = Field(128, ge=1, le=4096, description="on_policy and pcl: longest "
-                                                                "continuation the student samples")
+                                                                "continuation a model samples")
     tau: float = Field(1.0, gt=0, le=100, description="pcl: entropy weight; the student's policy "
                                                       "is softmax(logits/tau) and samples at it")
     pcl_window: int = Field(1, ge=0, description="pcl: steps d in each consistency residual "
@@ -95,9 +98,10 @@ class TrainConfig(Table):
 
     @model_validator(mode="after")
     def _no_packed_samples(self):
-        if (self.objective in SAMPLING_OBJECTIVES and self.on_policy_ratio > 0
-                and self.batching == "packed"):
-            raise ValueError(f"batching = 'packed' cannot hold the student's own samples "
+        samples = ((self.objective in SAMPLING_OBJECTIVES and self.on_policy_ratio > 0)
+                   or (self.objective != "sft" and self.off_policy == "teacher"))
+        if samples and self.batching == "packed":
+            raise ValueError(f"batching = 'packed' cannot hold sampled continuations "
                              f"(objective = {self.objective!r}): use length_grouped, random or "
-                             "pad_max, or on_policy_ratio = 0")
+                             "pad_max, or on_policy_ratio = 0 and off_policy = 'references'")
         return self

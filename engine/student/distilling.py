@@ -5,10 +5,14 @@ The teacher loads once, in the training process, in the student's compute dtype 
 in eval mode with gradients off; its logits are computed on the fly for every batch (no cache:
 on-policy batches are new each time, and a cache of the references' logits holds a row over the
 whole vocabulary per token, e.g. 150 examples x 300 tokens x 49152 in bf16 = 4.4 GB for
-SmolLM2; top-k logits would change the losses). kd trains on the batch's reference tokens; on_policy and pcl train on
-continuations the student samples from the batch's prompts for a share `on_policy_ratio` of the
-batches (interleaved by batch number, so a resumed training samples where the uninterrupted one
-did) and on the references for the rest.
+SmolLM2; top-k logits would change the losses).
+
+on_policy and pcl train on continuations the student samples from the batch's prompts for a
+share `on_policy_ratio` of the batches (interleaved by batch number, so a resumed training
+samples where the uninterrupted one did); the other batches (all of kd's) are off-policy data:
+the batch's reference tokens, or with `off_policy = "teacher"` continuations the teacher samples
+from the same prompts (sequence-level KD's data). The cross-entropy anchor is always on the
+references.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from engine.wheels.pair import PairMismatch, check_pair
 from store.errors import UndoError
 
 # What a distillation step reports beside its loss (Trainer logs, progress events).
-LOSS_PARTS = ("kl", "jsd", "residual_ms", "ce", "on_policy", "sample_s")
+LOSS_PARTS = ("kl", "jsd", "residual_ms", "ce", "on_policy", "sample_s", "teacher_sample_s")
 FIELD = "training.teacher_model"
 
 
@@ -130,6 +134,11 @@ class Distillation:
             batch = sample_batch(generator or model, inputs, config.max_new_tokens, temperature,
                                  self.pad_id, self.eos_ids)
             parts["sample_s"] = time.perf_counter() - started
+        elif config.off_policy == "teacher":  # the teacher's own samples at temperature 1
+            started = time.perf_counter()
+            batch = sample_batch(self.teacher, inputs, config.max_new_tokens, 1.0, self.pad_id,
+                                 self.eos_ids)
+            parts["teacher_sample_s"] = time.perf_counter() - started
         out = _forward(model, batch, hidden=self.value_head is not None)
         with torch.no_grad():
             teacher_logits = _forward(self.teacher, batch).logits
@@ -141,7 +150,7 @@ class Distillation:
         else:
             loss = self._divergence(student, teacher, mask, parts)
         if config.ce_weight > 0:
-            logits = _forward(model, inputs).logits if sampled else out.logits
+            logits = out.logits if batch is inputs else _forward(model, inputs).logits
             parts["ce"] = cross_entropy(*align(logits, inputs["labels"]))
             loss = loss + config.ce_weight * parts["ce"]
         return loss, {name: float(torch.as_tensor(value).detach()) for name, value in parts.items()}
