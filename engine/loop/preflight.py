@@ -116,24 +116,33 @@ def gguf_problem(path: Path) -> str | None:
 # -- student --------------------------------------------------------------------------------------
 
 def student_problems(config: RunConfig) -> list[str]:
-    from engine.model_registry import model_path
-
-    try:
-        path = model_path(config.student.model)
-    except UndoError as exc:
-        return [f"student: {exc}"]
-    if path.is_file():
-        problem = gguf_problem(path)
-        return [f"student: {problem}"] if problem else []
+    directory, problems = model_directory(config.student.model, "student")
+    if directory is None:
+        return problems
     try:
         from transformers import AutoConfig, AutoTokenizer
 
-        AutoConfig.from_pretrained(path)
-        AutoTokenizer.from_pretrained(path)
+        AutoConfig.from_pretrained(directory)
+        AutoTokenizer.from_pretrained(directory)
     except Exception as exc:  # transformers raises OSError, ValueError, KeyError...
-        return [f"student: {path}: model or tokenizer config does not load ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''})"]
+        return [f"student: {directory}: model or tokenizer config does not load "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"]
     return []
+
+
+def model_directory(name: str, key: str) -> tuple[Path | None, list[str]]:
+    """(the model directory `name` leads to, []), or (None, its problems under `key`; none for
+    an intact GGUF file, which has no directory to look into yet)."""
+    from engine.model_registry import model_path
+
+    try:
+        path = model_path(name)
+    except UndoError as exc:
+        return None, [f"{key}: {exc}"]
+    if path.is_file():
+        problem = gguf_problem(path)
+        return None, [f"{key}: {problem}"] if problem else []
+    return path, []
 
 
 def distillation_problems(config: RunConfig) -> list[str]:
@@ -143,22 +152,11 @@ def distillation_problems(config: RunConfig) -> list[str]:
     training = config.training
     if training.objective == "sft":
         return []
-    from engine.model_registry import model_path
-
     key = "training.teacher_model"
-    try:
-        teacher = model_path(training.teacher_model)
-    except UndoError as exc:
-        return [f"{key}: {exc}"]
-    if teacher.is_file():
-        problem = gguf_problem(teacher)
-        return [f"{key}: {problem}"] if problem else []
-    try:
-        student = model_path(config.student.model)
-    except UndoError:
-        return []  # student_problems lists it
-    if student.is_file():
-        return []
+    teacher, problems = model_directory(training.teacher_model, key)
+    student = Path(config.student.model).expanduser()
+    if teacher is None or not (student / "config.json").is_file():
+        return problems  # a GGUF student, or one student_problems already lists
     from transformers import AutoTokenizer
 
     from engine.wheels.pair import PairMismatch, check_pair
