@@ -17,7 +17,7 @@ from engine.student.data import PadCollator, encode_examples
 from engine.student.distilling import Distillation, load_teacher, takes_sample
 from engine.student.generation import eos_ids
 from engine.student.loading import load_model, load_tokenizer
-from engine.student.sampling import sample_batch
+from engine.student.sampling import batch_prompts, sample_batch
 from engine.student.training import is_complete_checkpoint, train_student
 from engine.wheels.pair import PairMismatch
 from tests.fixtures.model_fixtures import TINY_EXAMPLES
@@ -206,3 +206,17 @@ def test_teacher_samples_replace_the_references_as_off_policy_data(wheels_pair_d
     assert losses["teacher", 0][0].item() == losses["teacher", 1][0].item()
     assert losses["references", 0][0].item() != losses["references", 1][0].item()
     assert "teacher_sample_s" in losses["teacher", 0][1]
+
+
+def test_progress_counts_the_tokens_of_the_batches_trained_on(wheels_pair_dirs, tmp_path):
+    """On-policy batches are the student's short samples, not the references they replace."""
+    student_dir, teacher_dir = wheels_pair_dirs
+    references = train_student(student_dir, EXAMPLES, tmp_path / "kd",
+                               settings(teacher_dir, objective="kd", epochs=1))
+    sampled = train_student(student_dir, EXAMPLES, tmp_path / "op",
+                            settings(teacher_dir, objective="on_policy", epochs=1,
+                                     on_policy_ratio=1.0, max_new_tokens=2))
+    tokenizer = load_tokenizer(student_dir)
+    features = encode_examples(EXAMPLES, tokenizer, 96).features
+    prompts = sum(len(p) for p in batch_prompts(PadCollator(tokenizer.pad_token_id)(features)))
+    assert prompts < sampled.tokens <= prompts + 2 * len(EXAMPLES) < references.tokens

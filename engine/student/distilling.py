@@ -25,6 +25,7 @@ import torch
 
 from engine.config.training import SAMPLING_OBJECTIVES, TrainConfig
 from engine.errors import ConfigError
+from engine.student.data import count_tokens
 from engine.student.loading import (ModelLoadError, load_model, load_tokenizer, model_identity,
                                     resolve_model_dir)
 from engine.student.objectives.kd import forward_kl
@@ -118,6 +119,7 @@ class Distillation:
         self.pad_id = pad_id
         self.eos_ids = eos_ids
         self.value_head = value_head
+        self.trained_tokens = 0  # real tokens of the last batch a loss was computed on
 
     def loss(self, model, inputs: dict, batch_number: int, generator=None) -> tuple[torch.Tensor, dict]:
         """(loss, parts). `model` is what the Trainer trains; `generator` the same model
@@ -139,6 +141,7 @@ class Distillation:
             batch = sample_batch(self.teacher, inputs, config.max_new_tokens, 1.0, self.pad_id,
                                  self.eos_ids)
             parts["teacher_sample_s"] = time.perf_counter() - started
+        self.trained_tokens = count_tokens(batch)
         out = _forward(model, batch, hidden=self.value_head is not None)
         with torch.no_grad():
             teacher_logits = _forward(self.teacher, batch).logits

@@ -237,8 +237,12 @@ class StudentTrainer(Trainer):
         return self.accelerator.prepare(loader)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
-        self.watcher.tokens += count_tokens(inputs)
-        return super().training_step(model, inputs, num_items_in_batch)
+        if self.distillation is None:
+            self.watcher.tokens += count_tokens(inputs)
+            return super().training_step(model, inputs, num_items_in_batch)
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        self.watcher.tokens += self.distillation.trained_tokens  # a sampled batch's, if sampled
+        return loss
 
     def log(self, logs: dict, *args, **kwargs) -> None:
         """The token count rides along in the log history, so a resumed training knows it."""
