@@ -35,6 +35,9 @@ def test_sft_is_the_default_and_needs_no_teacher():
     ({"objective": "on_policy", "teacher_model": "t", "max_new_tokens": 0}, "training.max_new_tokens: must be >= 1"),
     ({"objective": "on_policy", "teacher_model": "t", "batching": "packed"}, "training: batching = 'packed' cannot hold sampled continuations"),
     ({"objective": "kd", "teacher_model": "t", "batching": "packed", "off_policy": "teacher"}, "training: batching = 'packed' cannot hold sampled"),
+    ({"objective": "kd", "teacher_model": "t", "off_policy": "replay"}, "training: off_policy = 'replay' replays the student's samples: it needs objective on_policy or pcl with 0 < on_policy_ratio < 1"),
+    ({"objective": "pcl", "teacher_model": "t", "off_policy": "replay", "on_policy_ratio": 1.0}, "it needs objective on_policy or pcl with 0 < on_policy_ratio < 1"),
+    ({"objective": "pcl", "teacher_model": "t", "off_policy": "replay", "replay_size": 0}, "training.replay_size: must be >= 1, got 0"),
 ])
 def test_bad_distillation_settings_name_the_key(table, message):
     with pytest.raises(ConfigError) as caught:

@@ -135,10 +135,11 @@ def test_student_samples_become_a_batch_with_the_prompt_masked(wheels_pair_dirs)
 
 
 def test_a_stopped_pcl_training_resumes_to_the_uninterrupted_losses(wheels_pair_dirs, tmp_path):
-    """Student samples included: batch numbers and the sampling RNG come back with the state."""
+    """Student samples included: batch numbers, the sampling RNG and the replay buffer (the
+    off-policy batches replay the samples) come back with the state."""
     student_dir, teacher_dir = wheels_pair_dirs
     config = settings(teacher_dir, objective="pcl", on_policy_ratio=0.5, batch_size=2,
-                      grad_accum=2, pcl_window=2)
+                      grad_accum=2, pcl_window=2, off_policy="replay", replay_size=2)
     whole = []
     reference = train_student(student_dir, EXAMPLES, tmp_path / "ref", config, progress=whole.append)
     calls = []
@@ -146,6 +147,7 @@ def test_a_stopped_pcl_training_resumes_to_the_uninterrupted_losses(wheels_pair_
     stopped = train_student(student_dir, EXAMPLES, tmp_path / "out", config, state_dir=state,
                             should_stop=lambda: calls.append(1) or len(calls) >= 2)
     assert stopped.stopped and stopped.steps == 2
+    assert (state / "checkpoint-2" / "undo_replay.pt").is_file()
     resumed_events = []
     resumed = train_student(student_dir, EXAMPLES, tmp_path / "out", config, state_dir=state,
                             progress=resumed_events.append)
@@ -220,3 +222,19 @@ def test_progress_counts_the_tokens_of_the_batches_trained_on(wheels_pair_dirs, 
     features = encode_examples(EXAMPLES, tokenizer, 96).features
     prompts = sum(len(p) for p in batch_prompts(PadCollator(tokenizer.pad_token_id)(features)))
     assert prompts < sampled.tokens <= prompts + 2 * len(EXAMPLES) < references.tokens
+
+
+def test_the_replay_buffer_keeps_the_newest_batches_and_replays_them_in_turn(tmp_path):
+    from engine.student.replay import ReplayBuffer
+
+    buffer = ReplayBuffer(2)
+    assert buffer.pick(0, "cpu") is None  # nothing sampled yet: the references are used
+    for value in (1, 2, 3):
+        buffer.add({key: torch.full((1, 2), value) for key in ("input_ids", "attention_mask",
+                                                                "labels", "use_cache")})
+    assert [int(buffer.pick(n, "cpu")["input_ids"][0, 0]) for n in range(4)] == [2, 3, 2, 3]
+    assert set(buffer.pick(0, "cpu")) == {"input_ids", "attention_mask", "labels"}
+    buffer.save(tmp_path)
+    again = ReplayBuffer(2)
+    again.load(tmp_path)
+    assert [int(b["input_ids"][0, 0]) for b in again.batches] == [2, 3]

@@ -14,7 +14,7 @@ DTypeName = Literal["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "f
 Objective = Literal["sft", "kd", "on_policy", "pcl"]
 # The knobs only a distillation objective reads: under sft they do not decide the weights.
 DISTILL_FIELDS = ("teacher_model", "temperature", "beta", "on_policy_ratio", "off_policy",
-                  "max_new_tokens", "tau", "pcl_window", "pcl_value", "ce_weight")
+                  "replay_size", "max_new_tokens", "tau", "pcl_window", "pcl_value", "ce_weight")
 SAMPLING_OBJECTIVES = ("on_policy", "pcl")
 
 
@@ -71,9 +71,12 @@ class TrainConfig(Table):
                                                                 "batches the student writes from "
                                                                 "their prompts (the rest use "
                                                                 "the references)")
-    off_policy: Literal["references", "teacher"] = Field(
-        "references", description="the other batches: their reference tokens, or continuations "
-                                  "the teacher samples from their prompts")
+    off_policy: Literal["references", "teacher", "replay"] = Field(
+        "references", description="the other batches: their reference tokens, continuations the "
+                                  "teacher samples from their prompts, or the student's earlier "
+                                  "samples (references until there are some)")
+    replay_size: int = Field(16, ge=1, description="off_policy = 'replay': the newest sampled "
+                                                   "batches kept for replay")
     max_new_tokens: int = Field(128, ge=1, le=4096, description="on_policy and pcl: longest "
                                                                 "continuation a model samples")
     tau: float = Field(1.0, gt=0, le=100, description="pcl: entropy weight; the student's policy "
@@ -100,6 +103,10 @@ class TrainConfig(Table):
     def _no_packed_samples(self):
         samples = ((self.objective in SAMPLING_OBJECTIVES and self.on_policy_ratio > 0)
                    or (self.objective != "sft" and self.off_policy == "teacher"))
+        if (self.objective != "sft" and self.off_policy == "replay"
+                and not (self.objective in SAMPLING_OBJECTIVES and 0 < self.on_policy_ratio < 1)):
+            raise ValueError("off_policy = 'replay' replays the student's samples: it needs "
+                             "objective on_policy or pcl with 0 < on_policy_ratio < 1")
         if samples and self.batching == "packed":
             raise ValueError(f"batching = 'packed' cannot hold sampled continuations "
                              f"(objective = {self.objective!r}): use length_grouped, random or "

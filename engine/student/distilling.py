@@ -11,7 +11,8 @@ on_policy and pcl train on continuations the student samples from the batch's pr
 share `on_policy_ratio` of the batches (interleaved by batch number, so a resumed training
 samples where the uninterrupted one did); the other batches (all of kd's) are off-policy data:
 the batch's reference tokens, or with `off_policy = "teacher"` continuations the teacher samples
-from the same prompts (sequence-level KD's data). The cross-entropy anchor is always on the
+from the same prompts (sequence-level KD's data), or with `off_policy = "replay"` the student's
+recent samples again (engine/student/replay.py). The cross-entropy anchor is always on the
 references.
 """
 
@@ -32,6 +33,7 @@ from engine.student.objectives.kd import forward_kl
 from engine.student.objectives.on_policy import generalized_jsd
 from engine.student.objectives.pcl import pcl_residuals, soft_values
 from engine.student.objectives.tokens import IGNORE, align, chosen, masked_mean
+from engine.student.replay import ReplayBuffer
 from engine.student.sampling import sample_batch
 from engine.wheels.pair import PairMismatch, check_pair
 from store.errors import UndoError
@@ -120,6 +122,7 @@ class Distillation:
         self.eos_ids = eos_ids
         self.value_head = value_head
         self.trained_tokens = 0  # real tokens of the last batch a loss was computed on
+        self.replay = ReplayBuffer(config.replay_size) if config.off_policy == "replay" else None
 
     def loss(self, model, inputs: dict, batch_number: int, generator=None) -> tuple[torch.Tensor, dict]:
         """(loss, parts). `model` is what the Trainer trains; `generator` the same model
@@ -136,6 +139,10 @@ class Distillation:
             batch = sample_batch(generator or model, inputs, config.max_new_tokens, temperature,
                                  self.pad_id, self.eos_ids)
             parts["sample_s"] = time.perf_counter() - started
+            if self.replay is not None:
+                self.replay.add(batch)
+        elif self.replay is not None:
+            batch = self.replay.pick(batch_number, inputs["input_ids"].device) or inputs
         elif config.off_policy == "teacher":  # the teacher's own samples at temperature 1
             started = time.perf_counter()
             batch = sample_batch(self.teacher, inputs, config.max_new_tokens, 1.0, self.pad_id,

@@ -83,9 +83,10 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     watcher = StepWatcher(progress, should_stop, SavePolicy.from_config(config, state_dir))
     if distillation is not None and config.objective == "pcl" and config.pcl_value == "head":
         distillation.value_head = ValueHead.attach(model)
-        watcher.save_extra = distillation.value_head.save
+    for extra in _extra_state(distillation):
+        watcher.save_extra.append(extra.save)
         if resume_from is not None:
-            distillation.value_head.load(resume_from)
+            extra.load(resume_from)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="undo-trainer-") as scratch:
         trainer = _make_trainer(model, tokenizer, encoded.features, config, device, watcher,
@@ -104,6 +105,14 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     if state_dir is not None and not result.stopped:
         shutil.rmtree(state_dir, ignore_errors=True)  # the final checkpoint supersedes it
     return result
+
+
+def _extra_state(distillation: Distillation | None) -> list:
+    """What a distillation keeps besides the model and optimizer, saved into every resumable
+    checkpoint: pcl's value head (a LoRA checkpoint holds only the adapter), the replay buffer."""
+    if distillation is None:
+        return []
+    return [state for state in (distillation.value_head, distillation.replay) if state is not None]
 
 
 def _build_model(model_dir: Path, config: TrainConfig, device: str, init_adapter: Path | None):
@@ -306,7 +315,7 @@ class StepWatcher(TrainerCallback):
         self.start_step = 0
         self.start_tokens = 0
         self.started = time.perf_counter()
-        self.save_extra: Callable[[Path], None] | None = None  # more state for each checkpoint
+        self.save_extra: list[Callable[[Path], None]] = []  # more state for each checkpoint
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
@@ -324,8 +333,8 @@ class StepWatcher(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if self.save_extra is not None:
-            self.save_extra(checkpoint)
+        for save in self.save_extra:
+            save(checkpoint)
         mark_saved(checkpoint)
         self.saving.last_save = time.monotonic()
 
