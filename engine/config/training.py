@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from engine.config.base import Table
 
 Batching = Literal["length_grouped", "packed", "random", "pad_max"]
 BATCHING_MODES = get_args(Batching)
 DTypeName = Literal["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16"]
+Objective = Literal["sft", "kd", "on_policy", "pcl"]
+# The knobs only a distillation objective reads: under sft they do not decide the weights.
+DISTILL_FIELDS = ("teacher_model", "temperature", "beta", "on_policy_ratio", "off_policy",
+                  "replay_size", "max_new_tokens", "tau", "pcl_window", "pcl_value", "ce_weight")
+SAMPLING_OBJECTIVES = ("on_policy", "pcl")
 
 
 class TrainConfig(Table):
@@ -48,3 +53,62 @@ class TrainConfig(Table):
                                                  "steps (0: off)")
     save_interval_s: float = Field(600.0, ge=0, description="and at most this many seconds "
                                                             "apart (0: off)")
+    objective: Objective = Field(
+        "sft", description="sft: cross-entropy on the rationales; kd: forward KL to the teacher's "
+                           "tokens; on_policy: generalised JSD on student samples (GKD); pcl: "
+                           "path consistency with reward log p_teacher")
+    teacher_model: str | None = Field(
+        None, validate_default=True,
+        description="teacher of kd, on_policy and pcl: a Hugging Face model directory, a GGUF "
+                    "file or a packaged name (smollm2); must share the student's tokenizer")
+    temperature: float = Field(1.0, gt=0, le=100, description="kd and on_policy: softmax "
+                                                             "temperature of both models (kd "
+                                                             "scales its loss by T^2); "
+                                                             "on_policy samples at it")
+    beta: float = Field(0.5, ge=0, le=1, description="on_policy: 0 forward KL(teacher||student), "
+                                                     "1 reverse KL, between: the JSD mixture")
+    on_policy_ratio: float = Field(0.5, ge=0, le=1, description="on_policy and pcl: share of "
+                                                                "batches the student writes from "
+                                                                "their prompts (the rest use "
+                                                                "the references)")
+    off_policy: Literal["references", "teacher", "replay"] = Field(
+        "references", description="the other batches: their reference tokens, continuations the "
+                                  "teacher samples from their prompts, or the student's earlier "
+                                  "samples (references until there are some)")
+    replay_size: int = Field(16, ge=1, description="off_policy = 'replay': the newest sampled "
+                                                   "batches kept for replay")
+    max_new_tokens: int = Field(128, ge=1, le=4096, description="on_policy and pcl: longest "
+                                                                "continuation a model samples")
+    tau: float = Field(1.0, gt=0, le=100, description="pcl: entropy weight; the student's policy "
+                                                      "is softmax(logits/tau) and samples at it")
+    pcl_window: int = Field(1, ge=0, description="pcl: steps d in each consistency residual "
+                                                 "(0: to the end of the sequence)")
+    pcl_value: Literal["logsumexp", "head"] = Field(
+        "logsumexp", description="pcl: V(s) = tau*logsumexp(logits/tau), or a linear value head "
+                                 "on the last hidden state, starting at 0 (trained, not saved)")
+    ce_weight: float = Field(0.0, ge=0, description="kd, on_policy, pcl: weight of a cross-entropy "
+                                                    "anchor on the reference tokens (0: none)")
+
+    @field_validator("teacher_model")
+    @classmethod
+    def _teacher_for_distillation(cls, value: str | None, info: ValidationInfo) -> str | None:
+        objective = info.data.get("objective", "sft")
+        if objective != "sft" and not (value or "").strip():
+            raise ValueError(f"required when objective = {objective!r} (the teacher whose "
+                             "distribution the student learns: a model directory, a GGUF file "
+                             "or smollm2)")
+        return value
+
+    @model_validator(mode="after")
+    def _no_packed_samples(self):
+        samples = ((self.objective in SAMPLING_OBJECTIVES and self.on_policy_ratio > 0)
+                   or (self.objective != "sft" and self.off_policy == "teacher"))
+        if (self.objective != "sft" and self.off_policy == "replay"
+                and not (self.objective in SAMPLING_OBJECTIVES and 0 < self.on_policy_ratio < 1)):
+            raise ValueError("off_policy = 'replay' replays the student's samples: it needs "
+                             "objective on_policy or pcl with 0 < on_policy_ratio < 1")
+        if samples and self.batching == "packed":
+            raise ValueError(f"batching = 'packed' cannot hold sampled continuations "
+                             f"(objective = {self.objective!r}): use length_grouped, random or "
+                             "pad_max, or on_policy_ratio = 0 and off_policy = 'references'")
+        return self

@@ -44,7 +44,7 @@ def check_run(db, store_path: Path, config: RunConfig, *, network: bool = True) 
     if config.run.kind != "transfer":  # a transfer has no teacher, and checks its export's
         problems += teacher_problems(config, network=network)  # dataset and rows itself
     student = student_problems(config)
-    problems += student
+    problems += student + distillation_problems(config)
     if config.run.kind != "transfer":
         problems += dataset_problems(db, config)
     problems += output_problems(store_path, config, model_ok=not student)
@@ -116,23 +116,58 @@ def gguf_problem(path: Path) -> str | None:
 # -- student --------------------------------------------------------------------------------------
 
 def student_problems(config: RunConfig) -> list[str]:
-    from engine.model_registry import model_path
-
-    try:
-        path = model_path(config.student.model)
-    except UndoError as exc:
-        return [f"student: {exc}"]
-    if path.is_file():
-        problem = gguf_problem(path)
-        return [f"student: {problem}"] if problem else []
+    directory, problems = model_directory(config.student.model, "student")
+    if directory is None:
+        return problems
     try:
         from transformers import AutoConfig, AutoTokenizer
 
-        AutoConfig.from_pretrained(path)
-        AutoTokenizer.from_pretrained(path)
+        AutoConfig.from_pretrained(directory)
+        AutoTokenizer.from_pretrained(directory)
     except Exception as exc:  # transformers raises OSError, ValueError, KeyError...
-        return [f"student: {path}: model or tokenizer config does not load ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''})"]
+        return [f"student: {directory}: model or tokenizer config does not load "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"]
+    return []
+
+
+def model_directory(name: str, key: str) -> tuple[Path | None, list[str]]:
+    """(the model directory `name` leads to, []), or (None, its problems under `key`; none for
+    an intact GGUF file, which has no directory to look into yet)."""
+    from engine.model_registry import model_path
+
+    try:
+        path = model_path(name)
+    except UndoError as exc:
+        return None, [f"{key}: {exc}"]
+    if path.is_file():
+        problem = gguf_problem(path)
+        return None, [f"{key}: {problem}"] if problem else []
+    return path, []
+
+
+def distillation_problems(config: RunConfig) -> list[str]:
+    """A distillation objective's teacher: found, intact and, when both models are directories,
+    sharing the student's tokenizer (a GGUF's tokenizer is compared when training starts: reading
+    it means converting the file)."""
+    training = config.training
+    if training.objective == "sft":
+        return []
+    key = "training.teacher_model"
+    teacher, problems = model_directory(training.teacher_model, key)
+    student = Path(config.student.model).expanduser()
+    if teacher is None or not (student / "config.json").is_file():
+        return problems  # a GGUF student, or one student_problems already lists
+    from transformers import AutoTokenizer
+
+    from engine.wheels.pair import PairMismatch, check_pair
+
+    try:
+        check_pair(AutoTokenizer.from_pretrained(student), AutoTokenizer.from_pretrained(teacher),
+                   "the student", f"teacher {training.teacher_model!r}")
+    except PairMismatch as exc:
+        return [f"{key}: {exc}"]
+    except Exception as exc:  # transformers raises OSError, ValueError, KeyError...
+        return [f"{key}: {teacher}: tokenizer does not load ({type(exc).__name__})"]
     return []
 
 

@@ -18,6 +18,7 @@ import re
 import shutil
 from pathlib import Path
 
+from engine.config.training import DISTILL_FIELDS
 from engine.student.atomic import write_atomic_text
 
 RESUME_INFO = "undo_resume.json"
@@ -30,7 +31,10 @@ _NOT_FINGERPRINTED = ("save_steps", "save_interval_s", "device")
 def fingerprint(features: list[dict], config: dict, base_identity: str,
                 init_adapter: Path | None) -> str:
     """A hash of everything that decides the trained weights."""
-    settings = {k: v for k, v in config.items() if k not in _NOT_FINGERPRINTED}
+    skipped = _NOT_FINGERPRINTED
+    if config.get("objective", "sft") == "sft":  # the teacher's knobs do not decide SFT weights
+        skipped += DISTILL_FIELDS + ("objective",)
+    settings = {k: v for k, v in config.items() if k not in skipped}
     digest = hashlib.sha256()
     digest.update(json.dumps({"config": settings, "base": base_identity,
                               "init": str(init_adapter) if init_adapter else None},

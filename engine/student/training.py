@@ -7,6 +7,9 @@ a callback that reports every step and honours stop requests, and an atomic chec
 A hand-written loop was timed against it on the same batches (benchmarks/bench_training.py reports
 both): Trainer ran at 0.975x its speed on SmolLM2 (277 vs 284 tok/s, 2 CPU cores), within noise,
 since a step is dominated by forward/backward; so Trainer stays.
+
+`TrainConfig.objective` other than sft swaps the loss for a distillation objective against a
+same-tokenizer teacher (engine/student/distilling.py); the sft path is Trainer's own loss.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from transformers.trainer_callback import PrinterCallback
 from engine.config.training import TrainConfig
 from engine.student.atomic import atomic_dir, remove_stale_temps
 from engine.student.data import ListDataset, count_tokens, encode_examples, make_batching
+from engine.student.distilling import (LOSS_PARTS, Distillation, ValueHead, checked_teacher,
+                                       load_teacher)
+from engine.student.generation import eos_ids
 from engine.student.loading import default_device, load_tokenizer, model_identity, resolve_dtype, resolve_model_dir
 from engine.student.prompting import Question
 from engine.student.result import TrainResult
@@ -59,17 +65,32 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     if not encoded.features:
         raise ValueError(f"no trainable examples ({len(examples)} given, {encoded.skipped} too long)")
     identity = model_identity(model_dir)
+    teacher_dir, trained_on = None, identity
+    if config.objective != "sft":
+        teacher_dir, teacher_identity = checked_teacher(config, tokenizer)
+        trained_on = f"{identity} taught by {teacher_identity}"
     resume_from = None
     if state_dir is not None:
-        print_ = fingerprint(encoded.features, config.model_dump(), identity, init_adapter)
+        print_ = fingerprint(encoded.features, config.model_dump(), trained_on, init_adapter)
         resume_from = prepare_state_dir(Path(state_dir), print_)
+    distillation = None
+    if teacher_dir is not None:  # loaded before the seed, so the student starts as under sft
+        teacher = load_teacher(teacher_dir, resolve_dtype(config.dtype, device), device)
+        distillation = Distillation(config, teacher, tokenizer.pad_token_id or 0,
+                                    eos_ids(teacher, tokenizer))
     set_seed(config.seed)
     model = _build_model(model_dir, config, device, init_adapter)
     watcher = StepWatcher(progress, should_stop, SavePolicy.from_config(config, state_dir))
+    if distillation is not None and config.objective == "pcl" and config.pcl_value == "head":
+        distillation.value_head = ValueHead.attach(model)
+    for extra in _extra_state(distillation):
+        watcher.save_extra.append(extra.save)
+        if resume_from is not None:
+            extra.load(resume_from)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="undo-trainer-") as scratch:
         trainer = _make_trainer(model, tokenizer, encoded.features, config, device, watcher,
-                                str(state_dir) if state_dir is not None else scratch)
+                                str(state_dir) if state_dir is not None else scratch, distillation)
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.perf_counter() - started
     losses = watcher.losses
@@ -79,10 +100,19 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
         tokens=watcher.tokens, seconds=seconds, checkpoint=out_dir, stopped=watcher.stopped,
         examples=len(encoded.features), skipped=encoded.skipped, losses=list(losses),
         resumed_from_step=watcher.start_step, resumed_tokens=watcher.start_tokens)
+    ValueHead.detach_from(trainer.model)  # training's helper, not part of the student
     save_checkpoint(trainer.model, tokenizer, out_dir, config, result, identity)
     if state_dir is not None and not result.stopped:
         shutil.rmtree(state_dir, ignore_errors=True)  # the final checkpoint supersedes it
     return result
+
+
+def _extra_state(distillation: Distillation | None) -> list:
+    """What a distillation keeps besides the model and optimizer, saved into every resumable
+    checkpoint: pcl's value head (a LoRA checkpoint holds only the adapter), the replay buffer."""
+    if distillation is None:
+        return []
+    return [state for state in (distillation.value_head, distillation.replay) if state is not None]
 
 
 def _build_model(model_dir: Path, config: TrainConfig, device: str, init_adapter: Path | None):
@@ -121,7 +151,7 @@ def _require_full_checkpoint(path: Path) -> Path:
 
 
 def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, watcher,
-                  output_dir: str):
+                  output_dir: str, distillation: Distillation | None = None):
     lengths = [len(f["input_ids"]) for f in features]
     sampler, collator = make_batching(config.batching, lengths, config.batch_size, config.seed,
                                       tokenizer.pad_token_id or 0, config.max_length)
@@ -137,7 +167,8 @@ def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, 
         dataloader_pin_memory=device != "cpu", log_level="error",
         **_checkpointing_args(config.grad_checkpointing))
     trainer = StudentTrainer(model=model, args=args, train_dataset=ListDataset(features),
-                             data_collator=collator, batch_sampler=sampler, watcher=watcher)
+                             data_collator=collator, batch_sampler=sampler, watcher=watcher,
+                             distillation=distillation)
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
     return trainer
 
@@ -177,12 +208,36 @@ def is_complete_checkpoint(path: Path) -> bool:
 
 
 class StudentTrainer(Trainer):
-    """Trainer fed by our batch sampler, counting the real tokens each step trains on."""
+    """Trainer fed by our batch sampler, counting the real tokens each step trains on; with a
+    distillation objective its loss replaces the model's cross-entropy."""
 
-    def __init__(self, *args, batch_sampler, watcher: "StepWatcher", **kwargs):
+    def __init__(self, *args, batch_sampler, watcher: "StepWatcher",
+                 distillation: Distillation | None = None, **kwargs):
         super().__init__(*args, callbacks=[watcher], **kwargs)
         self.batch_sampler = batch_sampler
         self.watcher = watcher
+        self.distillation = distillation
+        self.parts = PartsTally()
+        self._micro_step, self._micro = -1, 0
+        if distillation is not None:
+            self.loss_is_scaled_for_ga = False  # a per-batch mean: Trainer divides by accumulation
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.distillation is None:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        loss, parts = self.distillation.loss(model, inputs, self._batch_number(),
+                                             self.accelerator.unwrap_model(model))
+        self.parts.add(parts)
+        return (loss, None) if return_outputs else loss
+
+    def _batch_number(self) -> int:
+        """Micro-batches before this one: a function of the optimizer step, so it survives a resume."""
+        step = self.state.global_step
+        if step != self._micro_step:
+            self._micro_step, self._micro = step, 0
+        number = step * self.args.gradient_accumulation_steps + self._micro
+        self._micro += 1
+        return number
 
     def get_train_dataloader(self):
         loader = DataLoader(self.train_dataset, batch_sampler=self.batch_sampler,
@@ -191,14 +246,37 @@ class StudentTrainer(Trainer):
         return self.accelerator.prepare(loader)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
-        self.watcher.tokens += count_tokens(inputs)
-        return super().training_step(model, inputs, num_items_in_batch)
+        if self.distillation is None:
+            self.watcher.tokens += count_tokens(inputs)
+            return super().training_step(model, inputs, num_items_in_batch)
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        self.watcher.tokens += self.distillation.trained_tokens  # a sampled batch's, if sampled
+        return loss
 
     def log(self, logs: dict, *args, **kwargs) -> None:
         """The token count rides along in the log history, so a resumed training knows it."""
         if "loss" in logs:
             logs["tokens"] = self.watcher.tokens
+            logs.update(self.parts.means())
         super().log(logs, *args, **kwargs)
+
+
+class PartsTally:
+    """The loss parts of the micro-batches since the last log, averaged when logged."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, parts: dict) -> None:
+        for name, value in parts.items():
+            self.sums[name] = self.sums.get(name, 0.0) + value
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def means(self) -> dict:
+        means = {name: total / self.counts[name] for name, total in self.sums.items()}
+        self.sums, self.counts = {}, {}
+        return means
 
 
 class SavePolicy:
@@ -237,6 +315,7 @@ class StepWatcher(TrainerCallback):
         self.start_step = 0
         self.start_tokens = 0
         self.started = time.perf_counter()
+        self.save_extra: list[Callable[[Path], None]] = []  # more state for each checkpoint
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
@@ -253,7 +332,10 @@ class StepWatcher(TrainerCallback):
             control.should_save = True
 
     def on_save(self, args, state, control, **kwargs):
-        mark_saved(Path(args.output_dir) / f"checkpoint-{state.global_step}")
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        for save in self.save_extra:
+            save(checkpoint)
+        mark_saved(checkpoint)
         self.saving.last_save = time.monotonic()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -271,4 +353,5 @@ class StepWatcher(TrainerCallback):
                 "lr": float(logs.get("learning_rate", 0.0)), "tokens": self.tokens,
                 "tokens_per_s": (self.tokens - self.start_tokens) / elapsed if elapsed > 0 else 0.0,
                 "eta_s": elapsed / done_here * (total - step) if done_here else None,
-                "epoch": float(state.epoch or 0.0)}
+                "epoch": float(state.epoch or 0.0),
+                **{name: float(logs[name]) for name in LOSS_PARTS if name in logs}}

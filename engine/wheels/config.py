@@ -117,7 +117,8 @@ class QualitySection(Table):
 
 
 class DistillSection(Table):
-    enabled: bool = Field(False, description="fine-tune the student (SFT) before measuring")
+    enabled: bool = Field(False, description="fine-tune the student before measuring (by "
+                                             "training.objective: SFT unless set)")
     data: Literal["auto", "kept", "gold", "kept+gold"] = Field(
         "auto", description="training data: the teacher's kept rationales, the gold worked "
                             "solutions, or both; auto adds gold when too few were kept")
@@ -155,7 +156,8 @@ class SweepConfig(Table):
     @classmethod
     def _training_defaults(cls, data: Any) -> Any:
         """[distill.training] seed and system_prompt follow [sweep] and [prompts] unless set, as
-        a run file's [training] follows [run] and [student]."""
+        a run file's [training] follows [run] and [student]; a distillation objective's
+        teacher_model is the sweep's own teacher unless set."""
         if not isinstance(data, dict) or not isinstance(data.get("distill", {}), dict):
             return data  # a table of the wrong type: its own message says so
         sweep, prompts = data.get("sweep", {}), data.get("prompts", {})
@@ -169,6 +171,9 @@ class SweepConfig(Table):
             training.setdefault("seed", seed)
         if prompts.get("system"):
             training.setdefault("system_prompt", prompts["system"])
+        models = data.get("models", {})
+        if training.get("objective", "sft") != "sft" and isinstance(models, dict):
+            training.setdefault("teacher_model", models.get("teacher", "smollm2"))
         return {**data, "distill": {**distill, "training": training}}
 
     def points(self) -> list[tuple[str, float]]:

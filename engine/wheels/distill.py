@@ -1,4 +1,6 @@
-"""Distil the (shrunk) student with the existing SFT training before a sweep measures it.
+"""Distil the (shrunk) student with the student trainer before a sweep measures it: SFT, or the
+objective [distill.training] names (kd, on_policy, pcl; the teacher is the sweep's own unless
+training.teacher_model says otherwise).
 
 On the teacher's kept rationales, or, where the teacher keeps too few (the 135M teacher kept 21
 of 150 in a probe here), on the task's gold worked solutions as well; the sweep records which
@@ -66,6 +68,7 @@ def ensure_distilled(db, config: SweepConfig, dataset_id: int, out_dir: Path,
     result = train_student(model_path(config.models.student), pairs, out_dir,
                            config.distill.training, progress=progress,
                            should_stop=should_stop, state_dir=out_dir.parent / "distill-state")
-    info.update(steps=result.steps, final_loss=result.final_loss, examples=result.examples,
+    info.update(objective=config.distill.training.objective, steps=result.steps,
+                final_loss=result.final_loss, examples=result.examples,
                 seconds=round(time.perf_counter() - started, 1), stopped=result.stopped)
     return out_dir, info

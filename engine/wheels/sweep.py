@@ -161,7 +161,7 @@ def _student(db, store_path: Path, run_id: int, config: SweepConfig, dataset_id:
              "reused")
         return out_dir
     store.update_run(db, run_id, stage="distill")
-    echo("distilling the student (SFT)")
+    echo(f"distilling the student ({config.distill.training.objective})")
 
     def progress(p: dict) -> None:
         store.add_event(db, run_id, "progress", stage="distill", done=p.get("step"),
