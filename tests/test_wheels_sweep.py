@@ -294,18 +294,25 @@ def test_a_sweep_distils_its_student_first_and_records_the_data(wheels_store, wh
     config = sweep_toml(
         tmp_path / "s.toml", student, teacher,
         sweep={"policies": ["student"], "split": "test", "limit": 2},
-        distill={"enabled": True, "data": "auto", "min_kept": 5,
+        distill={"enabled": True, "data": "auto", "min_kept": 5, "held_out": "test",
+                 "held_out_limit": 3,
                  "training": {"lora": False, "epochs": 1, "batch_size": 2, "lr": 1e-3,
+                              "warmup_ratio": 0,  # one step: a warm-up would make its lr 0
                               "max_length": 128, "dtype": "float32", "device": "cpu"}})
     done = cli(wheels_store, "wheels", "sweep", str(config))
     assert done.returncode == 0, done.stderr
-    assert "student distilled on kept+gold: 0 kept rationales, 2 gold solutions" in done.stdout
+    assert "student distilled on kept+gold: 0 kept rationales, 2 gold solutions; sft, 1 steps; " \
+        "KL(teacher||student) on 3 test solutions " in done.stdout
     db = store.open_store(wheels_store)
     run = store.list_runs(db)[0].run
     path, info = store_wheels.get_distill(db, run.id)
     assert Path(path) == wheels_store.parent / "runs" / f"run-{run.id}" / "student"
     assert info["data"] == "kept+gold" and info["requested"] == "auto"
     assert (info["kept"], info["gold"], info["examples"]) == (0, 2, 2) and info["steps"] == 1
+    # the student's distance to the teacher, before and after, on the held-out solutions
+    before, after = info["kl_before"], info["kl_after"]
+    assert before["n"] == after["n"] == 3 and before["tokens"] == after["tokens"] > 0
+    assert before["mean"] != after["mean"] and min(before["low"], after["low"]) >= 0
     trained = json.loads((Path(path) / "undo_train.json").read_text())
     assert trained["steps"] == 1 and not trained["stopped"]
     status = cli(wheels_store, "status", str(run.id))

@@ -127,6 +127,10 @@ class DistillSection(Table):
     split: Literal["train", "val", "test"] = Field("train", description="the split trained on")
     min_kept: int = Field(100, ge=0, description="auto: below this many kept rationales, gold "
                                                  "is added")
+    held_out: Literal["train", "val", "test", "none"] = Field(
+        "val", description="the split whose gold solutions measure KL(teacher||student) before "
+                           "and after distilling ('none': not measured)")
+    held_out_limit: int = Field(50, ge=1, description="held_out: its first N examples")
     training: TrainConfig = Field(default_factory=lambda: TrainConfig(**DISTILL_TRAINING),
                                   description="how the student is fine-tuned (the [training] "
                                               "keys of a run file)")

@@ -64,6 +64,7 @@ def ensure_distilled(db, config: SweepConfig, dataset_id: int, out_dir: Path,
     pairs, info = training_pairs(db, config, dataset_id)
     if is_complete_checkpoint(out_dir):
         return out_dir, info
+    before = held_out_kl_of(db, config, dataset_id, model_path(config.models.student))
     started = time.perf_counter()
     result = train_student(model_path(config.models.student), pairs, out_dir,
                            config.distill.training, progress=progress,
@@ -71,4 +72,31 @@ def ensure_distilled(db, config: SweepConfig, dataset_id: int, out_dir: Path,
     info.update(objective=config.distill.training.objective, steps=result.steps,
                 final_loss=result.final_loss, examples=result.examples,
                 seconds=round(time.perf_counter() - started, 1), stopped=result.stopped)
+    if before is not None and not result.stopped:
+        after = held_out_kl_of(db, config, dataset_id, out_dir)
+        info.update(held_out=config.distill.held_out, kl_before=before.as_dict(),
+                    kl_after=after.as_dict())
     return out_dir, info
+
+
+def held_out_kl_of(db, config: SweepConfig, dataset_id: int, student: Path):
+    """KL(teacher||student) on the held-out split's gold solutions, or None when not asked for
+    (`held_out = "none"`) or the split has no worked solutions."""
+    from engine.student.prompting import completion_token_ids, prompt_token_ids
+    from engine.student.teacher_kl import held_out_kl
+    from engine.wheels.models import load_pair
+
+    settings = config.distill
+    if settings.held_out == "none":
+        return None
+    examples = [e for e in store.load_examples(db, dataset_id, settings.held_out,
+                                               include_excluded=False)
+                if e.rationale and e.rationale.strip()][:settings.held_out_limit]
+    if not examples:
+        return None
+    models, tokenizer = load_pair(student, model_path(config.models.teacher), "float32",
+                                  settings.training.device or None)
+    system = settings.training.system_prompt
+    pairs = [(prompt_token_ids(e.question, tokenizer, system),
+              completion_token_ids(e.rationale, tokenizer)) for e in examples]
+    return held_out_kl(models.student, models.teacher, pairs, models.vocab_size)

@@ -60,10 +60,24 @@ def sweep_lines(db, run_id: int) -> list[str]:
     student, distill = store_wheels.get_distill(db, run_id)
     lines = []
     if student:
-        data = distill.get("data", "none")
-        how = ("as given" if data == "none" else
-               f"distilled on {data}: {distill.get('kept', 0)} kept rationales, "
-               f"{distill.get('gold', 0)} gold solutions")
-        lines.append(f"student {student} ({how})")
+        lines.append(f"student {student} ({distill_summary(distill) or 'as given'})")
     lines += [point_summary(point) for point in store_wheels.list_points(db, run_id)]
     return lines
+
+
+def distill_summary(distill: dict) -> str:
+    """How the sweep's student was distilled, in words ('' when it was used as given): the data,
+    the objective and steps, and KL(teacher||student) on held-out solutions before and after."""
+    data = distill.get("data", "none")
+    if data == "none":
+        return ""
+    text = (f"distilled on {data}: {distill.get('kept', 0)} kept rationales, "
+            f"{distill.get('gold', 0)} gold solutions")
+    if "steps" in distill:
+        text += f"; {distill.get('objective', 'sft')}, {distill['steps']} steps"
+    before, after = distill.get("kl_before"), distill.get("kl_after")
+    if before and after:
+        text += (f"; KL(teacher||student) on {after['n']} {distill.get('held_out', 'held-out')} "
+                 f"solutions {before['mean']:.3f} -> {after['mean']:.3f} nats/token "
+                 f"[{after['low']:.3f}-{after['high']:.3f}]")
+    return text

@@ -19,7 +19,7 @@ import store
 from engine.errors import StageFailed
 from engine.model_registry import model_path
 from engine.wheels.config import SweepConfig, sweep_config_from_dict
-from engine.wheels.report import point_summary
+from engine.wheels.report import distill_summary, point_summary
 from store import wheels as store_wheels
 from store.errors import UndoError
 from store.processes import process_start, refuse_second_driver
@@ -173,8 +173,7 @@ def _student(db, store_path: Path, run_id: int, config: SweepConfig, dataset_id:
     if info.get("stopped"):
         raise _Stopped
     store_wheels.set_distill(db, run_id, str(out), info)
-    echo(f"student distilled on {info['data']}: {info['kept']} kept rationales, "
-         f"{info['gold']} gold solutions")
+    echo(f"student {distill_summary(info)}")
     return out
 
 

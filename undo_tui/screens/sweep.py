@@ -145,11 +145,12 @@ class SweepScreen(BaseScreen):
         text = Text(f"run {run.id} {run.name}", style="bold")
         text.append(f" · {run.status} · {done}/{len(data.points)} points · dataset "
                     f"{data.dataset or '—'} · teacher {run.teacher}\n")
-        how = data.distill.get("data", "none")
+        from engine.wheels.report import distill_summary
+
+        how = distill_summary(data.distill)
         text.append(f"student {data.student or run.student}")
-        if how != "none":
-            text.append(f" (distilled on {how}: {data.distill.get('kept', 0)} kept rationales, "
-                        f"{data.distill.get('gold', 0)} gold solutions)", style="dim")
+        if how:
+            text.append(f" ({how})", style="dim")
         if run.status in store.runs.ACTIVE_STATUSES and data.progress is not None:
             text.append(f"\n{run.stage or ''}: {progress_detail(data.progress)}", style="green")
         if run.status == "failed" and run.error:
