@@ -105,6 +105,16 @@ def plan_points(db: Database, run_id: int, points: list[tuple[str, float]],
                        "VALUES (?, ?, ?, ?)", [run_id, position, policy, float(budget)])
 
 
+def append_points(db: Database, run_id: int, points: list[tuple[str, float]]) -> None:
+    """Add pending points after a sweep's existing ones (their positions never move)."""
+    with write(db):
+        last = db.execute("SELECT COALESCE(MAX(position), -1) FROM wheels_points WHERE run_id = ?",
+                          [run_id]).fetchone()[0]
+        for offset, (policy, budget) in enumerate(points, start=1):
+            db.execute("INSERT INTO wheels_points (run_id, position, policy, budget) "
+                       "VALUES (?, ?, ?, ?)", [run_id, last + offset, policy, float(budget)])
+
+
 def list_points(db: Database, run_id: int) -> list[Point]:
     return [Point.from_row(row) for row in db.query(
         "SELECT * FROM wheels_points WHERE run_id = ? ORDER BY position", [run_id])]

@@ -24,6 +24,8 @@ DEFAULT_POLICIES = ["student", "teacher", "random", "threshold", "disagree", "sp
 DEFAULT_BUDGETS = [0.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0]
 Percent = Annotated[float, Field(ge=0, le=100)]
 # [distill.training] when the table is left out: full fine-tuning of a small student, gently.
+# Policies that are not asked to hold a budget, at the teacher share they have by definition.
+ANCHOR_BUDGETS = {"student": 0.0, "teacher": 100.0, "speculative": 100.0}
 DISTILL_TRAINING = {"lora": False, "lr": 5e-5, "epochs": 4, "batch_size": 4, "max_length": 384}
 
 
@@ -52,6 +54,8 @@ class ModelsSection(Table):
                                                 "Hugging Face model directory")
     student: str = Field(min_length=1, description="the student: a .gguf file or a Hugging Face "
                                                    "model directory sharing the teacher's tokenizer")
+    asker: str = Field("", description="the learned policy's student, a model with an <ask> "
+                                       "token (empty: the student above)")
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = Field(
         "float32", description="compute dtype; float32 keeps batched output exact")
     device: str = Field("", description="cpu, cuda, ... (empty: cuda when available, else cpu)")
@@ -184,7 +188,7 @@ class SweepConfig(Table):
         """(policy, budget %) in the order they run: student and teacher alone first, then every
         budget for the asking policies, so a partial sweep already spans the plot; speculative
         decoding last, as it decodes one sequence at a time."""
-        anchors = {"student": 0.0, "teacher": 100.0, "speculative": 100.0}
+        anchors = ANCHOR_BUDGETS
         out = [(p, anchors[p]) for p in ("student", "teacher") if p in self.sweep.policies]
         asking = [p for p in self.sweep.policies if p not in anchors]
         for budget in sorted(self.sweep.budgets):

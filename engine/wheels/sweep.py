@@ -39,6 +39,8 @@ def create_sweep(db, store_path: Path, config: SweepConfig) -> int:
         raise UndoError(f"dataset {dataset.name!r} has no {config.sweep.split!r} examples")
     model_path(config.models.teacher)
     model_path(config.models.student)
+    if config.models.asker:
+        model_path(config.models.asker)
     run_id = store.create_run(db, config.sweep.name, config.model_dump(mode="json"), kind=KIND,
                               dataset_id=dataset.id, teacher=config.models.teacher,
                               student=config.models.student)
@@ -120,6 +122,7 @@ def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
     prompts = build_prompts(examples, tokenizer, config, dataset.answer_type)
     points = store_wheels.list_points(db, run_id)
     total = len(points) * len(examples)
+    asker = _Asker(config, models)
     for point in points:
         if point.status == "done":
             continue
@@ -134,13 +137,36 @@ def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
                                           budget=point.budget)
         progress = _progress(db, run_id, point, offset, total, tick)
         try:
-            metrics, outputs = run_point(models, tokenizer, examples, point_prompts, point, config,
+            point_models = asker.models() if point.policy == "learned" else models
+            metrics, outputs = run_point(point_models, tokenizer, examples, point_prompts, point, config,
                                          dataset.answer_type, should_stop, progress)
         except PointStopped:
             raise _Stopped from None
         store_wheels.save_point(db, point.id, metrics, outputs)
         echo(f"  {point_summary(store_wheels.list_points(db, run_id)[point.position])}")
     return len(points)
+
+
+class _Asker:
+    """The learned policy's pair: the sweep's own, or the configured asker with the same teacher
+    (loaded when a learned point first needs it)."""
+
+    def __init__(self, config: SweepConfig, models):
+        self.config, self.pair, self.loaded = config, models, None
+
+    def models(self):
+        if not self.config.models.asker:
+            return self.pair
+        if self.loaded is None:
+            from dataclasses import replace
+
+            from engine.wheels.models import load_pair
+
+            models = self.config.models
+            asker, _ = load_pair(model_path(models.asker), model_path(models.teacher),
+                                 models.dtype, models.device or None)
+            self.loaded = replace(asker, teacher=self.pair.teacher)  # one teacher in memory
+        return self.loaded
 
 
 def _student(db, store_path: Path, run_id: int, config: SweepConfig, dataset_id: int,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from undo_tui.commands.run_arg import add_run_argument
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -24,6 +26,23 @@ def add_parser(subparsers):
     sweep.add_argument("config", type=Path, help="sweep configuration (TOML)")
     sweep.add_argument("--create-only", action="store_true",
                        help="record the sweep and print its id without computing it")
+    add = actions.add_parser(
+        "add", help="add points to a sweep (e.g. a student that asks) and compute them",
+        description="Append points to sweep RUN without measuring its other points again: "
+                    "POLICIES at BUDGETS (anchors take their fixed budget), with --asker as the "
+                    "learned policy's student. Then compute the pending points here, as resume "
+                    "does.")
+    add_run_argument(add, "run")
+    add.add_argument("--policies", required=True, metavar="NAMES",
+                     help="comma-separated: learned, random, threshold, disagree, student, "
+                          "teacher, speculative")
+    add.add_argument("--budgets", default="", metavar="PERCENTS",
+                     help="comma-separated percents of teacher-written tokens, e.g. 10,20,30")
+    add.add_argument("--asker", default="", metavar="DIR",
+                     help="the learned policy's student (from `wheels teach-ask`; default: the "
+                          "sweep's student)")
+    add.add_argument("--plan-only", action="store_true",
+                     help="record the points without computing them (resume computes them)")
     teach = actions.add_parser(
         "teach-ask", help="train a student to ask the teacher (its <ask> token)",
         description="Add an <ask> token to the student of CONFIG (a sweep configuration) and "
@@ -52,6 +71,8 @@ def add_parser(subparsers):
 def run(args) -> int:
     if args.wheels_action == "teach-ask":
         return teach_ask(args)
+    if args.wheels_action == "add":
+        return add_points(args)
     import store
     from engine.wheels.config import load_sweep_config
     from engine.wheels.sweep import create_sweep
@@ -75,6 +96,26 @@ def drive_in_terminal(store_path: Path, run_id: int) -> int:
     from undo_tui.commands.run import drive_in_terminal as drive_here
 
     return drive_here(store_path, run_id, drive=drive_sweep)
+
+
+def add_points(args) -> int:
+    import store
+    from engine.wheels.extend import extend_sweep
+    from store.errors import UndoError
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    budgets = [100 * level for level in parse_levels(args.budgets)] if args.budgets else []
+    if any(p not in ("student", "teacher", "speculative") for p in policies) and not budgets:
+        raise UndoError("--budgets: the asking policies need at least one budget, e.g. 10,20,30")
+    db = store.open_store(args.store)
+    try:
+        run_id = args.run  # resolved to the id before the command runs
+        added = extend_sweep(db, run_id, policies, budgets, asker=args.asker)
+    finally:
+        db.close()
+    print(f"run {run_id}: {len(added)} points added", flush=True)
+    if args.plan_only:
+        return 0
+    return drive_in_terminal(args.store, run_id)
 
 
 def teach_ask(args) -> int:
