@@ -191,6 +191,36 @@ def test_kill_9_mid_sweep_resumes_without_recomputing_stored_points(
         db.close()
 
 
+def test_sigterm_stops_a_sweep_like_a_stop_request(wheels_store, wheels_pair_dirs, tmp_path):
+    """A terminal closed or a `kill` ends the sweep `stopped`, not `running` with a dead pid."""
+    student, teacher = wheels_pair_dirs
+    config = sweep_toml(tmp_path / "s.toml", student, teacher, decoding={"max_new_tokens": 24})
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store", str(wheels_store),
+                              "wheels", "sweep", str(config)], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    db = store.open_store(wheels_store)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:  # wait on the store: the first point stored
+            runs = store.list_runs(db)
+            if runs and any(p.status == "done" for p in store_wheels.list_points(db, runs[0].run.id)):
+                break
+            assert child.poll() is None, "the sweep ended before the signal"
+            time.sleep(0.2)
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=300)
+        assert child.returncode == 0 and "Traceback" not in stderr
+        run = store.get_run(db, store.list_runs(db)[0].run.id)
+        assert (run.status, run.pid, run.stop_reason) == ("stopped", None, "stopped on request")
+        assert any("SIGTERM received" in (e.message or "") for e in store.events_since(db, run.id, kinds=("stage",)))
+        assert any(p.status == "pending" for p in store_wheels.list_points(db, run.id))
+    finally:
+        if child.poll() is None:
+            child.kill()
+        db.close()
+
+
 def test_a_stop_request_stops_between_batches_and_resume_finishes(wheels_store,
                                                                     wheels_pair_dirs, tmp_path):
     from engine.wheels.sweep import drive_sweep

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import store
 from engine.errors import StageFailed
+from engine.loop.signals import StopSignals
 from engine.model_registry import model_path
 from engine.wheels.config import SweepConfig, sweep_config_from_dict
 from engine.wheels.report import distill_summary, point_summary
@@ -79,7 +80,8 @@ def drive_sweep(store_path: Path, run_id: int, echo: Echo | None = None,
                          started_at=run.started_at or now_iso(), finished_at=None)
         store.add_event(db, run_id, "stage", message=f"sweep started (pid {os.getpid()})")
         try:
-            done = _compute(db, Path(store_path), run_id, config, echo, tick)
+            with StopSignals() as signals:  # SIGTERM, SIGINT, SIGHUP: a stop request
+                done = _compute(db, Path(store_path), run_id, config, echo, tick, signals)
         except (_Stopped, KeyboardInterrupt) as exc:
             store.update_run(db, run_id, status="stopped", stage=None, pid=None,
                              stop_reason="stopped on request", finished_at=now_iso())
@@ -106,7 +108,7 @@ def drive_sweep(store_path: Path, run_id: int, echo: Echo | None = None,
 
 
 def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
-             tick: Callable[[], None] | None) -> int:
+             tick: Callable[[], None] | None, signals: StopSignals) -> int:
     from engine.wheels.models import load_pair
     from engine.wheels.points import PointStopped, run_point
     from engine.wheels.prompts import build_prompts
@@ -115,7 +117,7 @@ def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
     dataset = store.get_dataset(db, run.dataset_id)
     examples = store.load_examples(db, dataset.id, config.sweep.split,
                                    limit=config.sweep.limit or None)
-    should_stop = _stop_checker(db, run_id)
+    should_stop = _stop_checker(db, run_id, signals)
     student = _student(db, store_path, run_id, config, dataset.id, should_stop, echo, tick)
     models, tokenizer = load_pair(student, model_path(config.models.teacher),
                                   config.models.dtype, config.models.device or None)
@@ -221,10 +223,11 @@ def _progress(db, run_id: int, point, offset: int, total: int, tick):
     return report
 
 
-def _stop_checker(db, run_id: int, every_s: float = 0.5):
+def _stop_checker(db, run_id: int, signals: StopSignals, every_s: float = 0.5):
     state = {"at": 0.0, "value": False}
 
     def should_stop() -> bool:
+        signals.forward(db, run_id)  # a signal received since the last check
         now = time.monotonic()
         if not state["value"] and now - state["at"] >= every_s:
             state["at"] = now
