@@ -116,9 +116,10 @@ class QualitySection(Table):
         "auto", description="auto: strict accuracy, or chrF for free text (answer type text)")
 
 
-class DistillSection(Table):
-    enabled: bool = Field(False, description="fine-tune the student before measuring (by "
-                                             "training.objective: SFT unless set)")
+class DistillData(Table):
+    """Which data a distillation trains on and where its KL to the teacher is measured (shared by
+    a sweep's [distill] and a distillation run's [distill])."""
+
     data: Literal["auto", "kept", "gold", "kept+gold"] = Field(
         "auto", description="training data: the teacher's kept rationales, the gold worked "
                             "solutions, or both; auto adds gold when too few were kept")
@@ -131,6 +132,11 @@ class DistillSection(Table):
         "val", description="the split whose gold solutions measure KL(teacher||student) before "
                            "and after distilling ('none': not measured)")
     held_out_limit: int = Field(50, ge=1, description="held_out: its first N examples")
+
+
+class DistillSection(DistillData):
+    enabled: bool = Field(False, description="fine-tune the student before measuring (by "
+                                             "training.objective: SFT unless set)")
     training: TrainConfig = Field(default_factory=lambda: TrainConfig(**DISTILL_TRAINING),
                                   description="how the student is fine-tuned (the [training] "
                                               "keys of a run file)")
