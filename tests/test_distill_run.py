@@ -191,3 +191,11 @@ def test_a_stop_request_ends_it_between_steps_and_resume_finishes(distill_store,
     trained = json.loads((Path(outcome.student) / "undo_train.json").read_text())
     assert trained["resumed_from_step"] >= 2
     db.close()
+
+
+def test_the_sample_distillation_config_is_valid():
+    from engine.distill.config import load_distill_config
+
+    config = load_distill_config(REPO / "sample_runs" / "distill" / "distill-kd-arith.toml")
+    assert config.training.objective == "kd" and config.training.teacher_model == "smollm2"
+    assert config.distill.eval_limit == 200
