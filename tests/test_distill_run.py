@@ -19,7 +19,7 @@ from engine.errors import ConfigError
 from store import distill as store_distill
 from tests.fixtures.model_fixtures import TINY_EXAMPLES
 from tests.test_loop_e2e import _wait_for
-from tests.test_wheels_sweep import cli, toml_value
+from tests.test_wheels_sweep import cli, write_toml
 from undo_tui.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,12 +36,7 @@ def distill_toml(path: Path, student: Path, teacher: Path, distill=None, trainin
                           "held_out_limit": 3, "kl_every_steps": 4, "eval_split": "test",
                           "eval_max_new_tokens": 12, **(distill or {})},
               "training": {**TRAINING, **(training or {})}}
-    lines = []
-    for name, values in tables.items():
-        lines.append(f"[{name}]")
-        lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_toml(path, tables)
 
 
 def add_tiny_dataset(store_path: Path) -> Path:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from engine.config.base import Table
-from engine.config.files import read_toml
-from engine.config.messages import config_error
+from engine.config.files import read_toml, validated
 from engine.config.schema import json_schema
 from engine.config.training import TrainConfig
 from engine.wheels.config import DISTILL_TRAINING, DistillData
@@ -68,10 +67,7 @@ def load_distill_config(path: str | Path) -> DistillRunConfig:
 
 def distill_config_from_dict(data: dict, source: str) -> DistillRunConfig:
     """The configuration from its tables; every problem names `source` and the dotted key."""
-    try:
-        return DistillRunConfig.model_validate(data)
-    except ValidationError as exc:
-        raise config_error(exc, source, DistillRunConfig) from None
+    return validated(DistillRunConfig, data, source)
 
 
 def distill_config_schema() -> dict:

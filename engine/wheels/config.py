@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from engine.config.base import Table
-from engine.config.files import read_toml
-from engine.config.messages import config_error
+from engine.config.files import read_toml, validated
 from engine.config.schema import json_schema
 from engine.config.training import TrainConfig
 
@@ -208,10 +207,7 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
 
 def sweep_config_from_dict(data: dict, source: str) -> SweepConfig:
     """A sweep configuration from its tables; every problem names `source` and the dotted key."""
-    try:
-        return SweepConfig.model_validate(data)
-    except ValidationError as exc:
-        raise config_error(exc, source, SweepConfig) from None
+    return validated(SweepConfig, data, source)
 
 
 def sweep_config_schema() -> dict:
