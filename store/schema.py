@@ -377,7 +377,11 @@ def _widen_check(db: Database, table: str, old: str, new: str) -> None:
     indexes = [row[0] for row in db.execute(
         "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') "
         "AND sql IS NOT NULL", [table]).fetchall()]
-    rebuilt = sql.replace(old, new, 1).replace(f"CREATE TABLE {table} ", f"CREATE TABLE {table}__new ", 1)
+    head = next((h for h in (f"CREATE TABLE {table} ", f'CREATE TABLE "{table}" ')
+                 if sql.startswith(h)), None)  # quoted once a rebuild renamed it
+    if head is None:
+        raise RuntimeError(f"{table}: unexpected CREATE statement {sql[:40]!r}")
+    rebuilt = sql.replace(old, new, 1).replace(head, f"CREATE TABLE {table}__new ", 1)
     db.execute(rebuilt)
     db.execute(f"INSERT INTO {table}__new SELECT * FROM {table}")
     db.execute(f"DROP TABLE {table}")
@@ -432,4 +436,48 @@ CREATE TABLE IF NOT EXISTS wheels_outputs (
     UNIQUE (point_id, example_id)
 );
 CREATE INDEX IF NOT EXISTS wheels_outputs_by_example ON wheels_outputs (example_id, point_id);
+"""
+
+
+@migrations(transactional=False)
+def m006_distill_runs(db: Database) -> None:
+    """A distillation is a run of its own (kind 'distill'): the runs.kind CHECK is widened as
+    m005 widened it (a rebuild with foreign keys off, one transaction of its own, skipped when
+    already done), and `distill_runs` holds each one's outcome. Its per-step loss and its KL
+    measurements are `events` (progress of stage 'train', metric of stage 'kl')."""
+    conn = db.conn
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            _widen_check(db, "runs", "'generate', 'wheels')", "'generate', 'wheels', 'distill')")
+            for statement in _statements(DISTILL_SCHEMA):
+                db.execute(statement)
+            problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise RuntimeError(f"foreign key check failed after rebuilding: {problems[:3]}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+
+
+DISTILL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS distill_runs (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    student TEXT,
+    steps INTEGER,
+    final_loss REAL,
+    eval_split TEXT,
+    n INTEGER,
+    correct INTEGER,
+    accuracy_low REAL,
+    accuracy_high REAL,
+    kl_before REAL,
+    kl_after REAL,
+    result_json TEXT,
+    finished_at TEXT
+);
 """

@@ -19,7 +19,7 @@ MINIMAL = {
     "export": ["1", "--format", "parquet", "--out", "x.parquet"],
     "transfer": ["--from-run", "1", "--student", "smollm2"], "demo": [],
     "grade": ["outputs.jsonl"], "config": ["check", "run.toml"],
-    "wheels": ["sweep", "sweep.toml"],
+    "wheels": ["sweep", "sweep.toml"], "distill": ["distill.toml"],
     "student": ["shrink", "--from", "smollm2", "--keep-layers", "10", "--out", "small"],
 }
 

@@ -33,6 +33,11 @@ def sweep_toml(path: Path, student: Path, teacher: Path, **sections) -> Path:
     }
     for name, values in sections.items():
         tables.setdefault(name, {}).update(values)
+    return write_toml(path, tables)
+
+
+def write_toml(path: Path, tables: dict) -> Path:
+    """`tables` ({table: {key: value}}) as a TOML file."""
     lines = []
     for name, values in tables.items():
         lines.append(f"[{name}]")

@@ -174,6 +174,7 @@ class UndoApp(App):
         """Every class that declares bindings, grouped as the help screen lists them."""
         from undo_tui.screens.dashboard import DashboardScreen, IterationsTable
         from undo_tui.screens.detail import ExampleDetailScreen, VersionsTable
+        from undo_tui.screens.distill import DistillScreen
         from undo_tui.screens.dialogs import ConfirmDialog, EditorDialog, InputDialog
         from undo_tui.screens.errors import ErrorsScreen
         from undo_tui.screens.export import ExportDialog
@@ -201,6 +202,7 @@ class UndoApp(App):
             ("transfer dialog", [TransferDialog]),
             ("Training Wheels sweep", [PointsTable, SweepScreen]),
             ("sweep outputs", [SweepOutputsScreen]),
+            ("distillation", [DistillScreen]),
             ("dialogs", [ConfirmDialog, InputDialog]),
             ("help", [HelpScreen]),
             ("first run", [FirstRunScreen]),

@@ -34,6 +34,7 @@ COMMANDS = [
     "transfer",
     "config",
     "wheels",
+    "distill",
     "student",
     "demo",
 ]

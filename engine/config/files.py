@@ -9,7 +9,7 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from engine.config.messages import config_error
 from engine.config.run import RunConfig
@@ -42,6 +42,14 @@ def config_from_dict(data: dict, source: str = "<config>") -> RunConfig:
     except ValidationError as exc:
         raise config_error(exc, source, RunConfig) from None
     return config.with_source(source)
+
+
+def validated(model: type[BaseModel], data: dict, source: str):
+    """`model` from a file's tables; every problem names `source` and the dotted key."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(exc, source, model) from None
 
 
 @cache

@@ -46,7 +46,8 @@ TRAIN_INFO = "undo_train.json"
 def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]], out_dir: Path,
                   config: TrainConfig | None = None, progress: Progress | None = None,
                   should_stop: ShouldStop | None = None, init_adapter: Path | None = None,
-                  state_dir: Path | None = None) -> TrainResult:
+                  state_dir: Path | None = None, callbacks: Sequence[TrainerCallback] = (),
+                  teacher=None) -> TrainResult:
     """Train on `examples` and save the adapter (or full model) + tokenizer to `out_dir` atomically.
 
     A stop request ends training after the current step; the model so far is still saved and
@@ -55,6 +56,9 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     there on a stop and per the save policy, and a later call with the same data and settings
     continues from the newest one: with fixed seeds it ends exactly where an uninterrupted run
     would. The state is deleted once the final checkpoint is written.
+    `callbacks` run after the step watcher (they see each step's weights before any save);
+    `teacher`, a model the caller already loaded from training.teacher_model, is used by the
+    objective instead of loading it again.
     """
     config = config or TrainConfig()
     out_dir = Path(out_dir)
@@ -75,7 +79,8 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
         resume_from = prepare_state_dir(Path(state_dir), print_)
     distillation = None
     if teacher_dir is not None:  # loaded before the seed, so the student starts as under sft
-        teacher = load_teacher(teacher_dir, resolve_dtype(config.dtype, device), device)
+        if teacher is None:
+            teacher = load_teacher(teacher_dir, resolve_dtype(config.dtype, device), device)
         distillation = Distillation(config, teacher, tokenizer.pad_token_id or 0,
                                     eos_ids(teacher, tokenizer))
     set_seed(config.seed)
@@ -91,6 +96,8 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     with tempfile.TemporaryDirectory(prefix="undo-trainer-") as scratch:
         trainer = _make_trainer(model, tokenizer, encoded.features, config, device, watcher,
                                 str(state_dir) if state_dir is not None else scratch, distillation)
+        for callback in callbacks:
+            trainer.add_callback(callback)
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.perf_counter() - started
     losses = watcher.losses

@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from engine.config.base import Table
-from engine.config.files import read_toml
-from engine.config.messages import config_error
+from engine.config.files import read_toml, validated
 from engine.config.schema import json_schema
 from engine.config.training import TrainConfig
 
@@ -120,9 +119,10 @@ class QualitySection(Table):
         "auto", description="auto: strict accuracy, or chrF for free text (answer type text)")
 
 
-class DistillSection(Table):
-    enabled: bool = Field(False, description="fine-tune the student before measuring (by "
-                                             "training.objective: SFT unless set)")
+class DistillData(Table):
+    """Which data a distillation trains on and where its KL to the teacher is measured (shared by
+    a sweep's [distill] and a distillation run's [distill])."""
+
     data: Literal["auto", "kept", "gold", "kept+gold"] = Field(
         "auto", description="training data: the teacher's kept rationales, the gold worked "
                             "solutions, or both; auto adds gold when too few were kept")
@@ -135,6 +135,11 @@ class DistillSection(Table):
         "val", description="the split whose gold solutions measure KL(teacher||student) before "
                            "and after distilling ('none': not measured)")
     held_out_limit: int = Field(50, ge=1, description="held_out: its first N examples")
+
+
+class DistillSection(DistillData):
+    enabled: bool = Field(False, description="fine-tune the student before measuring (by "
+                                             "training.objective: SFT unless set)")
     training: TrainConfig = Field(default_factory=lambda: TrainConfig(**DISTILL_TRAINING),
                                   description="how the student is fine-tuned (the [training] "
                                               "keys of a run file)")
@@ -206,10 +211,7 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
 
 def sweep_config_from_dict(data: dict, source: str) -> SweepConfig:
     """A sweep configuration from its tables; every problem names `source` and the dotted key."""
-    try:
-        return SweepConfig.model_validate(data)
-    except ValidationError as exc:
-        raise config_error(exc, source, SweepConfig) from None
+    return validated(SweepConfig, data, source)
 
 
 def sweep_config_schema() -> dict:

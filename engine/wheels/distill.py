@@ -15,7 +15,7 @@ from typing import Callable
 
 import store
 from engine.model_registry import model_path
-from engine.wheels.config import SweepConfig
+from engine.wheels.config import DistillData, SweepConfig
 from store import wheels as store_wheels
 from store.errors import UndoError
 
@@ -23,8 +23,12 @@ Progress = Callable[[dict], None]
 
 
 def training_pairs(db, config: SweepConfig, dataset_id: int) -> tuple[list[tuple[str, str]], dict]:
-    """(question, completion) pairs and a summary of where they came from."""
-    settings = config.distill
+    """(question, completion) pairs of a sweep's [distill] and a summary of where they came from."""
+    return pairs_for(db, config.distill, dataset_id)
+
+
+def pairs_for(db, settings: DistillData, dataset_id: int) -> tuple[list[tuple[str, str]], dict]:
+    """(question, completion) pairs as `settings` choose them, and where they came from."""
     examples = store.load_examples(db, dataset_id, settings.split, include_excluded=False)
     by_id = {e.id: e for e in examples}
     source_run = _source_run(db, settings.from_run, dataset_id)
@@ -82,21 +86,31 @@ def ensure_distilled(db, config: SweepConfig, dataset_id: int, out_dir: Path,
 def held_out_kl_of(db, config: SweepConfig, dataset_id: int, student: Path):
     """KL(teacher||student) on the held-out split's gold solutions, or None when not asked for
     (`held_out = "none"`) or the split has no worked solutions."""
-    from engine.student.prompting import completion_token_ids, prompt_token_ids
     from engine.student.teacher_kl import held_out_kl
     from engine.wheels.models import load_pair
 
     settings = config.distill
     if settings.held_out == "none":
         return None
+    models, tokenizer = load_pair(student, model_path(config.models.teacher), "float32",
+                                  settings.training.device or None)
+    pairs = held_out_continuations(db, settings, dataset_id, tokenizer,
+                                   settings.training.system_prompt)
+    if not pairs:
+        return None
+    return held_out_kl(models.student, models.teacher, pairs, models.vocab_size)
+
+
+def held_out_continuations(db, settings: DistillData, dataset_id: int, tokenizer,
+                           system: str | None) -> list[tuple[list[int], list[int]]]:
+    """(prompt ids, gold solution ids) of the held-out split's first examples with a worked
+    solution; empty when `held_out = "none"` or none has one."""
+    from engine.student.prompting import completion_token_ids, prompt_token_ids
+
+    if settings.held_out == "none":
+        return []
     examples = [e for e in store.load_examples(db, dataset_id, settings.held_out,
                                                include_excluded=False)
                 if e.rationale and e.rationale.strip()][:settings.held_out_limit]
-    if not examples:
-        return None
-    models, tokenizer = load_pair(student, model_path(config.models.teacher), "float32",
-                                  settings.training.device or None)
-    system = settings.training.system_prompt
-    pairs = [(prompt_token_ids(e.question, tokenizer, system),
-              completion_token_ids(e.rationale, tokenizer)) for e in examples]
-    return held_out_kl(models.student, models.teacher, pairs, models.vocab_size)
+    return [(prompt_token_ids(e.question, tokenizer, system),
+             completion_token_ids(e.rationale, tokenizer)) for e in examples]

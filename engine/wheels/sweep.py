@@ -9,28 +9,19 @@ The models are loaded once, in this process, and the distilled student is kept b
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 
 import store
-from engine.errors import StageFailed
-from engine.loop.signals import StopSignals
+from engine.in_process import Echo, Stopped, drive_here, log_path, run_dir, stop_checker
 from engine.model_registry import model_path
 from engine.wheels.config import SweepConfig, sweep_config_from_dict
 from engine.wheels.report import distill_summary, point_summary
 from store import wheels as store_wheels
 from store.errors import UndoError
-from store.processes import process_start, refuse_second_driver
 
-Echo = Callable[[str], None]
 KIND = "wheels"
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def create_sweep(db, store_path: Path, config: SweepConfig) -> int:
@@ -45,70 +36,25 @@ def create_sweep(db, store_path: Path, config: SweepConfig) -> int:
     run_id = store.create_run(db, config.sweep.name, config.model_dump(mode="json"), kind=KIND,
                               dataset_id=dataset.id, teacher=config.models.teacher,
                               student=config.models.student)
-    logs = Path(store_path).resolve().parent / "logs"
-    store.update_run(db, run_id, log_path=str(logs / f"run-{run_id}.log"))
+    store.update_run(db, run_id, log_path=log_path(store_path, run_id))
     store_wheels.plan_points(db, run_id, config.points(), student=config.models.student)
     return run_id
-
-
-def run_dir(store_path: Path, run_id: int) -> Path:
-    return Path(store_path).resolve().parent / "runs" / f"run-{run_id}"
-
-
-class _Stopped(Exception):
-    pass
 
 
 def drive_sweep(store_path: Path, run_id: int, echo: Echo | None = None,
                 tick: Callable[[], None] | None = None) -> store.Run:
     """Compute every pending point of the sweep in this process; returns the final run row.
     `tick` is called after each progress event (a terminal's progress line)."""
-    echo = echo or (lambda _line: None)
-    db = store.open_store(store_path)
-    try:
-        run = store.get_run(db, run_id)
-        if run.kind != KIND:
-            raise UndoError(f"run {run_id} is a {run.kind} run, not a Training Wheels sweep")
-        refuse_second_driver(run)
-        if run.status == "finished":
-            echo(f"run {run_id} already finished: {run.stop_reason}")
-            return run
+
+    def work(db, run: store.Run, echo: Echo) -> str:
         config = sweep_config_from_dict(run.config, f"run {run_id} config")
-        store.clear_stop_request(db, run_id)
-        store.update_run(db, run_id, status="running", pid=os.getpid(),
-                         pid_started=process_start(os.getpid()), error=None,
-                         started_at=run.started_at or now_iso(), finished_at=None)
-        store.add_event(db, run_id, "stage", message=f"sweep started (pid {os.getpid()})")
-        try:
-            with StopSignals() as signals:  # SIGTERM, SIGINT, SIGHUP: a stop request
-                done = _compute(db, Path(store_path), run_id, config, echo, tick, signals)
-        except (_Stopped, KeyboardInterrupt) as exc:
-            store.update_run(db, run_id, status="stopped", stage=None, pid=None,
-                             stop_reason="stopped on request", finished_at=now_iso())
-            store.add_event(db, run_id, "stage", message="stopped on request; resume continues here")
-            echo("stopped on request")
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-        except Exception as exc:
-            store.update_run(db, run_id, status="failed", stage=None, pid=None, error=str(exc),
-                             finished_at=now_iso())
-            store.add_event(db, run_id, "error", message=str(exc))
-            if isinstance(exc, UndoError):
-                raise
-            raise StageFailed(f"{type(exc).__name__}: {exc}") from exc
-        else:
-            reason = f"{done} points measured"
-            store.update_run(db, run_id, status="finished", stage=None, pid=None,
-                             stop_reason=reason, finished_at=now_iso())
-            store.add_event(db, run_id, "stage", message=f"finished: {reason}")
-            echo(f"finished: {reason}")
-        return store.get_run(db, run_id)
-    finally:
-        db.close()
+        return f"{_compute(db, Path(store_path), run_id, config, echo, tick)} points measured"
+
+    return drive_here(store_path, run_id, KIND, "Training Wheels sweep", work, echo)
 
 
 def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
-             tick: Callable[[], None] | None, signals: StopSignals) -> int:
+             tick: Callable[[], None] | None) -> int:
     from engine.wheels.models import load_pair
     from engine.wheels.points import PointStopped, run_point
     from engine.wheels.prompts import build_prompts
@@ -117,7 +63,7 @@ def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
     dataset = store.get_dataset(db, run.dataset_id)
     examples = store.load_examples(db, dataset.id, config.sweep.split,
                                    limit=config.sweep.limit or None)
-    should_stop = _stop_checker(db, run_id, signals)
+    should_stop = stop_checker(db, run_id)
     student = _student(db, store_path, run_id, config, dataset.id, should_stop, echo, tick)
     models, tokenizer = load_pair(student, model_path(config.models.teacher),
                                   config.models.dtype, config.models.device or None)
@@ -129,7 +75,7 @@ def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
         if point.status == "done":
             continue
         if should_stop():
-            raise _Stopped
+            raise Stopped
         store.update_run(db, run_id, stage=f"wheels ({point.label})")
         echo(f"point {point.position + 1}/{len(points)}: {point.label}")
         offset = point.position * len(examples)
@@ -143,7 +89,7 @@ def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
             metrics, outputs = run_point(point_models, tokenizer, examples, point_prompts, point, config,
                                          dataset.answer_type, should_stop, progress)
         except PointStopped:
-            raise _Stopped from None
+            raise Stopped from None
         store_wheels.save_point(db, point.id, metrics, outputs)
         echo(f"  {point_summary(store_wheels.list_points(db, run_id)[point.position])}")
     return len(points)
@@ -199,7 +145,7 @@ def _student(db, store_path: Path, run_id: int, config: SweepConfig, dataset_id:
 
     out, info = ensure_distilled(db, config, dataset_id, out_dir, progress, should_stop)
     if info.get("stopped"):
-        raise _Stopped
+        raise Stopped
     store_wheels.set_distill(db, run_id, str(out), info)
     echo(f"student {distill_summary(info)}")
     return out
@@ -221,17 +167,3 @@ def _progress(db, run_id: int, point, offset: int, total: int, tick):
             tick()
 
     return report
-
-
-def _stop_checker(db, run_id: int, signals: StopSignals, every_s: float = 0.5):
-    state = {"at": 0.0, "value": False}
-
-    def should_stop() -> bool:
-        signals.forward(db, run_id)  # a signal received since the last check
-        now = time.monotonic()
-        if not state["value"] and now - state["at"] >= every_s:
-            state["at"] = now
-            state["value"] = store.stop_requested(db, run_id)
-        return state["value"]
-
-    return should_stop

@@ -1,6 +1,6 @@
 """`undo-tui config schema` / `undo-tui config check FILE`: the run file's (or, with --sweep, a
-Training Wheels sweep file's) JSON Schema, for editors, and checking one file of either kind
-without recording anything."""
+Training Wheels sweep file's; with --distill, a distillation file's) JSON Schema, for editors,
+and checking one file of any kind without recording anything."""
 
 from __future__ import annotations
 
@@ -14,21 +14,26 @@ def add_parser(subparsers):
         description="Run configurations (TOML) are checked when a run starts; these commands "
                     "help while writing one. `schema` prints a JSON Schema that editors with a "
                     "TOML language server (Taplo, Even Better TOML) use to complete and check "
-                    "run files (`schema --sweep`: Training Wheels sweep files); `check FILE` "
-                    "validates one file of either kind (a sweep file has a [sweep] table).")
+                    "run files (`schema --sweep`: Training Wheels sweep files; `--distill`: "
+                    "distillation files); `check FILE` validates one file of any kind (a sweep "
+                    "file has a [sweep] table, a distillation file a [distill] table).")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True,
                                     help="schema: print the JSON Schema; check: validate FILE")
     schema = actions.add_parser("schema", help="print the JSON Schema of a run file",
                                 description="Print the JSON Schema of a run file (TOML) on "
-                                            "stdout; --sweep: of a Training Wheels sweep file.")
-    schema.add_argument("--sweep", action="store_true",
-                        help="the schema of a sweep file (`undo-tui wheels sweep FILE`)")
-    check = actions.add_parser("check", help="validate a run or sweep file",
+                                            "stdout; --sweep: of a Training Wheels sweep "
+                                            "file; --distill: of a distillation file.")
+    kind = schema.add_mutually_exclusive_group()
+    kind.add_argument("--sweep", action="store_true",
+                      help="the schema of a sweep file (`undo-tui wheels sweep FILE`)")
+    kind.add_argument("--distill", action="store_true",
+                      help="the schema of a distillation file (`undo-tui distill FILE`)")
+    check = actions.add_parser("check", help="validate a run, sweep or distillation file",
                                description="Validate a run file: exit 0 with a one-line "
                                            "summary, or exit 2 naming the file, the key and what "
                                            "is allowed.")
     check.add_argument("file", type=Path, metavar="FILE",
-                       help="run or sweep configuration (TOML)")
+                       help="run, sweep or distillation configuration (TOML)")
     return parser
 
 
@@ -36,12 +41,17 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "schema":
         import json
 
-        print(json.dumps(_schema(args.sweep), indent=2))
+        print(json.dumps(_schema(args.sweep, args.distill), indent=2))
         return 0
     from engine.config import config_from_dict, read_toml
+    from engine.distill.config import distill_config_from_dict, is_distill_file
     from engine.wheels.config import is_sweep_file, sweep_config_from_dict
 
     tables = read_toml(args.file)
+    if is_distill_file(tables):
+        config = distill_config_from_dict(tables, str(args.file))
+        print(f"{args.file}: OK ({distill_summary(config)})")
+        return 0
     if is_sweep_file(tables):
         config = sweep_config_from_dict(tables, str(args.file))
         print(f"{args.file}: OK ({sweep_summary(config)})")
@@ -51,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _schema(sweep: bool) -> dict:
+def _schema(sweep: bool, distill: bool = False) -> dict:
+    if distill:
+        from engine.distill.config import distill_config_schema
+
+        return distill_config_schema()
     if sweep:
         from engine.wheels.config import sweep_config_schema
 
@@ -73,3 +87,10 @@ def sweep_summary(config) -> str:
     return (f"sweep {config.sweep.name!r} on dataset {config.sweep.dataset!r} "
             f"({config.sweep.split}); teacher {config.models.teacher}; student "
             f"{config.models.student}; {len(config.points())} point(s)")
+
+
+def distill_summary(config) -> str:
+    """What a distillation file trains: name, dataset, the pair, the objective."""
+    return (f"distillation {config.distill.name!r} on dataset {config.distill.dataset!r} "
+            f"({config.distill.split}, {config.distill.data}); teacher {config.distill.teacher}; "
+            f"student {config.distill.student}; objective {config.training.objective}")

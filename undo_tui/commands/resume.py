@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+
 from undo_tui.commands.run import add_preflight_flag
 from undo_tui.commands.run_arg import add_run_argument
+
+# Kinds computed in the resuming process itself, by the command module that creates them.
+IN_PROCESS = {"wheels": "wheels", "distill": "distill"}
 
 
 def add_parser(subparsers):
@@ -24,14 +29,13 @@ def run(args) -> int:
     db = store.open_store(args.store)
     try:
         stored = store.get_run(db, args.run_id)
-        if stored.kind != "wheels" and stored.status != "finished":
+        if stored.kind not in IN_PROCESS and stored.status != "finished":
             config = stored_config(stored)
             check_components(db, args.store, config, args)
     finally:
         db.close()
     print(f"run {stored.id} resuming: {stored.name}", flush=True)  # the TUI waits for this
-    if stored.kind == "wheels":  # a Training Wheels sweep runs in this process, not by stages
-        from undo_tui.commands.wheels import drive_in_terminal as drive_sweep
-
-        return drive_sweep(args.store, args.run_id)
+    if stored.kind in IN_PROCESS:  # runs in this process, not by stages
+        command = importlib.import_module(f"undo_tui.commands.{IN_PROCESS[stored.kind]}")
+        return command.drive_in_terminal(args.store, args.run_id)
     return drive_in_terminal(args.store, args.run_id)

@@ -97,6 +97,15 @@ def _print_run(db, r, store_path) -> None:
         for line in sweep_lines(db, r.id):
             console.print(line, markup=False)
         return
+    if r.kind == "distill":  # a distillation has steps and a result, not iterations
+        from engine.distill.report import outcome_lines
+        from store import distill as store_distill
+
+        steps = store_distill.loss_history(db, r.id)
+        for line in outcome_lines(store_distill.get_outcome(db, r.id),
+                                  store_distill.kl_history(db, r.id), steps[-1] if steps else None):
+            console.print(line, markup=False)
+        return
     iterations = store.list_iterations(db, r.id)
     claimed, verdicts = verdict_lines(db, r, iterations)
     console.print(iteration_table(iterations, store.changes_by_iteration(db, r.id), claimed))

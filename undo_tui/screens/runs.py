@@ -215,6 +215,10 @@ class RunsScreen(BaseScreen):
         summary = self.summaries.get(event.row_key.value)
         if summary is not None and summary.run.kind == "wheels":
             self.action_sweep()
+        elif summary is not None and summary.run.kind == "distill":
+            from undo_tui.screens.distill import DistillScreen
+
+            self.app.push_screen(DistillScreen(summary.run.id))
         elif summary is not None:
             self.app.open_dashboard(summary.run.id)
 
