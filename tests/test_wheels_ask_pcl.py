@@ -160,3 +160,12 @@ def test_a_large_lambda_lowers_the_ask_rate_where_lambda_zero_raises_it(
     assert rates[0.0][0] == rates[20.0][0]  # the same start
     assert rates[20.0][1] < rates[20.0][0] - 0.05  # λ = 20: fewer asks
     assert rates[20.0][1] < rates[0.0][1] - 0.2  # where λ = 0 asks as much or more
+
+
+@pytest.mark.parametrize("field, value", [("tau", 0.0), ("eta", -1.0), ("rollouts", 0),
+                                          ("window", -1), ("value", "q")])
+def test_settings_out_of_range_are_refused_by_name(field, value):
+    from store.errors import UndoError
+
+    with pytest.raises(UndoError, match=f"ask PCL settings: {field} = "):
+        AskPCL(**{field: value})
