@@ -207,8 +207,9 @@ def train_ask_pcl(models: Models, references: Sequence[Reference], levels: Seque
                   lambdas: dict[float, float] | None = None) -> list[dict[str, float]]:
     """Train `models.student` (the warm-started asker, its `<ask>` id in `models`) in place by
     constrained PCL for `settings.steps` steps; the metrics of every step, also given to
-    `progress(step, total, metrics)`: loss, residual_ms, ce, tokens, and per level λ (after
-    the step's dual update) and the usage measured in its rollouts. `lambdas` gives each
+    `progress(step, total, metrics)`: loss (PCL's plus ce_weight x ce), residual_ms, ce, tokens
+    (written in the step's rollouts), and per level λ (after the step's dual update) and the
+    usage measured in its rollouts. `lambdas` gives each
     level's starting λ (default: settings.lambda_init for all)."""
     if not references:
         raise UndoError("ask PCL: no references to take prompts from")
