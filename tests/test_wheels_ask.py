@@ -149,8 +149,11 @@ def test_a_trained_asker_asks_where_labelled_and_more_at_a_higher_stated_budget(
 
 def test_teach_ask_makes_a_student_the_sweeps_learned_policy_runs(wheels_store, wheels_pair_dirs,
                                                                   tmp_path):
-    """The CLI end to end: teach-ask on the sweep config's training split, then a sweep of the
-    `learned` policy with that student, its budget stated and capped."""
+    """The CLI end to end: teach-ask on the sweep config's training split (the warm start, then
+    two constrained PCL steps), then a sweep of the `learned` policy with that student, its
+    budget stated and capped."""
+    import json
+
     import store
     from store import wheels as store_wheels
     from tests.test_wheels_sweep import cli, sweep_toml
@@ -160,11 +163,19 @@ def test_teach_ask_makes_a_student_the_sweeps_learned_policy_runs(wheels_store, 
                         distill={"data": "gold", "split": "train"})
     out = tmp_path / "asker"
     taught = cli(wheels_store, "wheels", "teach-ask", str(config), "--out", str(out),
-                 "--levels", "0,20,40", "--epochs", "2", "--lr", "1e-3")
+                 "--levels", "0,20,40", "--epochs", "2", "--lr", "1e-3", "--pcl-steps", "2",
+                 "--rollouts", "1", "--max-new-tokens", "8", "--eta", "0.5")
     assert taught.returncode == 0, taught.stderr
     assert "labelling 2 gold continuations at budgets 0%, 20%, 40% (margin)" in taught.stdout
     assert f"student that asks -> {out}" in taught.stdout
     assert "[teach-ask] 1/" in taught.stdout  # training reports its steps
+    assert "[teach-ask pcl] 1/2 · loss " in taught.stdout and "[teach-ask pcl] 2/2" in taught.stdout
+    metrics = json.loads((out / "pcl_metrics.json").read_text())
+    assert [m["step"] for m in metrics] == [1, 2]
+    for level in ("0", "20", "40"):
+        assert all(m[f"lambda_{level}"] >= 0 and 0 <= m[f"usage_{level}"] <= 1 for m in metrics)
+    assert all(m["tokens"] > 0 and m["residual_ms"] > 0 for m in metrics)
+    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".asker.tmp")]
     learned = sweep_toml(tmp_path / "l.toml", out, teacher,
                          sweep={"policies": ["learned"], "budgets": [20]})
     swept = cli(wheels_store, "wheels", "sweep", str(learned))

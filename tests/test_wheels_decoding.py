@@ -50,6 +50,12 @@ def test_teacher_policy_is_the_teachers_greedy_output(tiny_pair, tiny_prompts):
         assert all(output.owners)
         # read once each: its prompt and every token it wrote but the last one
         assert output.teacher_tokens == len(prompt) + output.new_tokens - 1
+    # ask training samples the student but takes the teacher's greedy token
+    kept_greedy = run(models, tiny_prompts, Always(), do_sample=True, seed=3,
+                      teacher_do_sample=False)
+    assert [o.token_ids for o in kept_greedy] == [o.token_ids for o in outputs]
+    sampled = run(models, tiny_prompts, Always(), do_sample=True, seed=3)
+    assert [o.token_ids for o in sampled] != [o.token_ids for o in outputs]
 
 
 def test_the_pair_really_differs(tiny_pair, tiny_prompts):

@@ -5,5 +5,5 @@ evenly spaced layers, `decoding` runs the batched assisted decoder (two KV cache
 step, an online budget and an exact hard cap), `policies` and `budget` decide when to ask,
 `speculative` wraps transformers' assisted generation as the speculative-decoding baseline, and
 `sweep` evaluates a split at several budgets per policy and stores every point as a run.
-Only `config` is importable without torch.
+Only `config` and `ask_settings` are importable without torch.
 """

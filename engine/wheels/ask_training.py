@@ -9,12 +9,13 @@ The same example appears once per budget level, so one model learns every level 
 when its prompt states a lower budget.
 
 Full fine-tuning, not LoRA: the new token's embedding row must train (students here are small).
-transformers' Trainer runs the steps; the constrained PCL objective (Training Wheels part 2,
-item 2's second stage) replaces this loss later.
+transformers' Trainer runs the steps; the constrained PCL stage (engine.wheels.ask_pcl) may
+follow, on the student's own rollouts.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,12 +93,12 @@ class AskTraining:
     device: str = "cpu"
 
 
-def train_asker(model, tokenizer, features: list[dict], out_dir: Path,
+def train_asker(model, tokenizer, features: list[dict], out_dir: Path | None,
                 settings: AskTraining = AskTraining(),
                 progress: Callable[[int, int, float], None] | None = None) -> list[float]:
     """Fine-tune `model` (already carrying <ask>) on `features` and save it with its tokenizer
-    to `out_dir` (complete or absent); the per-step training losses. `progress(step, total,
-    loss)` is called after each logged step."""
+    to `out_dir` (complete or absent; None: not saved, a later stage saves it); the per-step
+    training losses. `progress(step, total, loss)` is called after each logged step."""
     from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
     class Report(TrainerCallback):
@@ -105,7 +106,6 @@ def train_asker(model, tokenizer, features: list[dict], out_dir: Path,
             if progress is not None and logs and "loss" in logs:
                 progress(state.global_step, state.max_steps, float(logs["loss"]))
 
-    from engine.student.atomic import atomic_dir
     from engine.student.data import ListDataset, PadCollator
 
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -122,7 +122,18 @@ def train_asker(model, tokenizer, features: list[dict], out_dir: Path,
         trainer.train()
         losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     model.eval()
+    if out_dir is not None:
+        save_asker(model, tokenizer, Path(out_dir))
+    return losses
+
+
+def save_asker(model, tokenizer, out_dir: Path, records: dict[str, object] | None = None) -> None:
+    """The asker and its tokenizer in `out_dir`, complete or absent, with each of `records`
+    (file name -> JSON-able value) written beside the weights."""
+    from engine.student.atomic import atomic_dir
+
     with atomic_dir(Path(out_dir)) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-    return losses
+        for name, value in (records or {}).items():
+            (Path(tmp) / name).write_text(json.dumps(value, indent=1) + "\n")

@@ -33,6 +33,8 @@ class DecodeOptions:
     temperature: float = 1.0
     seed: int = 0
     keep_teacher_cache: bool = True  # False: recompute the whole prefix at every teacher call
+    teacher_do_sample: bool | None = None  # None: as do_sample (ask training samples the
+    # student's actions but takes the teacher's greedy token)
 
 
 @dataclass
@@ -154,9 +156,10 @@ def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, 
 class _Sampler:
     options: DecodeOptions
     generator: torch.Generator = field(default_factory=torch.Generator)
+    do_sample: bool | None = None  # None: options.do_sample
 
     def pick(self, logits: torch.Tensor) -> torch.Tensor:
-        if not self.options.do_sample:
+        if not (self.options.do_sample if self.do_sample is None else self.do_sample):
             return logits.argmax(dim=-1)
         probs = torch.softmax(logits / self.options.temperature, dim=-1)
         return torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
@@ -181,7 +184,8 @@ def assisted_generate(models: Models, student_prompts: Sequence[Sequence[int]],
     teacher = LazyTeacher(models.teacher, teacher_prompts, models.pad_id,
                           options.keep_teacher_cache)
     student_pick = _Sampler(options, torch.Generator().manual_seed(options.seed))
-    teacher_pick = _Sampler(options, torch.Generator().manual_seed(options.seed + 1))
+    teacher_pick = _Sampler(options, torch.Generator().manual_seed(options.seed + 1),
+                            options.teacher_do_sample)
     eos = torch.tensor(models.eos_ids, dtype=torch.long)
     generated = torch.full((rows, options.max_new_tokens), models.pad_id, dtype=torch.long)
     owners = torch.zeros((rows, options.max_new_tokens), dtype=torch.bool)

@@ -5,6 +5,8 @@ The sweep config says everything needed: the dataset and its training split, the
 prompts each model reads (the student's budget sentence included) and the training data (the
 teacher's kept rationales or the task's worked solutions, as `[distill] data` chooses). The
 student is `[models] student` unless given: distil it first (a sweep's `runs/run-N/student`).
+With `pcl.steps` > 0 the warm-started student then trains by constrained PCL on its own rollouts
+(engine.wheels.ask_pcl) before it is saved, its per-step metrics in `pcl_metrics.json` beside it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Callable, Sequence
 
 import store
 from engine.model_registry import model_path
-from engine.wheels.ask_training import AskTraining, Reference, ask_features, train_asker
+from engine.wheels.ask_pcl import level_key, train_ask_pcl, with_ask
+from engine.wheels.ask_settings import AskPCL
+from engine.wheels.ask_training import (AskTraining, Reference, ask_features, save_asker,
+                                        train_asker)
 from engine.wheels.config import SweepConfig
 from engine.wheels.deferral import Labelling
 from store.errors import UndoError
@@ -28,11 +33,16 @@ class TaughtAsker:
     tokens: int  # continuation tokens per level
     asks: dict[float, int]  # level -> labelled positions
     losses: list[float]
+    pcl: list[dict[str, float]]  # the constrained PCL stage's metrics per step (none: skipped)
+
+
+METRICS_FILE = "pcl_metrics.json"
 
 
 def teach_ask(db, config: SweepConfig, out_dir: Path, levels: Sequence[float],
               labelling: Labelling, settings: AskTraining, student: Path | None = None,
-              echo: Callable[[str], None] = lambda _line: None) -> TaughtAsker:
+              echo: Callable[[str], None] = lambda _line: None,
+              pcl: AskPCL = AskPCL()) -> TaughtAsker:
     from transformers import AutoTokenizer
 
     from engine.wheels.ask_token import add_ask_token
@@ -56,9 +66,26 @@ def teach_ask(db, config: SweepConfig, out_dir: Path, levels: Sequence[float],
         if step == 1 or step % 10 == 0 or step == total:
             echo(f"[teach-ask] {step}/{total} · loss {loss:.3f}")
 
-    losses = train_asker(models.student, own_tokenizer, built.features, out_dir, settings,
+    losses = train_asker(models.student, own_tokenizer, built.features, None, settings,
                          progress)
-    return TaughtAsker(Path(out_dir), len(references), built.tokens, built.asks, losses)
+    history = []
+    if pcl.steps > 0:
+        history = train_ask_pcl(with_ask(models, ask_id), references, levels, pcl,
+                                lambda step, total, metrics: echo(pcl_line(step, total, metrics,
+                                                                           levels)))
+    save_asker(models.student, own_tokenizer, Path(out_dir),
+               {METRICS_FILE: [{"step": i + 1, **m} for i, m in enumerate(history)]}
+               if history else None)
+    return TaughtAsker(Path(out_dir), len(references), built.tokens, built.asks, losses, history)
+
+
+def pcl_line(step: int, total: int, metrics: dict[str, float], levels: Sequence[float]) -> str:
+    """'[teach-ask pcl] 3/10 · loss 1.234 · residual 2.10 · 10% λ 0.25 used 12.5% · ...'"""
+    per_level = " · ".join(
+        f"{level_key(level)}% λ {metrics[f'lambda_{level_key(level)}']:.2f} used "
+        f"{100 * metrics[f'usage_{level_key(level)}']:.1f}%" for level in levels)
+    return (f"[teach-ask pcl] {step}/{total} · loss {metrics['loss']:.3f} · residual "
+            f"{metrics['residual_ms']:.2f} · {per_level}")
 
 
 def _references(db, dataset, config: SweepConfig, pairs, tokenizer,

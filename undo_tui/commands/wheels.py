@@ -1,7 +1,8 @@
 """`undo-tui wheels sweep CONFIG`: Training Wheels at several teacher budgets per policy, stored
 as a run (kind 'wheels'); stop with `undo-tui stop RUN` or Ctrl-C, continue with `undo-tui resume
 RUN` (finished points are kept). `undo-tui wheels teach-ask CONFIG --out DIR`: a student that asks
-(its `<ask>` token, warm-started on deferral labels), for the sweep's `learned` policy."""
+(its `<ask>` token, warm-started on deferral labels, then with `--pcl-steps N` trained by
+constrained PCL on its own rollouts), for the sweep's `learned` policy."""
 
 from __future__ import annotations
 
@@ -48,8 +49,11 @@ def add_parser(subparsers):
         description="Add an <ask> token to the student of CONFIG (a sweep configuration) and "
                     "fine-tune it on the training continuations of [distill] (kept rationales "
                     "or worked solutions): at each stated budget, the positions where the "
-                    "teacher's token matters most are labelled <ask>. Run the result as the "
-                    "`learned` policy of a sweep ([models] student = DIR).")
+                    "teacher's token matters most are labelled <ask>. With --pcl-steps N it then "
+                    "trains N steps by constrained PCL on its own rollouts (reward: the "
+                    "teacher's log-probability of each token, minus λ per ask; λ per level "
+                    "follows the measured usage). Run the result as the `learned` policy of a "
+                    "sweep ([models] student = DIR).")
     teach.add_argument("config", type=Path, help="sweep configuration (TOML)")
     teach.add_argument("--out", type=Path, required=True, metavar="DIR",
                        help="directory for the student that asks (a Hugging Face model directory)")
@@ -65,7 +69,33 @@ def add_parser(subparsers):
     teach.add_argument("--lr", type=float, default=1e-4, help="peak learning rate")
     teach.add_argument("--batch-size", type=int, default=4, help="examples per step")
     teach.add_argument("--device", default="cpu", help="cpu, cuda, ...")
+    add_pcl_arguments(teach)
     return parser
+
+
+def add_pcl_arguments(teach) -> None:
+    """teach-ask's constrained PCL stage (engine.wheels.ask_settings.AskPCL; its defaults)."""
+    from engine.wheels.ask_settings import AskPCL
+
+    default = AskPCL()
+    pcl = teach.add_argument_group("constrained PCL after the warm start (--lr applies too)")
+    pcl.add_argument("--pcl-steps", type=int, default=0, metavar="N",
+                     help="PCL steps on the student's own rollouts (0: the warm start only)")
+    pcl.add_argument("--rollouts", type=int, default=default.rollouts,
+                     help="prompts per budget level per step")
+    pcl.add_argument("--max-new-tokens", type=int, default=default.max_new_tokens,
+                     help="longest rollout")
+    pcl.add_argument("--eta", type=float, default=default.eta,
+                     help="dual step: λ_B += eta x (usage_B - B), never below 0")
+    pcl.add_argument("--lambda-init", type=float, default=default.lambda_init,
+                     help="every level's starting λ (the price of one ask)")
+    pcl.add_argument("--tau", type=float, default=default.tau, help="entropy weight")
+    pcl.add_argument("--window", type=int, default=default.window,
+                     help="PCL window in steps (0: to the end)")
+    pcl.add_argument("--value", choices=("head", "logsumexp"), default=default.value,
+                     help="V from a value head, or tau x logsumexp of the logits")
+    pcl.add_argument("--ce-weight", type=float, default=default.ce_weight,
+                     help="cross-entropy anchor on the references")
 
 
 def run(args) -> int:
@@ -120,6 +150,7 @@ def add_points(args) -> int:
 
 def teach_ask(args) -> int:
     import store
+    from engine.wheels.ask_settings import AskPCL
     from engine.wheels.ask_training import AskTraining
     from engine.wheels.config import load_sweep_config
     from engine.wheels.teach_ask import teach_ask as teach
@@ -131,14 +162,19 @@ def teach_ask(args) -> int:
         raise UndoError(f"--out {args.out}: not empty; choose a new directory")
     settings = AskTraining(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                            seed=config.sweep.seed, device=args.device)
+    pcl = AskPCL(steps=args.pcl_steps, rollouts=args.rollouts, max_new_tokens=args.max_new_tokens,
+                 tau=args.tau, window=args.window, value=args.value, ce_weight=args.ce_weight,
+                 eta=args.eta, lambda_init=args.lambda_init, lr=args.lr, seed=config.sweep.seed)
     db = store.open_store(args.store)
     try:
         taught = teach(db, config, args.out, levels, args.labelling, settings, args.student,
-                       echo=lambda line: print(line, flush=True))
+                       echo=lambda line: print(line, flush=True), pcl=pcl)
     finally:
         db.close()
     print(f"student that asks -> {taught.out_dir} ({len(taught.losses)} steps, loss "
-          f"{taught.losses[0]:.3f} -> {taught.losses[-1]:.3f})")
+          f"{taught.losses[0]:.3f} -> {taught.losses[-1]:.3f}"
+          + (f"; {len(taught.pcl)} PCL steps, loss {taught.pcl[0]['loss']:.3f} -> "
+             f"{taught.pcl[-1]['loss']:.3f}" if taught.pcl else "") + ")")
     return 0
 
 

@@ -51,15 +51,26 @@ def pcl_residuals(student_logits: torch.Tensor, teacher_logits: torch.Tensor, ac
                   mask: torch.Tensor, tau: float = 1.0, window: int = 1,
                   values: torch.Tensor | None = None,
                   tail_values: torch.Tensor | None = None) -> torch.Tensor:
-    """C_t for a window starting at every kept position (0 elsewhere), shape (batch, positions).
+    """C_t for a window starting at every kept position (0 elsewhere), shape (batch, positions),
+    with the reward r_t = log π_T(a_t | s_t) (see path_residuals for the windows and values).
+    The teacher is detached: its log-probabilities are the reward, not something to train."""
+    rewards = chosen(F.log_softmax(teacher_logits.detach().float(), dim=-1), actions)
+    return path_residuals(student_logits, rewards, actions, mask, tau, window, values, tail_values)
+
+
+def path_residuals(student_logits: torch.Tensor, rewards: torch.Tensor, actions: torch.Tensor,
+                   mask: torch.Tensor, tau: float = 1.0, window: int = 1,
+                   values: torch.Tensor | None = None,
+                   tail_values: torch.Tensor | None = None) -> torch.Tensor:
+    """C_t from per-step rewards (batch, positions), whatever they are made of (an ask's reward
+    is not a teacher log-probability of the action): the core of pcl_residuals.
 
     Each run of kept positions in a row is one trajectory (a packed row holds several): windows
     never cross into the next one, and V after a run's last position is 0, except after a row's
     last run when `tail_values` (batch,) gives it: a sequence cut short (max_new_tokens,
-    max_length) rather than ended bootstraps from the value of the state it was cut in. The
-    teacher is detached: its log-probabilities are the reward, not something to train.
+    max_length) rather than ended bootstraps from the value of the state it was cut in.
     `values` (batch, positions) replaces V = τ·logsumexp(z/τ), e.g. a value head's estimate;
-    the policy stays softmax(z/τ)."""
+    the policy stays softmax(z/τ), over every column of `student_logits`."""
     if tau <= 0:
         raise ValueError(f"tau must be > 0, got {tau}")
     if window < 0:
@@ -67,9 +78,8 @@ def pcl_residuals(student_logits: torch.Tensor, teacher_logits: torch.Tensor, ac
     mask = mask.bool()
     normaliser = soft_values(student_logits, tau)
     values = normaliser if values is None else values.float()
-    rewards = chosen(F.log_softmax(teacher_logits.detach().float(), dim=-1), actions)
     # τ·log π_θ(a) = z(a) − τ·logsumexp(z/τ)
-    steps = (rewards - chosen(student_logits.float(), actions) + normaliser) * mask
+    steps = (rewards.detach().float() - chosen(student_logits.float(), actions) + normaliser) * mask
     ends = _run_ends(mask)
     positions = torch.arange(mask.shape[-1], device=mask.device).expand_as(ends)
     stops = ends if window == 0 else torch.minimum(positions + window, ends)
