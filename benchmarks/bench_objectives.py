@@ -5,7 +5,7 @@ What is counted: trained tokens are the response tokens the loss sees (targets a
 shift; prompt and padding excluded), on whatever batch the objective trained on: the references,
 or for a sampled batch the continuation the student wrote. Sampled tokens (on_policy, pcl) are the
 part of those the student generated, counted again on their own. Rates leave out the first step
-(warm-up: Trainer set-up, first forward and backward, first sample), reported on its own.
+(warm-up: Trainer set-up, first forward, backward and optimizer step), reported on its own.
 
 How it is timed: the benchmark wraps the product for the length of each training, measuring
 rather than estimating: forward hooks on the teacher the trainer loads time every teacher forward
@@ -14,8 +14,9 @@ around count_tokens (called once per step with the batch the loss sees) counts t
 progress callback marks each step's end. Objective knobs are the product's defaults
 (on_policy_ratio 0.5, max_new_tokens 128, off_policy = references, pcl window 1).
 
-quick: the tiny random same-tokenizer pair the tests use, 3 steps each; full: SmolLM2-135M-Instruct
-as teacher and its 10-of-30-layer copy as student (shrunk here), 11 steps each, dtype auto.
+quick: the tiny random same-tokenizer pair the tests use, 3 steps of batch 2 each, float32,
+max_new_tokens 16; full: SmolLM2-135M-Instruct as teacher and its 10-of-30-layer copy as student
+(shrunk here), 11 steps of batch 4 each, dtype auto.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Tally:
     trained: int = 0
     sampled: int = 0
 
-    def minus(self, earlier: "Tally") -> "Tally":
+    def minus(self, earlier: Tally) -> Tally:
         return Tally(self.at - earlier.at, self.teacher_s - earlier.teacher_s,
                      self.sample_s - earlier.sample_s, self.trained - earlier.trained,
                      self.sampled - earlier.sampled)
@@ -179,45 +180,47 @@ def run(quick: bool) -> list[Figure]:
         config = TrainConfig(epochs=1, batch_size=batch, warmup_ratio=0.0, dtype=dtype,
                              teacher_model=str(teacher), max_new_tokens=max_new)
         pairs = training_pairs(n)
-        results = {objective: measure(objective, student, pairs, Path(tmp), config)
-                   for objective in OBJECTIVES}
-    label = (f"{'tiny random pair' if quick else 'SmolLM2-135M-Instruct -> 10-layer copy'}, "
-             f"{n} arith solutions, batch {batch}, {dtype}, max_new_tokens {max_new}")
-    return [emit(figure) for figure in figures(results, label)]
+        label = (f"{'tiny random pair' if quick else 'SmolLM2-135M-Instruct -> 10-layer copy'}, "
+                 f"{n} arith solutions, batch {batch}, {dtype}, max_new_tokens {max_new}")
+        out: list[Figure] = []
+        sft = None
+        for objective in OBJECTIVES:  # sft first: the others' baseline
+            got = measure(objective, student, pairs, Path(tmp), config)
+            sft = sft or got
+            out += [emit(figure) for figure in figures(got, None if got is sft else sft, label)]
+    return out
 
 
-def figures(results: dict[str, Measured], label: str) -> list[Figure]:
-    sft = results["sft"]
-    out: list[Figure] = []
-    for objective, got in results.items():
-        suffix, base = ("", None) if objective == "sft" else ("_vs_sft", sft)
-        steady, first = got.steady, got.first
-        other = (steady.at - steady.teacher_s - steady.sample_s) / got.steps
+def figures(got: Measured, sft: Measured | None, label: str) -> list[Figure]:
+    """One objective's figures, against sft's (None: this is sft)."""
+    objective, steady, first = got.objective, got.steady, got.first
+    suffix = "" if sft is None else "_vs_sft"
+    other = (steady.at - steady.teacher_s - steady.sample_s) / got.steps
+    out = [
+        Figure(f"objectives_tok_per_s_{objective}{suffix}", steady.trained / steady.at,
+               "tok/s", sft and sft.steady.trained / sft.steady.at,
+               f"{label}; response tokens the loss saw, {got.steps} steps after the first: "
+               f"{steady.trained}"),
+        Figure(f"objectives_s_per_step_{objective}{suffix}", steady.at / got.steps, "s",
+               sft and sft.steady.at / sft.steps,
+               f"per step: teacher {steady.teacher_s / got.steps:.3g} s, sampling "
+               f"{steady.sample_s / got.steps:.3g} s, the rest {other:.3g} s; "
+               f"train_student {got.seconds:.1f} s in all"),
+        Figure(f"objectives_first_step_s_{objective}{suffix}", first.at, "s",
+               sft and sft.first.at, "warm-up, left out of the rates: from Trainer.train() "
+                                       "to the first step's end"),
+    ]
+    if objective != "sft":
+        out.append(Figure(f"objectives_teacher_share_{objective}", got.share(steady.teacher_s),
+                          "frac", note=f"teacher forwards {steady.teacher_s:.3g} s of "
+                                       f"{steady.at:.3g} s"))
+    if objective in SAMPLING:
         out += [
-            Figure(f"objectives_tok_per_s_{objective}{suffix}", steady.trained / steady.at,
-                   "tok/s", base and base.steady.trained / base.steady.at,
-                   f"{label}; response tokens the loss saw, {got.steps} steps after the first: "
-                   f"{steady.trained}"),
-            Figure(f"objectives_s_per_step_{objective}{suffix}", steady.at / got.steps, "s",
-                   base and base.steady.at / base.steps,
-                   f"per step: teacher {steady.teacher_s / got.steps:.3g} s, sampling "
-                   f"{steady.sample_s / got.steps:.3g} s, the rest {other:.3g} s; "
-                   f"train_student {got.seconds:.1f} s in all"),
-            Figure(f"objectives_first_step_s_{objective}{suffix}", first.at, "s",
-                   base and base.first.at, "warm-up, left out of the rates: from Trainer.train() "
-                                           "to the first step's end"),
+            Figure(f"objectives_sample_share_{objective}", got.share(steady.sample_s), "frac",
+                   note=f"on-policy sampling in {got.sampled_steps} of {got.steps} steps"),
+            Figure(f"objectives_sampled_tok_per_s_{objective}",
+                   steady.sampled / steady.sample_s if steady.sample_s else 0.0, "tok/s",
+                   note=f"{steady.sampled} tokens the student wrote, of {steady.trained} "
+                        "trained; per second of sampling"),
         ]
-        if objective != "sft":
-            out.append(Figure(f"objectives_teacher_share_{objective}", got.share(steady.teacher_s),
-                              "frac", note=f"teacher forwards {steady.teacher_s:.3g} s of "
-                                           f"{steady.at:.3g} s"))
-        if objective in SAMPLING:
-            out += [
-                Figure(f"objectives_sample_share_{objective}", got.share(steady.sample_s), "frac",
-                       note=f"on-policy sampling in {got.sampled_steps} of {got.steps} steps"),
-                Figure(f"objectives_sampled_tok_per_s_{objective}",
-                       steady.sampled / steady.sample_s if steady.sample_s else 0.0, "tok/s",
-                       note=f"{steady.sampled} tokens the student wrote, of {steady.trained} "
-                            "trained; per second of sampling"),
-            ]
     return out
