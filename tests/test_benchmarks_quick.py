@@ -45,12 +45,19 @@ WHEELS = ["wheels_tok_per_s_assisted20_vs_student", "wheels_tok_per_s_assisted20
           "wheels_teacher_tokens_assisted20_vs_teacher",
           "wheels_teacher_calls_per_seq_assisted20_vs_teacher", "wheels_realised_share_assisted20",
           "wheels_teacher_tokens_recompute_vs_kept_cache"]
+DISTILLING = ("kd", "on_policy", "pcl")
+OBJECTIVES = ["objectives_tok_per_s_sft", "objectives_s_per_step_sft", "objectives_first_step_s_sft",
+              *(f"objectives_{what}_{o}_vs_sft" for o in DISTILLING
+                for what in ("tok_per_s", "s_per_step", "first_step_s")),
+              *(f"objectives_teacher_share_{o}" for o in DISTILLING),
+              *(f"objectives_{what}_{o}" for o in ("on_policy", "pcl")
+                for what in ("sample_share", "sampled_tok_per_s"))]
 
 
 def expected_figures() -> list[str]:
     names = TEACHER_API + RESUME + TUI
     if smollm2_gguf_path() is not None:
-        names += CHAOS + WHEELS  # built-in problems: no GSM8K needed
+        names += CHAOS + WHEELS + OBJECTIVES  # built-in problems: no GSM8K needed
     if (GSM8K / "train.jsonl").is_file() and smollm2_gguf_path() is not None:
         names += TEACHER_LLAMA + TRAINING + EVAL
     return names
@@ -101,12 +108,32 @@ def test_every_benchmark_reports_its_time_and_gpu_skips_without_cuda(quick_run):
     import torch
 
     out = quick_run.stdout
-    for name in ("teacher", "resume", "tui", "training", "eval", "gpu", "chaos"):
+    for name in ("teacher", "resume", "tui", "training", "eval", "gpu", "chaos", "objectives"):
         assert f"# {name} (quick)" in out and f"# {name} took " in out, name
     if not torch.cuda.is_available():
         assert "# gpu skipped: no CUDA device" in out
     if not (GSM8K / "train.jsonl").is_file():
         assert "# skipped:" in out and "teacher_llamacpp" not in out
+
+
+@pytest.mark.skipif(smollm2_gguf_path() is None, reason="the tiny pair needs the SmolLM2 tokenizer")
+def test_objectives_are_each_compared_with_sft_and_their_overheads_measured(quick_run):
+    """Not speed: every objective trained, each distillation objective's rate and step time carry
+    sft's as baseline, and the measured teacher and sampling shares are real fractions."""
+    figures = {f.name: f for f in map(parse, quick_run.stdout.splitlines()) if f is not None}
+    sft = figures["objectives_tok_per_s_sft"]
+    assert sft.value > 0 and sft.baseline is None
+    for objective in DISTILLING:
+        rate = figures[f"objectives_tok_per_s_{objective}_vs_sft"]
+        step = figures[f"objectives_s_per_step_{objective}_vs_sft"]
+        assert rate.value > 0 and rate.baseline == sft.value and rate.ratio is not None
+        assert step.baseline == figures["objectives_s_per_step_sft"].value
+        assert 0 < figures[f"objectives_teacher_share_{objective}"].value < 1
+    for objective in ("on_policy", "pcl"):  # sampled in one of the two measured steps
+        assert 0 < figures[f"objectives_sample_share_{objective}"].value < 1
+        assert figures[f"objectives_sampled_tok_per_s_{objective}"].value > 0
+        assert "sampling in 1 of 2 steps" in figures[f"objectives_sample_share_{objective}"].note
+    assert "teacher 0 s, sampling 0 s" in figures["objectives_s_per_step_sft"].note
 
 
 def test_benchmarks_skip_cleanly_without_gsm8k(monkeypatch, capsys, tmp_path):
