@@ -101,8 +101,9 @@ def train_asker(model, tokenizer, features: list[dict], out_dir: Path | None,
     gets each optimizer step's figures (a dict: step, total_steps, loss, lr, eta_s, ...);
     `should_stop` is asked after each step. With `state_dir`, Trainer checkpoints (weights,
     optimizer, scheduler, RNG, sampler position) are saved there on a stop and when `saving`
-    (engine.student.training.SavePolicy) says so, and a call with the same features and settings continues from the newest one
-    (engine.student.resume: the same rules as a student's training)."""
+    (engine.student.training.SavePolicy) says so, and a call with the same features and
+    settings continues from the newest one (engine.student.resume: the same rules as a
+    student's training; `base_identity`, the starting model's, is part of the fingerprint)."""
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
     from engine.student.data import ListDataset, PadCollator
