@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.binding import Binding
 
-import store
 from engine.wheels.ask_report import level_figures, pcl_figures, warm_line
 from store import ask as store_ask
 from store.models import Event, Run
-from store.processes import effective_status
-from undo_tui.screens.step_run import StepRunScreen, live_progress, run_heading
+from undo_tui.screens.step_run import StepRunScreen, run_head, run_heading
 from undo_tui.widgets.ask_plot import AskLevelsPlot, AskLossPlot
 
 
@@ -43,12 +41,10 @@ class AskScreen(StepRunScreen):
                 AskLevelsPlot(id="ask-levels", classes="step-run-plot")]
 
     def read(self, db) -> AskData:
-        run = store.get_run(db, self.run_id)
-        dataset = store.get_dataset(db, run.dataset_id).name if run.dataset_id else None
-        return AskData(run, effective_status(run), dataset,
-                       store_ask.get_outcome(db, self.run_id),
+        run, status, dataset, progress = run_head(db, self.run_id)
+        return AskData(run, status, dataset, store_ask.get_outcome(db, self.run_id),
                        store_ask.warm_history(db, self.run_id),
-                       store_ask.pcl_history(db, self.run_id), live_progress(db, self.run_id))
+                       store_ask.pcl_history(db, self.run_id), progress)
 
     def show(self, data: AskData) -> None:
         self.query_one(AskLossPlot).show(data.warm, data.pcl)

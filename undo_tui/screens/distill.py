@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.binding import Binding
 
-import store
 from engine.distill.report import format_accuracy, format_kl, format_kl_change, latest_metrics
 from store import distill as store_distill
 from store.models import Event, Run
-from store.processes import effective_status
-from undo_tui.screens.step_run import StepRunScreen, live_progress, run_heading
+from undo_tui.screens.step_run import StepRunScreen, run_head, run_heading
 from undo_tui.widgets.distill_plot import DistillPlot
 
 
@@ -42,12 +40,10 @@ class DistillScreen(StepRunScreen):
         return [DistillPlot(id="distill-plot", classes="step-run-plot")]
 
     def read(self, db) -> DistillData:
-        run = store.get_run(db, self.run_id)
-        dataset = store.get_dataset(db, run.dataset_id).name if run.dataset_id else None
-        return DistillData(
-            run, effective_status(run), dataset, store_distill.get_outcome(db, self.run_id),
-            store_distill.loss_history(db, self.run_id), store_distill.kl_history(db, self.run_id),
-            live_progress(db, self.run_id))
+        run, status, dataset, progress = run_head(db, self.run_id)
+        return DistillData(run, status, dataset, store_distill.get_outcome(db, self.run_id),
+                           store_distill.loss_history(db, self.run_id),
+                           store_distill.kl_history(db, self.run_id), progress)
 
     def show(self, data: DistillData) -> None:
         self.query_one(DistillPlot).show(data.steps, data.kl)

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Static
 
 import store
 from store.models import Event, Run
+from store.processes import effective_status
 from undo_tui.progress_text import progress_detail
 from undo_tui.screens.base import BaseScreen
 
@@ -88,10 +89,14 @@ class StepRunScreen(BaseScreen):
         raise NotImplementedError
 
 
-def live_progress(db, run_id: int) -> Event | None:
-    """The newest progress event of any stage of the run."""
+def run_head(db, run_id: int) -> tuple[Run, str, str | None, Event | None]:
+    """(the run, its effective status, its dataset's name, its newest progress event of any
+    stage): what every such screen's title shows."""
+    run = store.get_run(db, run_id)
+    dataset = store.get_dataset(db, run.dataset_id).name if run.dataset_id else None
     progress = store.latest_progress(db, run_id)
-    return max(progress.values(), key=lambda e: e.id) if progress else None
+    live = max(progress.values(), key=lambda e: e.id) if progress else None
+    return run, effective_status(run), dataset, live
 
 
 def run_heading(run: Run, status: str, what: str, dataset: str | None,
