@@ -18,6 +18,7 @@ import store
 from store import ask as store_ask
 from tests.test_loop_e2e import _wait_for
 from tests.test_wheels_sweep import add_tinyw, cli, sweep_toml
+from tests.test_wheels_sweep import wheels_store  # noqa: F401  (a fixture)
 from undo_tui.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -175,3 +176,23 @@ def test_wheels_add_takes_an_ask_run_as_the_asker(ask_reference, wheels_pair_dir
     asker = store_ask.get_outcome(db, 1).asker
     assert store.get_run(db, sweep_id).config["models"]["asker"] == asker
     db.close()
+
+
+def test_bad_settings_are_refused_by_name_before_anything_is_recorded(wheels_store,
+                                                                       wheels_pair_dirs,
+                                                                       tmp_path, capsys):
+    from engine.wheels.ask_run_config import ask_config_from_dict
+    from store.errors import UndoError
+
+    config = sweep_toml(tmp_path / "s.toml", *wheels_pair_dirs)
+    assert main(["--store", str(wheels_store), *teach_args(config, "--save-steps", "-1")]) != 0
+    assert "teach-ask: ask.save_steps: must be >= 0" in capsys.readouterr().err
+    assert main(["--store", str(wheels_store), *teach_args(config, "--create-only")]) == 0
+    db = store.open_store(wheels_store)
+    (summary,) = store.list_runs(db)  # only the good one
+    stored = summary.run.config
+    db.close()
+    assert ask_config_from_dict(stored, "stored").pcl.steps == PCL_STEPS  # read back typed
+    stored["pcl"]["tau"] = 0.0
+    with pytest.raises(UndoError, match="tau = 0.0 is out of range"):
+        ask_config_from_dict(stored, "stored")
