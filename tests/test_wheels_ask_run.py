@@ -6,22 +6,17 @@ kill -9 to the figures of an uninterrupted run, and `wheels add --asker RUN` tak
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import store
 from store import ask as store_ask
-from tests.test_loop_e2e import _wait_for
+from tests.test_distill_run import kill_9_when
 from tests.test_wheels_sweep import add_tinyw, cli, sweep_toml
 from tests.test_wheels_sweep import wheels_store  # noqa: F401  (a fixture)
 from undo_tui.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
 PCL_STEPS = 8
 # the two train-split continuations at three levels, batch 4, 2 epochs: 4 warm-start steps
 TEACH = ["--levels", "0,20,40", "--epochs", "2", "--lr", "1e-3", "--pcl-steps", str(PCL_STEPS),
@@ -104,21 +99,9 @@ def test_kill_9_during_pcl_then_resume_ends_as_an_uninterrupted_run(ask_referenc
     store_path, config, _ = ask_reference
     db = store.open_store(store_path)
     expected = figures(db, 1)
-    child = subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store", str(store_path),
-                              *teach_args(config, "--name", "killed")], cwd=REPO,
-                             env=dict(os.environ, PYTHONPATH=str(REPO)),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = store_path.parent / "runs" / "run-2" / "pcl-state"
-    try:
-        _wait_for(lambda: _pcl_step(db, 2) >= 2 and any(
-            state.glob("checkpoint-*/undo_checkpoint_complete")) or child.poll() is not None,
-                  300, "a saved PCL step")
-        assert child.poll() is None, "the ask run ended before it could be killed"
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    finally:
-        if child.poll() is None:
-            child.kill()
+    kill_9_when(store_path, teach_args(config, "--name", "killed"), lambda: _pcl_step(db, 2) >= 2,
+                state)
     assert 2 <= _pcl_step(db, 2) < PCL_STEPS and store.get_run(db, 2).status == "running"
     assert main(["--store", str(store_path), "resume", "killed"]) == 0
     assert figures(db, 2) == expected
