@@ -4,19 +4,18 @@ back from events (the loss of every training step, every KL measurement)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
-from store.connection import write
 from store.events import add_event
-from store.models import Event
+from store.step_runs import (outcome_row, save_result, set_outcome_columns, stage_events,
+                             step_history)
 
 LOSS_STAGE = "train"  # progress events: one per optimizer step, data = the trainer's figures
 KL_STAGE = "kl"  # metric events: one per measurement, data = step, when, mean, low, high, n
 EVAL_STAGE = "evaluate"
+TABLE = "distill_runs"
 RESULT_COLUMNS = ("steps", "final_loss", "eval_split", "n", "correct", "accuracy_low",
                   "accuracy_high", "kl_before", "kl_after")
 
@@ -41,12 +40,6 @@ class DistillOutcome:
     def accuracy(self) -> float | None:
         return self.correct / self.n if self.n else None
 
-    @classmethod
-    def from_row(cls, row: dict) -> DistillOutcome:
-        row = dict(row)
-        row["result"] = json.loads(row.pop("result_json") or "{}")
-        return cls(**row)
-
 
 @dataclass(frozen=True)
 class KLPoint:
@@ -60,28 +53,17 @@ class KLPoint:
 
 def set_student(db: Database, run_id: int, student: str) -> None:
     """Record where the distilled student is (written before it is evaluated)."""
-    with write(db):
-        db.execute("INSERT INTO distill_runs (run_id, student) VALUES (?, ?) ON CONFLICT(run_id) "
-                   "DO UPDATE SET student = excluded.student", [run_id, student])
+    set_outcome_columns(db, TABLE, run_id, {"student": student})
 
 
 def save_outcome(db: Database, run_id: int, values: dict, result: dict) -> None:
     """The run's final figures (RESULT_COLUMNS) and the rest of its result as JSON."""
-    unknown = set(values) - set(RESULT_COLUMNS)
-    if unknown:
-        raise ValueError(f"unknown distill result column(s): {sorted(unknown)}")
-    fields = {**values, "result_json": json.dumps(result),
-              "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-    assignments = ", ".join(f"{column} = ?" for column in fields)
-    with write(db):
-        db.execute("INSERT OR IGNORE INTO distill_runs (run_id) VALUES (?)", [run_id])
-        db.execute(f"UPDATE distill_runs SET {assignments} WHERE run_id = ?",
-                   [*fields.values(), run_id])
+    save_result(db, TABLE, RESULT_COLUMNS, run_id, values, result)
 
 
 def get_outcome(db: Database, run_id: int) -> DistillOutcome:
-    rows = list(db.query("SELECT * FROM distill_runs WHERE run_id = ?", [run_id]))
-    return DistillOutcome.from_row(rows[0]) if rows else DistillOutcome(run_id)
+    row = outcome_row(db, TABLE, run_id)
+    return DistillOutcome(**row) if row else DistillOutcome(run_id)
 
 
 def add_kl(db: Database, run_id: int, step: int, when: str, kl: dict) -> None:
@@ -94,7 +76,7 @@ def kl_history(db: Database, run_id: int) -> list[KLPoint]:
     """Every measurement by step; a step measured twice (training resumed from a checkpoint
     before it) counts once, the newest."""
     by_step: dict[tuple[int, str], KLPoint] = {}
-    for event in _events(db, run_id, "metric", KL_STAGE):
+    for event in stage_events(db, run_id, "metric", KL_STAGE):
         d = event.data
         by_step[(d["step"], d["when"])] = KLPoint(d["step"], d["when"], d["mean"], d["low"],
                                                   d["high"], d["n"])
@@ -102,14 +84,5 @@ def kl_history(db: Database, run_id: int) -> list[KLPoint]:
 
 
 def loss_history(db: Database, run_id: int) -> list[dict]:
-    """The trainer's figures per optimizer step (loss, its parts, lr, tokens/s), by step; a
-    step trained again after a resume counts once, the newest."""
-    by_step = {e.data["step"]: e.data for e in _events(db, run_id, "progress", LOSS_STAGE)
-               if "step" in e.data}
-    return [by_step[step] for step in sorted(by_step)]
-
-
-def _events(db: Database, run_id: int, kind: str, stage: str) -> list[Event]:
-    return [Event.from_row(row) for row in db.query(
-        "SELECT * FROM events WHERE run_id = ? AND kind = ? AND stage = ? ORDER BY id",
-        [run_id, kind, stage])]
+    """The trainer's figures per optimizer step (loss, its parts, lr, tokens/s), by step."""
+    return step_history(db, run_id, LOSS_STAGE)

@@ -445,13 +445,21 @@ def m006_distill_runs(db: Database) -> None:
     m005 widened it (a rebuild with foreign keys off, one transaction of its own, skipped when
     already done), and `distill_runs` holds each one's outcome. Its per-step loss and its KL
     measurements are `events` (progress of stage 'train', metric of stage 'kl')."""
+    _widen_runs_kind(db, "'generate', 'wheels')", "'generate', 'wheels', 'distill')",
+                     DISTILL_SCHEMA)
+
+
+def _widen_runs_kind(db: Database, old: str, new: str, schema: str) -> None:
+    """Rebuild `runs` with a longer kind list and create a new kind's tables: with foreign keys
+    off (so outside sqlite-utils' transaction), in one transaction of its own, skipped when
+    already done, so a kill before the migration is recorded is harmless."""
     conn = db.conn
     conn.execute("PRAGMA foreign_keys = OFF")
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            _widen_check(db, "runs", "'generate', 'wheels')", "'generate', 'wheels', 'distill')")
-            for statement in _statements(DISTILL_SCHEMA):
+            _widen_check(db, "runs", old, new)
+            for statement in _statements(schema):
                 db.execute(statement)
             problems = conn.execute("PRAGMA foreign_key_check").fetchall()
             if problems:
@@ -477,6 +485,31 @@ CREATE TABLE IF NOT EXISTS distill_runs (
     accuracy_high REAL,
     kl_before REAL,
     kl_after REAL,
+    result_json TEXT,
+    finished_at TEXT
+);
+"""
+
+
+@migrations(transactional=False)
+def m007_ask_runs(db: Database) -> None:
+    """Training a student to ask is a run of its own (kind 'ask'): runs.kind widened as m006
+    widened it, and `ask_runs` holds each one's outcome (the asker's directory, the warm start's
+    and the PCL stage's step counts and final losses, λ and usage per level at the end). The
+    per-step figures are progress events (stage 'warm': loss; stage 'pcl': loss, residual_ms,
+    λ and usage per level)."""
+    _widen_runs_kind(db, "'wheels', 'distill')", "'wheels', 'distill', 'ask')", ASK_SCHEMA)
+
+
+ASK_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ask_runs (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    asker TEXT,
+    out_dir TEXT,
+    warm_steps INTEGER,
+    warm_loss REAL,
+    pcl_steps INTEGER,
+    final_loss REAL,
     result_json TEXT,
     finished_at TEXT
 );

@@ -133,20 +133,8 @@ def test_kill_9_during_training_then_resume_ends_as_an_uninterrupted_run(kd_refe
     distill_store, config = kd_reference
     db = store.open_store(distill_store)
     expected = figures(db, 1)
-    child = subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store",
-                              str(distill_store), "distill", str(config)], cwd=REPO,
-                             env=dict(os.environ, PYTHONPATH=str(REPO)),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = distill_store.parent / "runs" / "run-2" / "train-state"
-    try:
-        _wait_for(lambda: any(state.glob("checkpoint-*/undo_checkpoint_complete"))
-                  and _step(db, 2) >= 3 or child.poll() is not None, 300, "a saved step")
-        assert child.poll() is None, "the distillation ended before it could be killed"
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    finally:
-        if child.poll() is None:
-            child.kill()
+    kill_9_when(distill_store, ["distill", str(config)], lambda: _step(db, 2) >= 3, state)
     assert 3 <= _step(db, 2) < STEPS and store.get_run(db, 2).status == "running"
     assert main(["--store", str(distill_store), "resume", "2"]) == 0
     assert figures(db, 2) == expected
@@ -154,6 +142,24 @@ def test_kill_9_during_training_then_resume_ends_as_an_uninterrupted_run(kd_refe
     assert any(m.startswith("training resumed from its checkpoint at step") for m in messages)
     assert not state.exists()
     db.close()
+
+
+def kill_9_when(store_path: Path, args: list[str], reached, state: Path) -> None:
+    """Run the CLI with `args` in a child process and kill -9 it once `reached()` holds and
+    `state` has a complete checkpoint (the store's events and the files say so; no sleeps for
+    timing); it must not have ended by itself before."""
+    child = subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store", str(store_path),
+                              *args], cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: reached() and any(state.glob("checkpoint-*/undo_checkpoint_complete"))
+                  or child.poll() is not None, 300, "a saved step")
+        assert child.poll() is None, "the run ended before it could be killed"
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
 
 
 def _step(db, run_id: int) -> int:

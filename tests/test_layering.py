@@ -40,10 +40,10 @@ def test_package_never_imports_a_higher_layer(package):
 # The TUI drives the engine through processes (undo_tui/commands, engine_control); in its own
 # process it may use only pure engine modules: grading a human edit with the teacher's rules, and
 # the statistics (intervals, McNemar) behind every accuracy it shows, and the words for a
-# Training Wheels sweep point and a distillation run (engine.wheels.report, engine.distill.report:
-# formatting of stored numbers only).
+# Training Wheels sweep point, a distillation run and an ask training (engine.wheels.report,
+# engine.distill.report, engine.wheels.ask_report: formatting of stored numbers only).
 TUI_MAY_IMPORT = {"engine.grading.answers", "engine.grading.stats", "engine.wheels.report",
-                  "engine.distill.report"}
+                  "engine.distill.report", "engine.wheels.ask_report"}
 
 
 def imported_modules(path: Path) -> set[str]:

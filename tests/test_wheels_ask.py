@@ -128,7 +128,7 @@ def test_a_trained_asker_asks_where_labelled_and_more_at_a_higher_stated_budget(
     built = ask_features(models, ask_id, references, LEVELS, "margin")
     before = [asks_under_teacher_forcing(model, r, 0.4, ask_id) for r in references]
     losses = train_asker(model, own_tokenizer, built.features, tmp_path / "asker",
-                         AskTraining(epochs=20, lr=3e-3, batch_size=8))
+                         AskTraining(epochs=20, lr=3e-3, batch_size=8)).losses
     assert losses[-1] < losses[0]
     assert sum(before) == 0  # the mean row starts as an ordinary token, never the argmax
     counts = {level: sum(asks_under_teacher_forcing(model, r, level, ask_id) for r in references)

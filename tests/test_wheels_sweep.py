@@ -54,7 +54,12 @@ def toml_value(value) -> str:
 
 @pytest.fixture
 def wheels_store(db, store_path):
-    """A dataset 'tinyw' whose test split has the eight tiny GSM8K-style problems."""
+    return add_tinyw(db, store_path)
+
+
+def add_tinyw(db, store_path):
+    """A dataset 'tinyw' whose test split has six of the eight tiny GSM8K-style problems and
+    its train split the other two."""
     dataset = store.get_or_create_dataset(db, "tinyw", "number", "fixture")
     rows = [dict(ext_id=f"t{i}", split="test" if i < 6 else "train", question=q,
                  answer=r.rsplit("Answer: ", 1)[1], rationale=r)

@@ -172,6 +172,7 @@ class UndoApp(App):
 
     def help_sections(self) -> list[tuple[str, list[type]]]:
         """Every class that declares bindings, grouped as the help screen lists them."""
+        from undo_tui.screens.ask import AskScreen
         from undo_tui.screens.dashboard import DashboardScreen, IterationsTable
         from undo_tui.screens.detail import ExampleDetailScreen, VersionsTable
         from undo_tui.screens.distill import DistillScreen
@@ -203,6 +204,7 @@ class UndoApp(App):
             ("Training Wheels sweep", [PointsTable, SweepScreen]),
             ("sweep outputs", [SweepOutputsScreen]),
             ("distillation", [DistillScreen]),
+            ("ask training", [AskScreen]),
             ("dialogs", [ConfirmDialog, InputDialog]),
             ("help", [HelpScreen]),
             ("first run", [FirstRunScreen]),

@@ -24,9 +24,12 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from engine.in_process import Stopped
 from engine.student.distilling import ValueHead
 from engine.student.objectives.pcl import path_residuals, soft_values
 from engine.student.objectives.tokens import chosen, masked_mean
+from engine.wheels.ask_pcl_state import PCLCheckpoints, restore_rng
+from engine.wheels.ask_report import level_key
 from engine.wheels.ask_settings import AskPCL
 from engine.wheels.ask_training import Reference
 from engine.wheels.budget import Cap
@@ -197,20 +200,18 @@ def anchor_loss(models: Models, rows: Sequence[tuple[float, Reference]]) -> torc
     return masked_mean(-chosen(logp, targets), mask)
 
 
-def level_key(level: float) -> str:
-    """'10' for 0.1: the suffix of the per-level metrics (lambda_10, usage_10)."""
-    return f"{100 * level:g}"
-
-
 def train_ask_pcl(models: Models, references: Sequence[Reference], levels: Sequence[float],
                   settings: AskPCL, progress: Progress | None = None,
-                  lambdas: dict[float, float] | None = None) -> list[dict[str, float]]:
+                  lambdas: dict[float, float] | None = None,
+                  checkpoints: PCLCheckpoints | None = None) -> list[dict[str, float]]:
     """Train `models.student` (the warm-started asker, its `<ask>` id in `models`) in place by
     constrained PCL for `settings.steps` steps; the metrics of every step, also given to
     `progress(step, total, metrics)`: loss (PCL's plus ce_weight x ce), residual_ms, ce, tokens
     (written in the step's rollouts), and per level λ (after the step's dual update) and the
     usage measured in its rollouts. `lambdas` gives each
-    level's starting λ (default: settings.lambda_init for all)."""
+    level's starting λ (default: settings.lambda_init for all). With `checkpoints`, the stage
+    continues from its newest saved state, saves one when due, and on a stop request (asked
+    between steps) saves one and raises Stopped."""
     if not references:
         raise UndoError("ask PCL: no references to take prompts from")
     student = models.student
@@ -220,31 +221,61 @@ def train_ask_pcl(models: Models, references: Sequence[Reference], levels: Seque
     parameters = list(student.parameters()) + (list(head.parameters()) if head else [])
     optimizer = torch.optim.AdamW(parameters, lr=settings.lr)
     lambdas = {level: (lambdas or {}).get(level, settings.lambda_init) for level in levels}
-    history = []
-    for step in range(settings.steps):
-        rows = step_rows(references, levels, settings.rollouts, step)
-        student.eval()
-        rollouts = sample_rollouts(models, rows, settings, settings.seed + 101 * step)
-        usage = level_usage(rollouts)
-        student.train()
-        loss, residual_ms = rollout_loss(models, rollouts, lambdas, settings, head)
-        ce = anchor_loss(models, rows) if settings.ce_weight > 0 else torch.zeros(())
-        total = loss + settings.ce_weight * ce
-        optimizer.zero_grad()
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, settings.max_grad_norm)
-        optimizer.step()
-        lambdas = dual_update(lambdas, usage, settings.eta)
-        metrics = {"loss": float(total.detach()), "residual_ms": residual_ms,
-                   "ce": float(ce.detach()), "tokens": float(sum(len(r.tokens) for r in rollouts))}
-        for level in levels:
-            metrics[f"lambda_{level_key(level)}"] = lambdas[level]
-            metrics[f"usage_{level_key(level)}"] = usage[level]
+    history, start = [], 0
+    saved = checkpoints.prepare(settings, levels, references) if checkpoints else None
+    if saved is not None:
+        start, history, lambdas = saved["step"], saved["history"], saved["lambdas"]
+        student.load_state_dict(saved["student"])
+        if head is not None:
+            head.load_state_dict(saved["head"])
+        optimizer.load_state_dict(saved["optimizer"])
+        restore_rng(saved)
+    if checkpoints is not None and checkpoints.started is not None:
+        checkpoints.started(start)
+    for step in range(start, settings.steps):
+        metrics = _pcl_step(models, references, levels, settings, step, lambdas, head,
+                            optimizer, parameters)
+        lambdas = {level: metrics[f"lambda_{level_key(level)}"] for level in levels}
         history.append(metrics)
         if progress is not None:
             progress(step + 1, settings.steps, metrics)
+        if checkpoints is not None and step + 1 < settings.steps:
+            stop = checkpoints.should_stop is not None and checkpoints.should_stop()
+            if stop or checkpoints.saving.due(step + 1, final=False):
+                checkpoints.save({"step": step + 1, "history": history, "lambdas": lambdas,
+                                  "student": student.state_dict(),
+                                  "head": head.state_dict() if head is not None else None,
+                                  "optimizer": optimizer.state_dict()})
+            if stop:
+                raise Stopped
     student.eval()
     return history
+
+
+def _pcl_step(models: Models, references: Sequence[Reference], levels: Sequence[float],
+              settings: AskPCL, step: int, lambdas: dict[float, float], head, optimizer,
+              parameters) -> dict[str, float]:
+    """One step: rollouts at every level, the PCL update, the dual update; its metrics."""
+    student = models.student
+    rows = step_rows(references, levels, settings.rollouts, step)
+    student.eval()
+    rollouts = sample_rollouts(models, rows, settings, settings.seed + 101 * step)
+    usage = level_usage(rollouts)
+    student.train()
+    loss, residual_ms = rollout_loss(models, rollouts, lambdas, settings, head)
+    ce = anchor_loss(models, rows) if settings.ce_weight > 0 else torch.zeros(())
+    total = loss + settings.ce_weight * ce
+    optimizer.zero_grad()
+    total.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, settings.max_grad_norm)
+    optimizer.step()
+    lambdas = dual_update(lambdas, usage, settings.eta)
+    metrics = {"loss": float(total.detach()), "residual_ms": residual_ms,
+               "ce": float(ce.detach()), "tokens": float(sum(len(r.tokens) for r in rollouts))}
+    for level in levels:
+        metrics[f"lambda_{level_key(level)}"] = lambdas[level]
+        metrics[f"usage_{level_key(level)}"] = usage[level]
+    return metrics
 
 
 def with_ask(models: Models, ask_id: int) -> Models:

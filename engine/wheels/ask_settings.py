@@ -1,5 +1,6 @@
-"""The settings of ask training's constrained PCL stage (engine.wheels.ask_pcl), importable
-without torch so the command line can show their defaults."""
+"""The settings of ask training's warm start (engine.wheels.ask_training) and constrained PCL
+stage (engine.wheels.ask_pcl), importable without torch so the command line can show their
+defaults and an ask run's configuration can be read without loading a model."""
 
 from __future__ import annotations
 
@@ -7,6 +8,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from store.errors import UndoError
+
+
+@dataclass(frozen=True)
+class AskTraining:
+    """Settings of the warm start (supervised deferral, full fine-tuning)."""
+
+    epochs: int = 3
+    lr: float = 1e-4
+    batch_size: int = 4
+    seed: int = 0
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)

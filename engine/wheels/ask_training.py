@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from engine.student.data import IGNORE
+from engine.wheels.ask_settings import AskTraining
 from engine.wheels.decoding import Models
 from engine.wheels.deferral import Labelling, ask_positions, teacher_forced_margins
 
@@ -85,46 +86,52 @@ def ask_features(models: Models, ask_id: int, references: Sequence[Reference],
 
 
 @dataclass(frozen=True)
-class AskTraining:
-    epochs: int = 3
-    lr: float = 1e-4
-    batch_size: int = 4
-    seed: int = 0
-    device: str = "cpu"
+class WarmResult:
+    losses: list[float]  # per optimizer step, those before a resume included
+    stopped: bool  # a stop request ended it early; its state is saved for a resume
+    resumed_from_step: int  # 0: started afresh
 
 
 def train_asker(model, tokenizer, features: list[dict], out_dir: Path | None,
-                settings: AskTraining = AskTraining(),
-                progress: Callable[[int, int, float], None] | None = None) -> list[float]:
+                settings: AskTraining = AskTraining(), progress=None, should_stop=None,
+                state_dir: Path | None = None, base_identity: str = "",
+                saving=None) -> WarmResult:
     """Fine-tune `model` (already carrying <ask>) on `features` and save it with its tokenizer
-    to `out_dir` (complete or absent; None: not saved, a later stage saves it); the per-step
-    training losses. `progress(step, total, loss)` is called after each logged step."""
-    from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
-
-    class Report(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if progress is not None and logs and "loss" in logs:
-                progress(state.global_step, state.max_steps, float(logs["loss"]))
+    to `out_dir` (complete or absent; None: not saved, a later stage saves it). `progress`
+    gets each optimizer step's figures (a dict: step, total_steps, loss, lr, eta_s, ...);
+    `should_stop` is asked after each step. With `state_dir`, Trainer checkpoints (weights,
+    optimizer, scheduler, RNG, sampler position) are saved there on a stop and when `saving`
+    (engine.student.training.SavePolicy) says so, and a call with the same features and
+    settings continues from the newest one (engine.student.resume: the same rules as a
+    student's training; `base_identity`, the starting model's, is part of the fingerprint)."""
+    from transformers import PrinterCallback, Trainer, TrainingArguments
 
     from engine.student.data import ListDataset, PadCollator
+    from engine.student.resume import fingerprint, prepare_state_dir
+    from engine.student.training import SavePolicy, StepWatcher
 
+    resume_from = None
+    if state_dir is not None:
+        resume_from = prepare_state_dir(Path(state_dir), fingerprint(
+            features, asdict(settings), base_identity, None))
+    watcher = StepWatcher(progress, should_stop, saving or SavePolicy(state_dir is not None))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     with tempfile.TemporaryDirectory(prefix="undo-ask-") as scratch:
         args = TrainingArguments(
-            output_dir=scratch, per_device_train_batch_size=settings.batch_size,
-            num_train_epochs=settings.epochs, learning_rate=settings.lr, logging_steps=1,
-            save_strategy="no", report_to="none", disable_tqdm=True, seed=settings.seed,
-            data_seed=settings.seed, use_cpu=settings.device == "cpu",
-            remove_unused_columns=False, dataloader_num_workers=0, log_level="error")
+            output_dir=str(state_dir) if state_dir is not None else scratch,
+            per_device_train_batch_size=settings.batch_size, num_train_epochs=settings.epochs,
+            learning_rate=settings.lr, logging_steps=1, save_strategy="no", report_to="none",
+            disable_tqdm=True, seed=settings.seed, data_seed=settings.seed,
+            use_cpu=settings.device == "cpu", remove_unused_columns=False,
+            dataloader_num_workers=0, log_level="error")
         trainer = Trainer(model=model, args=args, train_dataset=ListDataset(features),
-                          data_collator=PadCollator(pad), callbacks=[Report()])
+                          data_collator=PadCollator(pad), callbacks=[watcher])
         trainer.remove_callback(PrinterCallback)
-        trainer.train()
-        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     model.eval()
-    if out_dir is not None:
+    if out_dir is not None and not watcher.stopped:
         save_asker(model, tokenizer, Path(out_dir))
-    return losses
+    return WarmResult(list(watcher.losses), watcher.stopped, watcher.start_step)
 
 
 def save_asker(model, tokenizer, out_dir: Path, records: dict[str, object] | None = None) -> None:

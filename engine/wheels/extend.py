@@ -18,6 +18,7 @@ from store.errors import UndoError
 from store.processes import refuse_second_driver
 
 KIND = "wheels"
+ASK_KIND = "ask"
 
 
 def extend_sweep(db, run_id: int, policies: list[str], budgets: list[float],
@@ -29,7 +30,7 @@ def extend_sweep(db, run_id: int, policies: list[str], budgets: list[float],
         raise UndoError(f"run {run_id} is a {run.kind} run, not a Training Wheels sweep")
     refuse_second_driver(run)
     config = sweep_config_from_dict(run.config, f"run {run_id} config")
-    extended = _extended_config(config, policies, budgets, asker, run_id)
+    extended = _extended_config(config, policies, budgets, resolve_asker(db, asker), run_id)
     if "learned" in policies:
         check_asker(extended)
     existing = {(p.policy, p.budget) for p in store_wheels.list_points(db, run_id)}
@@ -56,6 +57,29 @@ def _extended_config(config: SweepConfig, policies: list[str], budgets: list[flo
     if asker:
         data["models"]["asker"] = asker
     return sweep_config_from_dict(data, f"run {run_id} with the points added")
+
+
+def resolve_asker(db, asker: str) -> str:
+    """--asker as given: a model directory or file that exists stays as it is; otherwise an ask
+    run's id or name becomes the directory of its finished asker (runs/run-N/asker)."""
+    from pathlib import Path
+
+    from store import ask as store_ask
+
+    if not asker or Path(asker).expanduser().exists():
+        return asker
+    try:
+        run = store.find_run(db, asker)
+    except store.NotFound:
+        return asker  # a packaged name, or a path model_path will say is missing
+    if run.kind != ASK_KIND:
+        raise UndoError(f"--asker {asker}: run {run.id} is a {run.kind} run, not an ask run "
+                        "(`undo-tui wheels teach-ask`)")
+    directory = store_ask.get_outcome(db, run.id).asker
+    if run.status != "finished" or not directory:
+        raise UndoError(f"--asker {asker}: ask run {run.id} is {run.status}; its asker exists "
+                        f"once it finished (`undo-tui resume {run.id}`)")
+    return directory
 
 
 def check_asker(config: SweepConfig) -> None:

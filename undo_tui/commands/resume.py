@@ -7,8 +7,10 @@ import importlib
 from undo_tui.commands.run import add_preflight_flag
 from undo_tui.commands.run_arg import add_run_argument
 
-# Kinds computed in the resuming process itself, by the command module that creates them.
-IN_PROCESS = {"wheels": "wheels", "distill": "distill"}
+# Kinds computed in the resuming process itself: the engine function that drives each.
+IN_PROCESS = {"wheels": "engine.wheels.sweep:drive_sweep",
+              "distill": "engine.distill.run:drive_distill",
+              "ask": "engine.wheels.ask_run:drive_ask"}
 
 
 def add_parser(subparsers):
@@ -36,6 +38,7 @@ def run(args) -> int:
         db.close()
     print(f"run {stored.id} resuming: {stored.name}", flush=True)  # the TUI waits for this
     if stored.kind in IN_PROCESS:  # runs in this process, not by stages
-        command = importlib.import_module(f"undo_tui.commands.{IN_PROCESS[stored.kind]}")
-        return command.drive_in_terminal(args.store, args.run_id)
+        module, name = IN_PROCESS[stored.kind].split(":")
+        drive = getattr(importlib.import_module(module), name)
+        return drive_in_terminal(args.store, args.run_id, drive=drive)
     return drive_in_terminal(args.store, args.run_id)

@@ -106,6 +106,14 @@ def _print_run(db, r, store_path) -> None:
                                   store_distill.kl_history(db, r.id), steps[-1] if steps else None):
             console.print(line, markup=False)
         return
+    if r.kind == "ask":  # ask training: two stages of steps and an asker, not iterations
+        from engine.wheels.ask_report import outcome_lines as ask_lines
+        from store import ask as store_ask
+
+        for line in ask_lines(store_ask.get_outcome(db, r.id), store_ask.warm_history(db, r.id),
+                              store_ask.pcl_history(db, r.id)):
+            console.print(line, markup=False)
+        return
     iterations = store.list_iterations(db, r.id)
     claimed, verdicts = verdict_lines(db, r, iterations)
     console.print(iteration_table(iterations, store.changes_by_iteration(db, r.id), claimed))

@@ -1,8 +1,10 @@
 """`undo-tui wheels sweep CONFIG`: Training Wheels at several teacher budgets per policy, stored
 as a run (kind 'wheels'); stop with `undo-tui stop RUN` or Ctrl-C, continue with `undo-tui resume
-RUN` (finished points are kept). `undo-tui wheels teach-ask CONFIG --out DIR`: a student that asks
-(its `<ask>` token, warm-started on deferral labels, then with `--pcl-steps N` trained by
-constrained PCL on its own rollouts), for the sweep's `learned` policy."""
+RUN` (finished points are kept). `undo-tui wheels teach-ask CONFIG [--out DIR]`: a student that
+asks (its `<ask>` token, warm-started on deferral labels, then with `--pcl-steps N` trained by
+constrained PCL on its own rollouts), for the sweep's `learned` policy; a run of kind 'ask'
+(stop, resume from the last checkpoint, status), its asker in runs/run-N/asker and copied to
+--out."""
 
 from __future__ import annotations
 
@@ -39,9 +41,10 @@ def add_parser(subparsers):
                           "teacher, speculative")
     add.add_argument("--budgets", default="", metavar="PERCENTS",
                      help="comma-separated percents of teacher-written tokens, e.g. 10,20,30")
-    add.add_argument("--asker", default="", metavar="DIR",
-                     help="the learned policy's student (from `wheels teach-ask`; default: the "
-                          "sweep's student)")
+    add.add_argument("--asker", default="", metavar="DIR|RUN",
+                     help="the learned policy's student: a model directory, or an ask run's "
+                          "id or name (`wheels teach-ask`; its runs/run-N/asker); default: the "
+                          "sweep's student")
     add.add_argument("--plan-only", action="store_true",
                      help="record the points without computing them (resume computes them)")
     teach = actions.add_parser(
@@ -52,11 +55,20 @@ def add_parser(subparsers):
                     "teacher's token matters most are labelled <ask>. With --pcl-steps N it then "
                     "trains N steps by constrained PCL on its own rollouts (reward: the "
                     "teacher's log-probability of each token, minus λ per ask; λ per level "
-                    "follows the measured usage). Run the result as the `learned` policy of a "
-                    "sweep ([models] student = DIR).")
+                    "follows the measured usage). A run of kind 'ask': per-step figures stored, "
+                    "`stop`, `resume` (from the last checkpoint), `status`; the asker is "
+                    "runs/run-N/asker beside the store (and a copy in --out). Run it as the "
+                    "`learned` policy of a sweep (`wheels add SWEEP --asker RUN`).")
     teach.add_argument("config", type=Path, help="sweep configuration (TOML)")
-    teach.add_argument("--out", type=Path, required=True, metavar="DIR",
-                       help="directory for the student that asks (a Hugging Face model directory)")
+    teach.add_argument("--out", type=Path, metavar="DIR",
+                       help="also copy the finished asker here (a new or empty directory)")
+    teach.add_argument("--name", default="",
+                       help="the run's name (default: the sweep's name + '-ask')")
+    teach.add_argument("--create-only", action="store_true",
+                       help="record the run and print its id without training")
+    teach.add_argument("--save-steps", type=int, default=10, metavar="N",
+                       help="a resumable checkpoint every N steps of either stage (0: only on "
+                            "a stop request; also every 600 s)")
     teach.add_argument("--student", type=Path, metavar="DIR",
                        help="the student to start from (default: [models] student; give a "
                             "sweep's distilled runs/run-N/student)")
@@ -150,32 +162,39 @@ def add_points(args) -> int:
 
 def teach_ask(args) -> int:
     import store
-    from engine.wheels.ask_settings import AskPCL
-    from engine.wheels.ask_training import AskTraining
+    from engine.wheels.ask_run import create_ask, drive_ask
     from engine.wheels.config import load_sweep_config
-    from engine.wheels.teach_ask import teach_ask as teach
-    from store.errors import UndoError
+    from undo_tui.commands.run import drive_in_terminal as drive_here
 
-    levels = parse_levels(args.levels)
-    config = load_sweep_config(args.config)
-    if args.out.exists() and any(args.out.iterdir()):
-        raise UndoError(f"--out {args.out}: not empty; choose a new directory")
-    settings = AskTraining(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                           seed=config.sweep.seed, device=args.device)
-    pcl = AskPCL(steps=args.pcl_steps, rollouts=args.rollouts, max_new_tokens=args.max_new_tokens,
-                 tau=args.tau, window=args.window, value=args.value, ce_weight=args.ce_weight,
-                 eta=args.eta, lambda_init=args.lambda_init, lr=args.lr, seed=config.sweep.seed)
+    config = ask_config(args, load_sweep_config(args.config))
     db = store.open_store(args.store)
     try:
-        taught = teach(db, config, args.out, levels, args.labelling, settings, args.student,
-                       echo=lambda line: print(line, flush=True), pcl=pcl)
+        run_id = create_ask(db, args.store, config)
     finally:
         db.close()
-    print(f"student that asks -> {taught.out_dir} ({len(taught.losses)} steps, loss "
-          f"{taught.losses[0]:.3f} -> {taught.losses[-1]:.3f}"
-          + (f"; {len(taught.pcl)} PCL steps, loss {taught.pcl[0]['loss']:.3f} -> "
-             f"{taught.pcl[-1]['loss']:.3f}" if taught.pcl else "") + ")")
-    return 0
+    print(f"run {run_id} created: {config.ask.name} (kind ask, levels "
+          f"{', '.join(f'{100 * level:g}%' for level in config.ask.levels)}, "
+          f"{config.pcl.steps} PCL steps)", flush=True)
+    if args.create_only:
+        return 0
+    return drive_here(args.store, run_id, drive=drive_ask)
+
+
+def ask_config(args, sweep):
+    """An ask run's typed settings from teach-ask's flags and the sweep configuration."""
+    from engine.wheels.ask_run_config import ask_config_from_dict
+    from engine.wheels.ask_settings import AskPCL, AskTraining
+
+    warm = AskTraining(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                       seed=sweep.sweep.seed, device=args.device)
+    pcl = AskPCL(steps=args.pcl_steps, rollouts=args.rollouts, max_new_tokens=args.max_new_tokens,
+                 tau=args.tau, window=args.window, value=args.value, ce_weight=args.ce_weight,
+                 eta=args.eta, lambda_init=args.lambda_init, lr=args.lr, seed=sweep.sweep.seed)
+    ask = {"name": args.name or f"{sweep.sweep.name}-ask", "levels": parse_levels(args.levels),
+           "labelling": args.labelling, "student": str(args.student or ""),
+           "out": str(args.out.resolve()) if args.out else "", "save_steps": args.save_steps}
+    return ask_config_from_dict({"ask": ask, "sweep": sweep.model_dump(mode="json"),
+                                 "warm": warm, "pcl": pcl}, "teach-ask")
 
 
 def parse_levels(text: str) -> list[float]:

@@ -219,6 +219,10 @@ class RunsScreen(BaseScreen):
             from undo_tui.screens.distill import DistillScreen
 
             self.app.push_screen(DistillScreen(summary.run.id))
+        elif summary is not None and summary.run.kind == "ask":
+            from undo_tui.screens.ask import AskScreen
+
+            self.app.push_screen(AskScreen(summary.run.id))
         elif summary is not None:
             self.app.open_dashboard(summary.run.id)
 
