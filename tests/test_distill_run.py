@@ -116,6 +116,11 @@ def test_a_kd_distillation_records_steps_kl_and_accuracy(kd_reference, capsys):
     assert (outcome.eval_split, outcome.n, outcome.steps) == ("test", 4, STEPS)
     assert 0 <= outcome.accuracy_low <= outcome.accuracy <= outcome.accuracy_high <= 1
     assert (outcome.kl_before, outcome.kl_after) == (kl[0].mean, kl[-1].mean)
+    # strict is the headline; flexible and answer-line compliance stand beside it (issue 13)
+    flexible, lines = outcome.result["flexible"], outcome.result["answer_lines"]
+    assert flexible["n"] == lines["n"] == 4 and flexible["correct"] >= outcome.correct
+    assert [s["gold"] for s in outcome.result["samples"]] == [
+        e.answer for e in store.load_examples(db, run.dataset_id, "test", limit=3)]
     student_dir = Path(outcome.student)
     assert student_dir == distill_store.parent / "runs" / f"run-{run.id}" / "student"
     assert (student_dir / "config.json").is_file()  # the adapter merged: a whole model
@@ -126,6 +131,8 @@ def test_a_kd_distillation_records_steps_kl_and_accuracy(kd_reference, capsys):
     assert f"strict accuracy: {outcome.accuracy:.1%}" in status
     assert "n=4 (test)" in status and str(student_dir) in status
     assert "KL(teacher||student) step 0 (before)" in status
+    assert "flexible accuracy (last-number fallback): " in status
+    assert "outputs with an answer line: " in status
     db.close()
 
 

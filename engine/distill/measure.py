@@ -8,13 +8,14 @@ the same values at the same steps as an uninterrupted one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 from transformers import TrainerCallback
 
 from engine.student.teacher_kl import Continuation, HeldOutKL, held_out_kl
-from engine.wheels.quality import Quality, score_output, summarise
+from engine.wheels.quality import Quality, summarise
 
 Record = Callable[[int, str, HeldOutKL], None]  # (optimizer step, before|periodic|final, KL)
 
@@ -58,17 +59,43 @@ class KLWatcher(TrainerCallback):
         return kl
 
 
-def strict_accuracy(student_dir: Path, examples: Sequence, answer_type: str,
-                    system: str | None, max_new_tokens: int, batch_size: int,
-                    device: str | None, should_stop=None, progress=None) -> Quality:
-    """Greedy answers of the student (float32: batched output equals one at a time), graded
-    strictly as every evaluation here is, with n and a Wilson interval. Raises
-    GenerationStopped on a stop request."""
+@dataclass(frozen=True)
+class Evaluation:
+    """The distilled student's answers graded as every evaluation here is: strict (the
+    headline), flexible (the last-number fallback) and format compliance, each with n and a
+    Wilson interval, and a few outputs to read."""
+
+    strict: Quality
+    flexible: Quality
+    answer_lines: Quality  # share of outputs with an explicit answer marker
+    samples: list[dict]  # the first few: question, gold answer, output, strict answer
+
+    def summary(self) -> dict:
+        def brief(quality: Quality) -> dict:
+            return {"correct": quality.correct, "n": quality.n, "low": quality.low,
+                    "high": quality.high}
+
+        return {"flexible": brief(self.flexible), "answer_lines": brief(self.answer_lines),
+                "samples": self.samples}
+
+
+def evaluate_student(student_dir: Path, examples: Sequence, answer_type: str,
+                     system: str | None, max_new_tokens: int, batch_size: int,
+                     device: str | None, should_stop=None, progress=None,
+                     samples: int = 3) -> Evaluation:
+    """Greedy answers of the student (float32: batched output equals one at a time), graded.
+    Raises GenerationStopped on a stop request."""
+    from engine.grading.answers import grade
     from engine.student.generation import generate_with_model, load_student
 
     model, tokenizer = load_student(Path(student_dir), None, "float32", device)
     outputs = generate_with_model(model, tokenizer, [e.question for e in examples],
                                   max_new_tokens, batch_size, progress, should_stop, system)
-    scores = [score_output("accuracy", out.text, example, answer_type).score
+    graded = [grade(out.text, example.answer, answer_type, example.choices)
               for out, example in zip(outputs, examples)]
-    return summarise("accuracy", scores)
+    return Evaluation(
+        strict=summarise("accuracy", [float(g.correct) for g in graded]),
+        flexible=summarise("accuracy", [float(g.flexible_correct) for g in graded]),
+        answer_lines=summarise("accuracy", [float(g.has_answer_line) for g in graded]),
+        samples=[{"question": e.question, "gold": e.answer, "output": out.text,
+                  "answer": g.answer} for e, out, g in list(zip(examples, outputs, graded))[:samples]])

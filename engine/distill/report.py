@@ -47,6 +47,7 @@ def outcome_lines(outcome: DistillOutcome, kl: list[KLPoint], latest: dict | Non
         lines.append(f"steps: {outcome.steps}, final loss {outcome.final_loss:.4f}")
     if outcome.n:
         lines.append(f"strict accuracy: {format_accuracy(outcome)}")
+        lines += secondary_scores(outcome)
     lines += [f"KL(teacher||student) {format_kl(point)}" for point in kl]
     if outcome.student:
         lines.append(f"distilled student: {outcome.student}")
@@ -58,3 +59,17 @@ def latest_metrics(step: dict) -> str:
     names = ("loss", "kl", "jsd", "residual_ms", "ce")
     values = [f"{name} {step[name]:.4f}" for name in names if step.get(name) is not None]
     return f"{step.get('step')}/{step.get('total_steps')} · " + " · ".join(values)
+
+
+def secondary_scores(outcome: DistillOutcome) -> list[str]:
+    """Flexible accuracy and answer-line compliance beside the strict headline (when measured):
+    a student that answers right without the answer line shows here, not in the headline."""
+    lines = []
+    for key, label in (("flexible", "flexible accuracy (last-number fallback)"),
+                       ("answer_lines", "outputs with an answer line")):
+        figure = outcome.result.get(key)
+        if figure and figure.get("n"):
+            lines.append(f"{label}: {figure['correct'] / figure['n']:.1%} "
+                         f"[{100 * figure['low']:.1f}-{100 * figure['high']:.1f}] "
+                         f"n={figure['n']}")
+    return lines

@@ -83,7 +83,9 @@ def _distill(db, store_path: Path, run: store.Run, config: DistillRunConfig, ech
         result[column] = point.__dict__ if point is not None else None
     if config.distill.eval_split != "none":
         store.update_run(db, run.id, stage="evaluate")
-        values.update(_evaluate(db, run, config, student_dir, tick, should_stop))
+        evaluated, details = _evaluate(db, run, config, student_dir, tick, should_stop)
+        values.update(evaluated)
+        result.update(details)
     store_distill.save_outcome(db, run.id, values, result)
     return finish_reason(store_distill.get_outcome(db, run.id))
 
@@ -179,8 +181,10 @@ def _annotate(student_dir: Path, extra: dict) -> None:
 
 
 def _evaluate(db, run: store.Run, config: DistillRunConfig, student_dir: Path, tick: Tick,
-              should_stop) -> dict:
-    from engine.distill.measure import strict_accuracy
+              should_stop) -> tuple[dict, dict]:
+    """(the outcome's columns: strict accuracy, n, interval; the rest for its result JSON:
+    flexible accuracy, answer-line compliance, a few outputs)."""
+    from engine.distill.measure import evaluate_student
     from engine.student.generation import GenerationStopped
 
     settings = config.distill
@@ -188,7 +192,7 @@ def _evaluate(db, run: store.Run, config: DistillRunConfig, student_dir: Path, t
     examples = store.load_examples(db, dataset.id, settings.eval_split,
                                    limit=settings.eval_limit or None)
     if not examples:
-        return {"eval_split": settings.eval_split, "n": 0}
+        return {"eval_split": settings.eval_split, "n": 0}, {}
 
     def progress(p: dict) -> None:
         store.add_event(db, run.id, "progress", stage=store_distill.EVAL_STAGE,
@@ -196,11 +200,12 @@ def _evaluate(db, run: store.Run, config: DistillRunConfig, student_dir: Path, t
         tick()
 
     try:
-        quality = strict_accuracy(student_dir, examples, dataset.answer_type,
+        evaluation = evaluate_student(student_dir, examples, dataset.answer_type,
                                   config.training.system_prompt, settings.eval_max_new_tokens,
                                   settings.eval_batch_size, config.training.device, should_stop,
                                   progress)
     except GenerationStopped:
         raise Stopped from None
-    return {"eval_split": settings.eval_split, "n": quality.n, "correct": quality.correct,
-            "accuracy_low": quality.low, "accuracy_high": quality.high}
+    strict = evaluation.strict
+    return ({"eval_split": settings.eval_split, "n": strict.n, "correct": strict.correct,
+             "accuracy_low": strict.low, "accuracy_high": strict.high}, evaluation.summary())

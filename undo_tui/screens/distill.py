@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.binding import Binding
 
-from engine.distill.report import format_accuracy, format_kl, format_kl_change, latest_metrics
+from engine.distill.report import (format_accuracy, format_kl, format_kl_change, latest_metrics,
+                                   secondary_scores)
 from store import distill as store_distill
 from store.models import Event, Run
 from undo_tui.screens.step_run import StepRunScreen, run_head, run_heading
@@ -66,6 +67,8 @@ class DistillScreen(StepRunScreen):
         if outcome.n:
             text.append("strict accuracy: ", style="bold")
             text.append(format_accuracy(outcome) + "\n")
+            for line in secondary_scores(outcome):
+                text.append(line + "\n", style="dim")
         change = format_kl_change(outcome)
         if outcome.finished_at and change:
             text.append(change + "\n")
