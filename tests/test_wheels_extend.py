@@ -42,13 +42,15 @@ def test_points_added_to_a_finished_sweep_run_with_the_asker_and_keep_the_rest(
 
     asker = make_asker(student, tmp_path / "asker")
     added = cli(wheels_store, "wheels", "add", str(run_id), "--policies", "learned,random",
-                "--budgets", "20,40", "--asker", str(asker))
+                "--budgets", "0,20,40", "--asker", str(asker))
     assert added.returncode == 0, added.stderr
-    assert f"run {run_id}: 4 points added" in added.stdout
+    assert f"run {run_id}: 5 points added" in added.stdout
     points = store_wheels.list_points(db, run_id)
     assert points[0] == before  # the measured point is untouched
-    assert [p.label for p in points[1:]] == ["learned 20%", "random 20%", "learned 40%",
-                                             "random 40%"]
+    # the asker told it has no budget is its own anchor; random at 0% would be the student
+    assert [p.label for p in points[1:]] == ["learned 0%", "learned 20%", "random 20%",
+                                             "learned 40%", "random 40%"]
+    assert points[1].teacher_written == 0
     assert all(p.status == "done" and p.violations == 0 for p in points)
     run = store.get_run(db, run_id)
     assert run.status == "finished"

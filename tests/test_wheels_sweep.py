@@ -104,6 +104,8 @@ def test_points_run_anchors_first_then_each_budget():
                                ("random", 10), ("threshold", 50), ("random", 50)]
     config.sweep.policies.append("speculative")
     assert config.points()[-1] == ("speculative", 100)
+    config.sweep.policies.append("learned")  # the asker alone, told 0%, is its own anchor
+    assert config.points()[2:4] == [("learned", 0), ("threshold", 10)]
 
 
 def test_a_sweep_stores_every_point_and_output(wheels_store, wheels_pair_dirs, tmp_path):

@@ -199,6 +199,10 @@ class SweepConfig(Table):
         for budget in sorted(self.sweep.budgets):
             if 0 < budget < 100:
                 out += [(policy, budget) for policy in asking]
+            elif budget == 0 and "learned" in asking:
+                # a student that asks, told it has no budget: its own accuracy, the anchor its
+                # learned points are compared with (its training also made it a new student)
+                out.append(("learned", 0.0))
         if "speculative" in self.sweep.policies:
             out.append(("speculative", 100.0))
         return out
