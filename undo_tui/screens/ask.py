@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.binding import Binding
 
-from engine.wheels.ask_report import level_figures, pcl_figures, warm_line
 from store import ask as store_ask
 from store.models import Event, Run
 from undo_tui.screens.step_run import StepRunScreen, run_head, run_heading
@@ -59,6 +58,9 @@ class AskScreen(StepRunScreen):
 
     def figures(self, data: AskData) -> Text:
         """The latest step of each stage, and where the asker is once it is written."""
+        # only once an ask run is shown: the help screen imports this module at start-up
+        from engine.wheels.ask_report import level_figures, pcl_figures, warm_line
+
         outcome = data.outcome
         text = Text()
         if data.warm:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from engine.wheels.ask_report import level_keys
 
 COLORS = ("cyan", "magenta", "green", "yellow", "red", "blue")
 
@@ -32,6 +31,8 @@ class AskLossPlot(PlotextPlot):
 
 class AskLevelsPlot(PlotextPlot):
     def show(self, pcl: list[dict]) -> None:
+        from engine.wheels.ask_report import level_keys  # only once an ask run is shown
+
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
