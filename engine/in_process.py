@@ -103,9 +103,14 @@ def _work(db, run_id: int, work: Work, echo: Echo) -> None:
 _SIGNALS: list[StopSignals] = []
 
 
-def stop_checker(db, run_id: int, every_s: float = 0.5) -> Callable[[], bool]:
+# How often a stop check reads the store; a test that must stop after an exact step sets 0.
+STOP_CHECK_S = 0.5
+
+
+def stop_checker(db, run_id: int, every_s: float | None = None) -> Callable[[], bool]:
     """Whether a stop was requested (or a stop signal received), read from the store at most
-    every `every_s` seconds."""
+    every `every_s` seconds (STOP_CHECK_S unless given)."""
+    every_s = STOP_CHECK_S if every_s is None else every_s
     state = {"at": 0.0, "value": False}
 
     def should_stop() -> bool:

@@ -52,7 +52,8 @@ def figures(db, run_id: int) -> dict:
             "pcl": [{k: v for k, v in s.items() if k not in ("eta_s",)}
                     for s in store_ask.pcl_history(db, run_id)],
             "outcome": (outcome.warm_steps, outcome.warm_loss, outcome.pcl_steps,
-                        outcome.final_loss, outcome.result),
+                        outcome.final_loss,  # the warm start's folder names its own run
+                        {k: v for k, v in outcome.result.items() if k != "warm"}),
             "status": store.get_run(db, run_id).status}
 
 
@@ -82,10 +83,14 @@ def test_an_ask_run_records_its_settings_its_steps_and_its_asker(ask_reference, 
     metrics = json.loads((asker / "pcl_metrics.json").read_text())
     assert [m["loss"] for m in metrics] == [s["loss"] for s in pcl]
     assert Path(outcome.out_dir) == out.resolve() and (out / "pcl_metrics.json").is_file()
-    assert sorted(p.name for p in asker.parent.iterdir()) == ["asker"]  # the states are gone
+    # the states are gone; the warm start stays beside the asker PCL made from it
+    assert sorted(p.name for p in asker.parent.iterdir()) == ["asker", "warm"]
+    assert outcome.result["warm"] == str(asker.parent / "warm")
+    assert (asker.parent / "warm" / "config.json").is_file()
     assert main(["--store", str(store_path), "status", "1"]) == 0
     status = capsys.readouterr().out
     assert f"asker: {asker}" in status and f"asker copied to: {out.resolve()}" in status
+    assert f"warm-start asker (before PCL): {asker.parent / 'warm'}" in status
     assert f"PCL: {PCL_STEPS}/{PCL_STEPS} · loss" in status and "40% λ" in status
     db.close()
 
@@ -110,8 +115,13 @@ def test_kill_9_during_pcl_then_resume_ends_as_an_uninterrupted_run(ask_referenc
 
 
 def test_a_stop_request_ends_either_stage_between_steps_and_resume_finishes(
-        ask_reference, tmp_path):
+        ask_reference, tmp_path, monkeypatch):
+    from engine import in_process
     from engine.wheels.ask_run import drive_ask
+
+    # every check reads the store: the stop lands after the step it follows, however fast the
+    # steps are (with the 0.5 s default a quick machine finished the warm start first)
+    monkeypatch.setattr(in_process, "STOP_CHECK_S", 0.0)
 
     store_path, config, _ = ask_reference
     assert main(["--store", str(store_path), *teach_args(config, "--name", "stopped",
@@ -127,7 +137,6 @@ def test_a_stop_request_ends_either_stage_between_steps_and_resume_finishes(
         return tick
 
     folder = store_path.parent / "runs" / f"run-{run_id}"
-    # a stop is read from the store at most every 0.5 s: seen after that step or a later one
     stopped = drive_ask(store_path, run_id, tick=stop_at(store_ask.warm_history, 1))
     assert (stopped.status, stopped.pid) == ("stopped", None)
     warm = len(store_ask.warm_history(db, run_id))

@@ -64,6 +64,8 @@ def outcome_lines(outcome: AskOutcome, warm: list[dict], pcl: list[dict]) -> lis
         lines.append("PCL: " + pcl_figures(pcl[-1]))
     if outcome.asker:
         lines.append(f"asker: {outcome.asker}")
+    if outcome.result.get("warm"):
+        lines.append(f"warm-start asker (before PCL): {outcome.result['warm']}")
     if outcome.out_dir:
         lines.append(f"asker copied to: {outcome.out_dir}")
     return lines

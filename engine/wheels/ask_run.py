@@ -83,12 +83,17 @@ def _teach(db, store_path: Path, run: store.Run, config: AskRunConfig, echo: Ech
         store.update_run(db, run.id, stage="pcl" if config.pcl.steps else "saving")
         history = pcl_stage(db, config, warm, asker, folder / "pcl-state", hooks)
         shutil.rmtree(folder / "pcl-state", ignore_errors=True)
-        shutil.rmtree(warm, ignore_errors=True)  # the asker supersedes it
+        if not config.pcl.steps:
+            shutil.rmtree(warm, ignore_errors=True)  # the asker is the warm start itself
+    # After PCL the warm start stays: a model of its own, which may ask better (measured here,
+    # 10 PCL steps undid its calibration) and which a sweep's learned points may have used.
     out = _copy_out(asker, config)
     store_ask.set_asker(db, run.id, str(asker), str(out) if out else None)
     summary = _read_json(asker / ASK_INFO)
     pcl = history if history is not None else store_ask.pcl_history(db, run.id)
     result = {key: summary.get(key) for key in ("data", "references", "tokens", "asks")}
+    if config.pcl.steps and (warm / "config.json").is_file():
+        result["warm"] = str(warm)
     result["final"] = {k: v for k, v in pcl[-1].items() if k.startswith(("lambda_", "usage_"))} \
         if pcl else {}
     losses = summary.get("losses") or []
