@@ -175,9 +175,12 @@ def _step(db, run_id: int) -> int:
 
 
 def test_a_stop_request_ends_it_between_steps_and_resume_finishes(distill_store,
-                                                                  wheels_pair_dirs, tmp_path):
+                                                                  wheels_pair_dirs, tmp_path,
+                                                                  monkeypatch):
+    from engine import in_process
     from engine.distill.run import drive_distill
 
+    monkeypatch.setattr(in_process, "STOP_CHECK_S", 0.0)  # the stop lands after its step
     student, teacher = wheels_pair_dirs
     config = distill_toml(tmp_path / "d.toml", student, teacher, training={"objective": "sft"},
                           distill={"eval_split": "none", "kl_every_steps": 0})
@@ -191,7 +194,7 @@ def test_a_stop_request_ends_it_between_steps_and_resume_finishes(distill_store,
 
     stopped = drive_distill(distill_store, run_id, tick=tick)
     assert (stopped.status, stopped.pid) == ("stopped", None)
-    assert _step(db, run_id) < STEPS and store_distill.get_outcome(db, run_id).student is None
+    assert 2 <= _step(db, run_id) < STEPS and store_distill.get_outcome(db, run_id).student is None
     finished = drive_distill(distill_store, run_id)
     assert finished.status == "finished"
     outcome = store_distill.get_outcome(db, run_id)
