@@ -22,26 +22,13 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    import store
     from engine.distill.config import load_distill_config
-    from engine.distill.run import create_distill
+    from engine.distill.run import create_distill, drive_distill
+    from undo_tui.commands.run import record_and_drive
 
     config = load_distill_config(args.config)
-    db = store.open_store(args.store)
-    try:
-        run_id = create_distill(db, args.store, config)
-    finally:
-        db.close()
-    print(f"run {run_id} created: {config.distill.name} (kind distill, objective "
-          f"{config.training.objective})", flush=True)
-    if args.create_only:
-        return 0
-    return drive_in_terminal(args.store, run_id)
-
-
-def drive_in_terminal(store_path: Path, run_id: int) -> int:
-    """Train, measure and evaluate a distillation here, with a live progress line."""
-    from engine.distill.run import drive_distill
-    from undo_tui.commands.run import drive_in_terminal as drive_here
-
-    return drive_here(store_path, run_id, drive=drive_distill)
+    return record_and_drive(
+        args.store, lambda db: create_distill(db, args.store, config),
+        lambda run_id: (f"run {run_id} created: {config.distill.name} (kind distill, objective "
+                        f"{config.training.objective})"),
+        drive_distill, args.create_only)

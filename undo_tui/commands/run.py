@@ -62,6 +62,23 @@ def run(args) -> int:
     return drive_in_terminal(args.store, run_id)
 
 
+def record_and_drive(store_path: Path, create, describe, drive, record_only: bool) -> int:
+    """The life of a run computed in this process (a sweep, a distillation, ask training):
+    `create(db)` records it and returns its id, `describe(run_id)` is the line printed, then it
+    is driven here by `drive` unless `record_only`."""
+    import store
+
+    db = store.open_store(store_path)
+    try:
+        run_id = create(db)
+    finally:
+        db.close()
+    print(describe(run_id), flush=True)
+    if record_only:
+        return 0
+    return drive_in_terminal(store_path, run_id, drive=drive)
+
+
 def drive_in_terminal(store_path: Path, run_id: int, drive=None) -> int:
     """Drive a run here with a live progress line; `drive` defaults to the UNDO supervisor (a
     Training Wheels sweep passes its own)."""

@@ -115,69 +115,51 @@ def run(args) -> int:
         return teach_ask(args)
     if args.wheels_action == "add":
         return add_points(args)
-    import store
     from engine.wheels.config import load_sweep_config
-    from engine.wheels.sweep import create_sweep
+    from engine.wheels.sweep import create_sweep, drive_sweep
+    from undo_tui.commands.run import record_and_drive
 
     config = load_sweep_config(args.config)
-    db = store.open_store(args.store)
-    try:
-        run_id = create_sweep(db, args.store, config)
-        points = len(config.points())
-    finally:
-        db.close()
-    print(f"run {run_id} created: {config.sweep.name} (kind wheels, {points} points)", flush=True)
-    if args.create_only:
-        return 0
-    return drive_in_terminal(args.store, run_id)
-
-
-def drive_in_terminal(store_path: Path, run_id: int) -> int:
-    """Compute a sweep's pending points here, with a live progress line."""
-    from engine.wheels.sweep import drive_sweep
-    from undo_tui.commands.run import drive_in_terminal as drive_here
-
-    return drive_here(store_path, run_id, drive=drive_sweep)
+    return record_and_drive(
+        args.store, lambda db: create_sweep(db, args.store, config),
+        lambda run_id: (f"run {run_id} created: {config.sweep.name} (kind wheels, "
+                        f"{len(config.points())} points)"),
+        drive_sweep, args.create_only)
 
 
 def add_points(args) -> int:
-    import store
     from engine.wheels.extend import extend_sweep
+    from engine.wheels.sweep import drive_sweep
     from store.errors import UndoError
+    from undo_tui.commands.run import record_and_drive
+
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     budgets = [100 * level for level in parse_levels(args.budgets)] if args.budgets else []
     if any(p not in ("student", "teacher", "speculative") for p in policies) and not budgets:
         raise UndoError("--budgets: the asking policies need at least one budget, e.g. 10,20,30")
-    db = store.open_store(args.store)
-    try:
-        run_id = args.run  # resolved to the id before the command runs
-        added = extend_sweep(db, run_id, policies, budgets, asker=args.asker)
-    finally:
-        db.close()
-    print(f"run {run_id}: {len(added)} points added", flush=True)
-    if args.plan_only:
-        return 0
-    return drive_in_terminal(args.store, run_id)
+    added: list = []
+
+    def extend(db) -> int:  # args.run was resolved to the id before the command runs
+        added.extend(extend_sweep(db, args.run, policies, budgets, asker=args.asker))
+        return args.run
+
+    return record_and_drive(args.store, extend,
+                            lambda run_id: f"run {run_id}: {len(added)} points added",
+                            drive_sweep, args.plan_only)
 
 
 def teach_ask(args) -> int:
-    import store
     from engine.wheels.ask_run import create_ask, drive_ask
     from engine.wheels.config import load_sweep_config
-    from undo_tui.commands.run import drive_in_terminal as drive_here
+    from undo_tui.commands.run import record_and_drive
 
     config = ask_config(args, load_sweep_config(args.config))
-    db = store.open_store(args.store)
-    try:
-        run_id = create_ask(db, args.store, config)
-    finally:
-        db.close()
-    print(f"run {run_id} created: {config.ask.name} (kind ask, levels "
-          f"{', '.join(f'{100 * level:g}%' for level in config.ask.levels)}, "
-          f"{config.pcl.steps} PCL steps)", flush=True)
-    if args.create_only:
-        return 0
-    return drive_here(args.store, run_id, drive=drive_ask)
+    levels = ", ".join(f"{100 * level:g}%" for level in config.ask.levels)
+    return record_and_drive(
+        args.store, lambda db: create_ask(db, args.store, config),
+        lambda run_id: (f"run {run_id} created: {config.ask.name} (kind ask, levels {levels}, "
+                        f"{config.pcl.steps} PCL steps)"),
+        drive_ask, args.create_only)
 
 
 def ask_config(args, sweep):
