@@ -9,12 +9,14 @@ from engine.wheels.pair import PairMismatch, check_pair
 
 
 def load_pair(student_path: Path, teacher_path: Path, dtype: str = "float32",
-              device: str | None = None, student_adapter: Path | None = None):
-    """(Models, tokenizer): both models in eval mode; PairMismatch if they cannot trade tokens."""
+              device: str | None = None, student_adapter: Path | None = None,
+              teacher: tuple | None = None):
+    """(Models, tokenizer): both models in eval mode; PairMismatch if they cannot trade tokens.
+    `teacher` (model, tokenizer) reuses a teacher already loaded from `teacher_path`."""
     from engine.student.generation import eos_ids, load_student
 
     student, student_tokenizer = load_student(Path(student_path), student_adapter, dtype, device)
-    teacher, teacher_tokenizer = load_student(Path(teacher_path), None, dtype, device)
+    teacher, teacher_tokenizer = teacher or load_student(Path(teacher_path), None, dtype, device)
     pair = check_pair(student_tokenizer, teacher_tokenizer, f"student {student_path}",
                       f"teacher {teacher_path}")
     vocab = min(pair.vocab_size, _logit_width(student), _logit_width(teacher))

@@ -70,7 +70,7 @@ def _compute(db, store_path: Path, run_id: int, config: SweepConfig, echo: Echo,
     prompts = build_prompts(examples, tokenizer, config, dataset.answer_type)
     points = store_wheels.list_points(db, run_id)
     total = len(points) * len(examples)
-    asker = _Asker(config, models)
+    asker = _Asker(config, models, tokenizer)
     for point in points:
         if point.status == "done":
             continue
@@ -99,21 +99,19 @@ class _Asker:
     """The learned policy's pair: the sweep's own, or the configured asker with the same teacher
     (loaded when a learned point first needs it)."""
 
-    def __init__(self, config: SweepConfig, models):
-        self.config, self.pair, self.loaded = config, models, None
+    def __init__(self, config: SweepConfig, models, tokenizer):
+        self.config, self.pair, self.tokenizer, self.loaded = config, models, tokenizer, None
 
     def models(self):
         if not self.config.models.asker:
             return self.pair
         if self.loaded is None:
-            from dataclasses import replace
-
             from engine.wheels.models import load_pair
 
             models = self.config.models
-            asker, _ = load_pair(model_path(models.asker), model_path(models.teacher),
-                                 models.dtype, models.device or None)
-            self.loaded = replace(asker, teacher=self.pair.teacher)  # one teacher in memory
+            self.loaded, _ = load_pair(model_path(models.asker), model_path(models.teacher),
+                                       models.dtype, models.device or None,
+                                       teacher=(self.pair.teacher, self.tokenizer))
         return self.loaded
 
 
