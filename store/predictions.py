@@ -116,6 +116,8 @@ def excluded_counts(db: Database, run_id: int | None = None) -> dict[tuple[int, 
     """(run, iteration, split) -> the counts of the predictions of excluded examples, which
     scores leave out (one seek per excluded example and run: cheap next to re-counting a split).
     """
+    if not db.execute("SELECT EXISTS (SELECT 1 FROM annotations WHERE excluded = 1)").fetchone()[0]:
+        return {}  # the usual case, one probe
     rows = db.execute(
         "SELECT p.run_id, p.iteration, p.split, coalesce(sum(p.correct), 0), count(*), "
         "coalesce(sum(p.has_answer_line), 0), coalesce(sum(coalesce(p.flexible_correct, "

@@ -115,6 +115,7 @@ def test_upgrading_moves_run_edits_and_annotations_to_the_dataset(store_path):
         assert [c.field for c in store.curation_history(db, ids[2])] == ["excluded", "note",
                                                                         "tag"]
         assert db.execute("SELECT count(*) FROM rationales").fetchone()[0] == rationales_before
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     finally:
         db.close()
 
