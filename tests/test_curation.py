@@ -15,7 +15,7 @@ from engine.loop.stage_context import StageContext
 from engine.loop.stages import training_pairs
 from engine.loop.teacher_stage import stage_teacher
 from store.models import SplitCounts
-from tests.fixtures.teacher_fixtures import add_dataset, fault_rows
+from tests.fixtures.teacher_fixtures import add_dataset, fault_rows, fault_run_file
 
 
 def _run(db, dataset_id: int, name: str, config: dict | None = None) -> int:
@@ -123,19 +123,7 @@ def test_upgrading_moves_run_edits_and_annotations_to_the_dataset(store_path):
 # -- engine level: the teacher stage of a second run ----------------------------------------------
 
 def _config(tmp_path, server):
-    path = tmp_path / "curation.toml"
-    path.write_text(f"""
-[dataset]
-name = "curated"
-[teacher]
-backend = "openai"
-model = "fault-model"
-base_url = "{server.url}"
-timeout_s = 2.0
-max_retries = 1
-retry_backoff_s = 0.05
-""")
-    return load_config(path)
+    return load_config(fault_run_file(tmp_path / "curation.toml", server, "curated"))
 
 
 def test_a_new_run_trains_on_the_edits_and_skips_the_exclusions(db, store_path, tmp_path,

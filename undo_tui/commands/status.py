@@ -225,7 +225,8 @@ def baseline_lines(db, run, best, alpha: float) -> list[str]:
         change = store.transitions_across(db, "val", (baseline.id, best.k), (run.id, best.k))
         verdict = compare(change.fixed, change.regressed, alpha)
         lines.append(f"equal-budget baseline run {baseline.id} at iteration {best.k}: "
-                     f"{format_accuracy(counts.correct, counts.total)}; this run "
+                     f"{format_accuracy(counts.correct, counts.total, excluded=counts.excluded)}"
+                     "; this run "
                      f"+{verdict.fixed}/-{verdict.regressed}, McNemar "
                      f"{format_p(verdict.p_value)} ({verdict.verdict()})")
     return lines

@@ -68,7 +68,8 @@ def edit_saved_text(new_id: int, parent: Rationale, excluded: bool) -> str:
     if excluded:
         return saved + ("This example is EXCLUDED: no version of it is used for training or "
                         "exports until you include it again (x). ")
-    return saved + f"It replaces #{parent.id} in that iteration's training set and in exports. "
+    return saved + (f"It replaces #{parent.id} in that iteration's training set and in exports, "
+                     "and new runs on this dataset train on it instead of asking the teacher. ")
 
 
 def edit_verdict(graded, gold: str) -> str:
