@@ -13,6 +13,9 @@ from store.annotations import (add_tag, all_tags, examples_with_tag, excluded_id
 from store.cache import (cache_get, cache_get_many, cache_key, cache_put, cache_size,
                          canonical_params, clear_in_flight, in_flight_keys, mark_in_flight,
                          prompt_hash)
+from store.curation import (CurationChange, CurationSummary, HumanEdit, human_edit, human_edits)
+from store.curation import history as curation_history
+from store.curation import summary as curation_summary
 from store.connection import backup_store, connect, open_store, write
 from store.datasets import (add_examples, count_examples, get_dataset, get_example,
                             get_or_create_dataset, list_datasets, load_examples)
@@ -23,6 +26,7 @@ from store.models import (Annotation, CachedCall, Dataset, Event, Example, Expor
                           Iteration, Prediction, Rationale, Run, RunSummary)
 from store.predictions import (NewPrediction, add_predictions, predicted_example_ids,
                                predictions_for, predictions_for_example, score, transitions,
+                               excluded_counts,
                                changes_by_iteration, transitions_across,
                                wrong_example_ids)
 from store.rationales import (REJECT_REASONS, NewRationale, add_human_edit, add_rationales,

@@ -254,6 +254,24 @@ def browse_count_bounded(db: Database, flt: BrowseFilter, *,
     return matched, not more
 
 
+def browse_excluded_count(db: Database, flt: BrowseFilter) -> int | None:
+    """How many of the filter's rows are excluded examples (listed, marked, and left out of
+    every score); None for a search with many matches, which is not worth a second probe.
+
+    One seek per excluded example (the IN list drives the unique predictions index)."""
+    if not flt.comparable:
+        return 0
+    hits = _ready(db, flt, probe=False)
+    if hits is not None and not hits:
+        return 0
+    if hits is not None and not hits.few:
+        return None
+    body, params = _filtered(db, flt, hits)
+    return db.execute(f"SELECT count(*) {body} AND p.example_id IN "
+                      "(SELECT example_id FROM annotations WHERE excluded = 1)",
+                      params).fetchone()[0]
+
+
 def browse_splits(db: Database, run_id: int) -> list[str]:
     """The splits a run has predictions for (a loose index scan: one seek per split)."""
     rows = db.execute(

@@ -104,6 +104,7 @@ class RunSummary:
     best_val_accuracy: float | None  # strict, of the marked best iteration
     best_val_correct: int | None = None
     best_val_total: int | None = None
+    best_val_excluded: int = 0  # validation examples left out of it as excluded
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,8 @@ class Iteration:
     started_at: str | None
     finished_at: str | None
     wall_seconds: float | None
+    # split -> counts of the excluded examples' predictions, left out of `scored` (store.runs)
+    excluded: dict = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: dict) -> Iteration:
@@ -145,15 +148,24 @@ class Iteration:
         return (self.teacher_kept or 0) / self.teacher_attempted
 
     def scored(self, split: str) -> SplitCounts | None:
-        """The split's counts as finalized (strict, flexible, format); None if not evaluated."""
+        """The split's counts as finalized (strict, flexible, format) less the excluded
+        examples' predictions (counted in `excluded`); None if not evaluated or all excluded."""
         total = self.metrics.get(f"{split}_total")
         correct = self.metrics.get(f"{split}_correct")
         if not total or correct is None:
             return None
         flexible = self.metrics.get(f"{split}_flexible_correct", correct)
         fmt = self.metrics.get(f"{split}_format")
-        return SplitCounts(int(correct), int(flexible), int(total),
-                           None if fmt is None else round(fmt * total))
+        formatted = None if fmt is None else round(fmt * total)
+        out = self.excluded.get(split)
+        if out is not None:
+            total, correct, flexible = total - out.total, correct - out.correct, \
+                flexible - out.flexible_correct
+            formatted = None if formatted is None else formatted - out.with_answer_line
+            if total <= 0:
+                return None
+        return SplitCounts(int(correct), int(flexible), int(total), formatted,
+                           excluded=out.total if out is not None else 0)
 
 
 @dataclass(frozen=True)
@@ -162,8 +174,9 @@ class SplitCounts:
 
     correct: int
     flexible_correct: int
-    total: int
+    total: int  # examples scored: evaluated and not excluded
     with_answer_line: int | None
+    excluded: int = 0  # evaluated, left out because excluded
 
 
 @dataclass(frozen=True)
@@ -269,10 +282,16 @@ class Event:
 
 @dataclass(frozen=True)
 class Annotation:
+    """An example's curation (dataset level) with the run each part was made in (None: before
+    provenance was recorded, or outside a run)."""
+
     example_id: int
     excluded: bool
     note: str | None
     tags: tuple[str, ...]
+    excluded_run_id: int | None = None
+    note_run_id: int | None = None
+    tag_runs: tuple[int | None, ...] = ()  # per tag, in the order of `tags`
 
 
 @dataclass(frozen=True)

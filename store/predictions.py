@@ -88,6 +88,8 @@ class SplitScore:
 
 
 def score(db: Database, run_id: int, iteration: int, split: str) -> SplitScore:
+    """Counts over every stored prediction of the split (what an iteration's metrics record);
+    `Iteration.scored()` leaves excluded examples out when the iteration is read."""
     row = db.execute(
         "SELECT coalesce(sum(correct), 0), count(*), coalesce(sum(has_answer_line), 0), "
         "coalesce(sum(coalesce(flexible_correct, correct)), 0) FROM predictions WHERE run_id = ? AND iteration = ? AND split = ?",
@@ -109,10 +111,27 @@ def transitions(db: Database, run_id: int, split: str, before: int, after: int) 
     return transitions_across(db, split, (run_id, before), (run_id, after))
 
 
+def excluded_counts(db: Database, run_id: int | None = None) -> dict[tuple[int, int, str],
+                                                                      SplitScore]:
+    """(run, iteration, split) -> the counts of the predictions of excluded examples, which
+    scores leave out (one seek per excluded example and run: cheap next to re-counting a split).
+    """
+    if not db.execute("SELECT EXISTS (SELECT 1 FROM annotations WHERE excluded = 1)").fetchone()[0]:
+        return {}  # the usual case, one probe
+    rows = db.execute(
+        "SELECT p.run_id, p.iteration, p.split, coalesce(sum(p.correct), 0), count(*), "
+        "coalesce(sum(p.has_answer_line), 0), coalesce(sum(coalesce(p.flexible_correct, "
+        "p.correct)), 0) FROM annotations a JOIN predictions p INDEXED BY predictions_by_example "
+        "ON p.example_id = a.example_id AND (?1 IS NULL OR p.run_id = ?1) WHERE a.excluded = 1 "
+        "GROUP BY p.run_id, p.iteration, p.split", [run_id]).fetchall()
+    return {(r[0], r[1], r[2]): SplitScore(r[3], r[4], r[5], r[6]) for r in rows}
+
+
 def transitions_across(db: Database, split: str, before: tuple[int, int],
                        after: tuple[int, int]) -> Transitions:
     """Per-example change from (run, k) `before` to (run, k) `after` on the examples both
-    evaluated: within a run, or between runs on the same dataset (a baseline, a transfer)."""
+    evaluated and not excluded: within a run, or between runs on the same dataset (a baseline,
+    a transfer). The stop rule's McNemar pairs come from here."""
     row = db.execute(
         "SELECT coalesce(sum(a.correct = 0 AND b.correct = 1), 0),"
         " coalesce(sum(a.correct = 1 AND b.correct = 0), 0),"
@@ -120,7 +139,9 @@ def transitions_across(db: Database, split: str, before: tuple[int, int],
         " coalesce(sum(a.correct = 1 AND b.correct = 1), 0)"
         " FROM predictions a JOIN predictions b ON b.run_id = ? AND b.split = a.split"
         "  AND b.example_id = a.example_id AND b.iteration = ?"
-        " WHERE a.run_id = ? AND a.split = ? AND a.iteration = ?",
+        " WHERE a.run_id = ? AND a.split = ? AND a.iteration = ?"
+        " AND NOT EXISTS (SELECT 1 FROM annotations x WHERE x.example_id = a.example_id"
+        "  AND x.excluded = 1)",
         [after[0], after[1], before[0], split, before[1]]).fetchone()
     return Transitions(*row)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from store.connection import write
+from store.curation import record_change
 from store.errors import NotFound
 from store.models import Rationale
 
@@ -75,7 +76,9 @@ def add_human_edit(db: Database, parent_id: int, text: str, *, answer: str | Non
     """Store an edited rationale as a new human version whose parent is the edited one.
 
     The new version is kept (used for training and exports) and the ones it replaces for that
-    example, run and iteration are no longer kept.
+    example, run and iteration are no longer kept. The edit is also the example's current edit
+    at the dataset level (store.curation), with this run as its provenance, so later runs on the
+    dataset start from it.
     """
     if not text.strip():
         raise ValueError("an edited rationale cannot be empty")
@@ -87,12 +90,15 @@ def add_human_edit(db: Database, parent_id: int, text: str, *, answer: str | Non
             [parent.run_id, parent.iteration, parent.example_id]).fetchone()[0]
         db.execute("UPDATE rationales SET kept = 0 WHERE run_id IS ? AND iteration = ? AND "
                    "example_id = ?", [parent.run_id, parent.iteration, parent.example_id])
-        return db.execute(
+        new_id = db.execute(
             "INSERT INTO rationales (example_id, run_id, iteration, parent_id, source, attempt, "
             "text, answer, answer_rule, correct, kept, template, prompt_hash) "
             "VALUES (?, ?, ?, ?, 'human', ?, ?, ?, ?, ?, 1, NULL, NULL)",
             [parent.example_id, parent.run_id, parent.iteration, parent.id, attempt, text, answer,
              answer_rule, correct]).lastrowid
+        record_change(db, parent.example_id, parent.run_id, "rationale", text,
+                      rationale_id=new_id, grade=(answer, answer_rule, correct))
+        return new_id
 
 
 def get_rationale(db: Database, rationale_id: int) -> Rationale:

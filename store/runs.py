@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlite_utils import Database
@@ -11,6 +12,7 @@ from sqlite_utils import Database
 from store.connection import write
 from store.errors import NotFound, UndoError
 from store.models import Iteration, Run, RunSummary
+from store.predictions import excluded_counts
 from store.processes import ACTIVE_STATUSES
 
 RUN_STATUSES = ("created", "running", "stopping", "stopped", "finished", "failed")
@@ -78,12 +80,18 @@ def list_runs(db: Database) -> list[RunSummary]:
         " FROM runs r LEFT JOIN datasets d ON d.id = r.dataset_id"
         " LEFT JOIN iterations b ON b.run_id = r.id AND b.k = r.best_iteration"
         " ORDER BY r.id DESC")
+    excluded = excluded_counts(db)
     out = []
     for row in rows:
         dataset_name = row.pop("dataset_name")
         n = row.pop("n_iterations")
         best, correct, total = row.pop("best"), row.pop("best_correct"), row.pop("best_total")
-        out.append(RunSummary(Run.from_row(row), dataset_name, n, best, correct, total))
+        less = excluded.get((row["id"], row["best_iteration"], "val"))
+        if less is not None and correct is not None and total:
+            correct, total = correct - less.correct, total - less.total
+            best = correct / total if total > 0 else None
+        out.append(RunSummary(Run.from_row(row), dataset_name, n, best, correct, total,
+                              best_val_excluded=less.total if less is not None else 0))
     return out
 
 
@@ -166,12 +174,33 @@ def get_iteration(db: Database, run_id: int, k: int) -> Iteration:
     rows = list(db.query("SELECT * FROM iterations WHERE run_id = ? AND k = ?", [run_id, k]))
     if not rows:
         raise NotFound(f"run {run_id} has no iteration {k}")
-    return Iteration.from_row(rows[0])
+    return _less_excluded(Iteration.from_row(rows[0]), excluded_counts(db, run_id))
 
 
 def list_iterations(db: Database, run_id: int) -> list[Iteration]:
-    return [Iteration.from_row(row)
+    excluded = excluded_counts(db, run_id)
+    return [_less_excluded(Iteration.from_row(row), excluded)
             for row in db.query("SELECT * FROM iterations WHERE run_id = ? ORDER BY k", [run_id])]
+
+
+def _less_excluded(it: Iteration, excluded: dict) -> Iteration:
+    """The iteration with its excluded examples left out of its scores, at read time.
+
+    The stored metrics count every prediction; an exclusion made or undone after scoring
+    changes the scores shown and the next stop decision without rewriting finished iterations.
+    (Metrics written back from `it.metrics` stay whole: only `excluded` and the two accuracy
+    attributes change here.)
+    """
+    mine = {split: counts for (_, k, split), counts in excluded.items() if k == it.k}
+    if not mine:
+        return it
+    it = replace(it, excluded=mine)
+    accuracy = {}
+    for split in ("val", "test"):
+        if split in mine:
+            counts = it.scored(split)
+            accuracy[f"{split}_accuracy"] = counts.correct / counts.total if counts else None
+    return replace(it, **accuracy)
 
 
 def mark_best_iteration(db: Database, run_id: int, k: int | None,

@@ -514,3 +514,54 @@ CREATE TABLE IF NOT EXISTS ask_runs (
     finished_at TEXT
 );
 """
+
+
+@migrations()
+def m008_dataset_curation(db: Database) -> None:
+    """Curation belongs to the example in its dataset, with the run it was made in as provenance.
+
+    Exclusions, notes and tags were already stored per example (`annotations`, `example_tags`)
+    but without the run they were made in; they gain provenance columns (NULL for what was made
+    before this migration: the run is not known). Human rationale edits were rows of one run
+    (`rationales`, source 'human'); `curation_history` now records every curation change, with
+    its run, and the newest 'rationale' row of an example is the edit every run on the dataset
+    uses. Existing edits are copied there in the order they were made, so where two runs edited
+    the same example the newest edit wins and the older ones stay as its history; existing
+    exclusions, notes and tags are recorded there too (run unknown). Nothing is removed.
+    """
+    for statement in _statements(CURATION_SCHEMA):
+        db.execute(statement)
+
+
+CURATION_SCHEMA = """
+ALTER TABLE annotations ADD COLUMN excluded_run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL;
+ALTER TABLE annotations ADD COLUMN note_run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL;
+ALTER TABLE example_tags ADD COLUMN run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL;
+CREATE TABLE IF NOT EXISTS curation_history (
+    id INTEGER PRIMARY KEY,
+    example_id INTEGER NOT NULL REFERENCES examples(id) ON DELETE CASCADE,
+    run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    field TEXT NOT NULL CHECK (field IN ('excluded', 'note', 'tag', 'untag', 'rationale')),
+    value TEXT,
+    rationale_id INTEGER REFERENCES rationales(id) ON DELETE SET NULL,
+    answer TEXT,
+    answer_rule TEXT,
+    correct INTEGER,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS curation_history_by_example ON curation_history (example_id, field, id);
+CREATE INDEX IF NOT EXISTS curation_history_by_run ON curation_history (run_id);
+CREATE INDEX IF NOT EXISTS curation_history_by_rationale ON curation_history (rationale_id);
+INSERT INTO curation_history (example_id, field, value, created_at)
+    SELECT example_id, 'excluded', '1', updated_at FROM annotations WHERE excluded = 1
+    ORDER BY updated_at, example_id;
+INSERT INTO curation_history (example_id, field, value, created_at)
+    SELECT example_id, 'note', note, updated_at FROM annotations WHERE note IS NOT NULL
+    ORDER BY updated_at, example_id;
+INSERT INTO curation_history (example_id, field, value)
+    SELECT example_id, 'tag', tag FROM example_tags ORDER BY example_id, tag;
+INSERT INTO curation_history (example_id, run_id, field, value, rationale_id, answer,
+                              answer_rule, correct, created_at)
+    SELECT example_id, run_id, 'rationale', text, id, answer, answer_rule, correct, created_at
+    FROM rationales WHERE source = 'human' AND status = 'ok' ORDER BY id;
+"""

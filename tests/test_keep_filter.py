@@ -25,7 +25,7 @@ from engine.loop.stage_context import StageContext
 from engine.loop.teacher_stage import stage_teacher
 from engine.prompts import StudentAttempt, load_template
 from engine.teachers import make_teacher
-from tests.fixtures.teacher_fixtures import add_dataset, fault_rows, gsm8k_rows
+from tests.fixtures.teacher_fixtures import add_dataset, fault_rows, fault_run_file, gsm8k_rows
 from tests.fixtures.tui_fixtures import screen_named, wait_for
 from undo_tui.cli import main
 from undo_tui.commands.status import rejection_lines
@@ -318,17 +318,7 @@ SWITCH_CASES = {
 
 def _config_file(tmp_path, server, keep: str, switch_off: str | None):
     off = f"reject_{switch_off} = false\n" if switch_off else ""
-    path = tmp_path / f"keep-{switch_off}.toml"
-    path.write_text(f"""
-[dataset]
-name = "keep-filter"
-[teacher]
-backend = "openai"
-model = "fault-model"
-base_url = "{server.url}"
-timeout_s = 2.0
-max_retries = 1
-retry_backoff_s = 0.05
+    path = fault_run_file(tmp_path / f"keep-{switch_off}.toml", server, "keep-filter", f"""
 [prompts]
 refine_variant = "full"
 [loop]

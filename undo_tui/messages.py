@@ -12,6 +12,7 @@ from pathlib import Path
 from textual.message import Message
 
 from store.browse import BrowseFilter, BrowseRow
+from store.curation import HumanEdit
 from store.models import (Annotation, Event, Example, Iteration, Prediction, Rationale, Run,
                           RunSummary)
 from store.transfers import DataComparison, TransferLink
@@ -66,6 +67,7 @@ class ExampleDetail:
     rationales: list[Rationale]
     predictions: list[Prediction]
     iterations: list[int] = field(default_factory=list)
+    edit: HumanEdit | None = None  # the example's dataset-level human rationale, if any
 
 
 # -- messages -----------------------------------------------------------------------------------
@@ -132,9 +134,11 @@ class BrowsePageLoaded(Message):
 class BrowseCountLoaded(Message):
     """exact=False: a search's count was capped and `count` is a lower bound ("N+")."""
 
-    def __init__(self, token: int, count: int, elapsed_ms: float, exact: bool = True) -> None:
+    def __init__(self, token: int, count: int, elapsed_ms: float, exact: bool = True,
+                 excluded: int | None = None) -> None:
         super().__init__()
         self.token, self.count, self.elapsed_ms, self.exact = token, count, elapsed_ms, exact
+        self.excluded = excluded  # of `count`, examples a human excluded (None: not counted)
 
 
 class ExampleLoaded(Message):

@@ -122,7 +122,7 @@ def accuracy_record(counts) -> dict:
     """Strict (the headline) and flexible accuracy of one split, each with n and its interval."""
     low, high = wilson_interval(counts.correct, counts.total)
     flex_low, flex_high = wilson_interval(counts.flexible_correct, counts.total)
-    return {"n": counts.total,
+    return {"n": counts.total, "excluded": counts.excluded,  # left out of n by a human
             "strict": {"correct": counts.correct, "accuracy": counts.correct / counts.total,
                        "ci95": [low, high]},
             "flexible": {"correct": counts.flexible_correct,

@@ -131,12 +131,14 @@ def beats_base(recorded: bool | None, fixed: int, regressed: int,
     return compare(fixed, regressed, alpha).verdict() == "better"
 
 
-def format_accuracy(successes: int, n: int, confidence: float = 0.95) -> str:
-    """"5.0% [2.2-11.2] n=100": an accuracy with its interval and n, as shown everywhere."""
+def format_accuracy(successes: int, n: int, confidence: float = 0.95, excluded: int = 0) -> str:
+    """"5.0% [2.2-11.2] n=100": an accuracy with its interval and n, as shown everywhere;
+    "n=98, 2 excluded" when examples a human excluded were left out of n."""
     if n <= 0:
         return "-"
     low, high = wilson_interval(successes, n, confidence)
-    return f"{successes / n:.1%} [{low * 100:.1f}-{high * 100:.1f}] n={n}"
+    return (f"{successes / n:.1%} [{low * 100:.1f}-{high * 100:.1f}] n={n}"
+            + (f", {excluded} excluded" if excluded else ""))
 
 
 def format_p(p: float) -> str:

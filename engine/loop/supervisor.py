@@ -208,7 +208,8 @@ def describe_scores(it: store.Iteration) -> str:
         counts = it.scored(split)
         if counts is None:
             continue
-        text = (f"{split} strict {format_accuracy(counts.correct, counts.total)}, flexible "
+        text = (f"{split} strict "
+                f"{format_accuracy(counts.correct, counts.total, excluded=counts.excluded)}, flexible "
                 f"{counts.flexible_correct / counts.total:.1%}")
         if counts.with_answer_line is not None:
             text += f", format {counts.with_answer_line / counts.total:.0%}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import store
 from engine.generation.teacher_pass import PassItem
+from engine.loop.curation import carry_human_edits, describe_carried
 from engine.loop.error_selection import ErrorIndex, ValError, select_errors
 from engine.loop.stage_context import StageContext
 from engine.loop.stages import StageStopped
@@ -55,6 +56,20 @@ def plan_items(ctx: StageContext) -> list[PassItem]:
     return items
 
 
+def teacher_items(ctx: StageContext) -> list[PassItem]:
+    """plan_items, less the examples a human edit answers in iteration 1 (engine.loop.curation:
+    the edit is stored as the run's rationale instead)."""
+    items = plan_items(ctx)
+    if ctx.k != 1:
+        return items
+    carried = carry_human_edits(ctx)
+    if carried:
+        edits = store.human_edits(ctx.db, ctx.dataset.id)
+        store.add_event(ctx.db, ctx.run.id, "log", stage="teacher", iteration=ctx.k,
+                        message=describe_carried([edits[i] for i in carried if i in edits]))
+    return [item for item in items if item.example.id not in carried]
+
+
 def _latest_teacher_rationales(ctx: StageContext) -> dict[int, store.Rationale]:
     """Per example, the newest non-failed rationale of earlier iterations (human edits included)."""
     latest: dict[int, store.Rationale] = {}
@@ -79,7 +94,7 @@ def stage_teacher(ctx: StageContext) -> None:
     from engine.prompts import load_template
     from engine.teachers import make_teacher
 
-    items = plan_items(ctx)
+    items = teacher_items(ctx)
     if not items:
         store.add_event(ctx.db, ctx.run.id, "log", stage="teacher", iteration=ctx.k,
                         message="no training question needs the teacher in this iteration")

@@ -17,6 +17,10 @@ def add_parser(subparsers):
     add_run_argument(parser, "--baseline-for",
                      help="instead: an equal-budget standard-distillation baseline of RUN "
                           "(its id or name)")
+    add_run_argument(parser, "--from-run",
+                     help="start from RUN's curated data (its exclusions, tags, notes and "
+                          "rationale edits; RUN must be on the config's dataset) and record it "
+                          "as the new run's source")
     parser.add_argument("--create-only", action="store_true",
                         help="record the run and print its id without running it")
     add_preflight_flag(parser)
@@ -53,13 +57,35 @@ def run(args) -> int:
         else:
             raise UndoError("give a CONFIG file, or --baseline-for RUN")
         check_components(db, args.store, config, args)
+        curated = curation_line(db, args, config)
+        if args.from_run is not None:
+            source = args.from_run
         run_id = create_run(db, args.store, config, source_run_id=source)
         print(f"run {run_id} created: {config.run.name} (kind {config.run.kind})", flush=True)
+        if curated:
+            print(f"run {run_id} {curated}", flush=True)
     finally:
         db.close()
     if args.create_only:
         return 0
     return drive_in_terminal(args.store, run_id)
+
+
+def curation_line(db, args, config) -> str | None:
+    """What curated data the new run starts with (engine.loop.curation); with --from-run, the
+    check that its source is on the same dataset, before anything is recorded."""
+    from engine.loop.curation import check_from_run, describe_dataset_curation
+    from store.errors import UndoError
+
+    if args.from_run is not None:
+        if args.baseline_for is not None:
+            raise UndoError("--from-run and --baseline-for: give one (a baseline takes its "
+                            "source run's data already)")
+        return check_from_run(db, args.from_run, config.dataset.name)
+    if config.run.kind != "undo":
+        return None
+    return "starts with the curated data of its " + describe_dataset_curation(
+        db, config.dataset.name)
 
 
 def record_and_drive(store_path: Path, create, describe, drive, record_only: bool) -> int:

@@ -63,7 +63,8 @@ def _print_runs(runs, store_path) -> None:
         r = s.run
         best = "-"
         if s.best_val_total:
-            best = f"k={r.best_iteration}: " + format_accuracy(s.best_val_correct, s.best_val_total)
+            best = f"k={r.best_iteration}: " + format_accuracy(
+                s.best_val_correct, s.best_val_total, excluded=s.best_val_excluded)
             if r.best_beats_base is False:
                 best += " (not beyond base)"
         status = effective_status(r)
@@ -149,7 +150,8 @@ def iteration_table(iterations, changes, claimed: bool = True):
         if counts is None:
             return "-", "", ""
         low, high = wilson_interval(counts.correct, counts.total)
-        return (_pct(counts.correct, counts.total), f"{low:.1%}-{high:.1%}", str(counts.total))
+        n = str(counts.total) + (f", {counts.excluded} excluded" if counts.excluded else "")
+        return _pct(counts.correct, counts.total), f"{low:.1%}-{high:.1%}", n
 
     for it in iterations:
         tried = f"{it.teacher_kept}/{it.teacher_attempted}" if it.teacher_attempted else "-"
@@ -223,7 +225,8 @@ def baseline_lines(db, run, best, alpha: float) -> list[str]:
         change = store.transitions_across(db, "val", (baseline.id, best.k), (run.id, best.k))
         verdict = compare(change.fixed, change.regressed, alpha)
         lines.append(f"equal-budget baseline run {baseline.id} at iteration {best.k}: "
-                     f"{format_accuracy(counts.correct, counts.total)}; this run "
+                     f"{format_accuracy(counts.correct, counts.total, excluded=counts.excluded)}"
+                     "; this run "
                      f"+{verdict.fixed}/-{verdict.regressed}, McNemar "
                      f"{format_p(verdict.p_value)} ({verdict.verdict()})")
     return lines

@@ -149,7 +149,8 @@ def best_summary(data: DashboardData, alpha: float) -> Text:
                             style="bold yellow")
     val = next((it.scored("val") for it in data.iterations if it.scored("val")), None)
     if val is not None:
-        text.append(f"{'  ·  ' if text.plain else ''}validation n={val.total}", style="dim")
+        text.append(f"{'  ·  ' if text.plain else ''}validation n={val.total}"
+                    + (f", {val.excluded} excluded" if val.excluded else ""), style="dim")
         points = smallest_detectable_points(val.total, alpha)
         if points is not None and points > 2:
             text.append(f": changes under {points:.1f} points cannot be told from noise",

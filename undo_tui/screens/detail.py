@@ -38,6 +38,15 @@ def default_pair(rationales: list[Rationale]) -> tuple[int | None, int | None]:
     return first.id, last.id
 
 
+def made_in(run_id: int | None, this_run: int, short: bool = False) -> str:
+    """Where a piece of curation was made (it belongs to the dataset, not to one run)."""
+    if run_id is None:
+        return "" if short else " (made before its run was recorded)"
+    if run_id == this_run:
+        return "" if short else " (made in this run)"
+    return f" (run {run_id})" if short else f" (made in run {run_id})"
+
+
 def grade_edit(db, parent_id: int, text: str):
     """Grade an edited rationale as the teacher's are graded (same rules), against the gold answer.
 
@@ -59,7 +68,8 @@ def edit_saved_text(new_id: int, parent: Rationale, excluded: bool) -> str:
     if excluded:
         return saved + ("This example is EXCLUDED: no version of it is used for training or "
                         "exports until you include it again (x). ")
-    return saved + f"It replaces #{parent.id} in that iteration's training set and in exports. "
+    return saved + (f"It replaces #{parent.id} in that iteration's training set and in exports, "
+                     "and new runs on this dataset train on it instead of asking the teacher. ")
 
 
 def edit_verdict(graded, gold: str) -> str:
@@ -167,7 +177,8 @@ class ExampleDetailScreen(BaseScreen):
         detail = ExampleDetail(
             store.get_example(db, example_id), store.get_annotation(db, example_id),
             store.rationales_for_example(db, example_id, self.run_id),
-            store.predictions_for_example(db, example_id, self.run_id))
+            store.predictions_for_example(db, example_id, self.run_id),
+            edit=store.human_edit(db, example_id))
         self.post_message(ExampleLoaded(detail))
 
     def on_example_loaded(self, message: ExampleLoaded) -> None:
@@ -205,11 +216,18 @@ class ExampleDetailScreen(BaseScreen):
             text.append(f" · {ex.category}")
         if note.tags:
             text.append(" · tags: ")
-            text.append(", ".join(note.tags), style="magenta")
+            text.append(", ".join(f"{tag}{made_in(run, self.run_id, short=True)}"
+                                  for tag, run in zip(note.tags, note.tag_runs)), style="magenta")
         if note.excluded:
-            text.append(" · EXCLUDED from training and exports", style="bold yellow")
+            text.append(" · EXCLUDED from training and exports, left out of scores"
+                        + made_in(note.excluded_run_id, self.run_id), style="bold yellow")
         if note.note:
-            text.append(f"\nnote: {one_line(note.note, 200)}", style="italic")
+            text.append(f"\nnote{made_in(note.note_run_id, self.run_id)}: "
+                        f"{one_line(note.note, 200)}", style="italic")
+        if detail.edit is not None:
+            text.append(f"\nhuman rationale (dataset){made_in(detail.edit.run_id, self.run_id)}: "
+                        "a new run on this dataset trains on it instead of asking the teacher",
+                        style="cyan")
         self.query_one("#detail-header", Static).update(text)
 
     def _body(self, detail: ExampleDetail) -> None:
@@ -389,9 +407,9 @@ class ExampleDetailScreen(BaseScreen):
     @work(thread=True, exit_on_error=False, name="saving the tag")
     def save_tag(self, tag: str, add: bool) -> None:
         if add:
-            store.add_tag(self.db(), self.example_id, tag)
+            store.add_tag(self.db(), self.example_id, tag, run_id=self.run_id)
         else:
-            store.remove_tag(self.db(), self.example_id, tag)
+            store.remove_tag(self.db(), self.example_id, tag, run_id=self.run_id)
         self.post_message(Saved("tag", f"Tag “{tag}” {'added' if add else 'removed'}.",
                                 self.example_id))
 
@@ -407,7 +425,7 @@ class ExampleDetailScreen(BaseScreen):
 
     @work(thread=True, exit_on_error=False, name="saving the note")
     def save_note(self, note: str) -> None:
-        store.set_note(self.db(), self.example_id, note.strip() or None)
+        store.set_note(self.db(), self.example_id, note.strip() or None, run_id=self.run_id)
         self.post_message(Saved("note", "Note saved." if note.strip() else "Note cleared.",
                                 self.example_id))
 
@@ -422,10 +440,11 @@ class ExampleDetailScreen(BaseScreen):
 
     @work(thread=True, exit_on_error=False, name="saving exclusion")
     def save_excluded(self, excluded: bool) -> None:
-        store.set_excluded(self.db(), self.example_id, excluded)
+        store.set_excluded(self.db(), self.example_id, excluded, run_id=self.run_id)
         self.post_message(Saved("exclude", f"Example {self.example_id} "
                                            + ("excluded from" if excluded else "included in")
-                                           + " training and exports.", self.example_id))
+                                           + " training, scores and exports (every run on its "
+                                             "dataset).", self.example_id))
 
     def on_saved(self, message: Saved) -> None:
         self.notify(message.text)

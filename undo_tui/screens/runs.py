@@ -182,7 +182,8 @@ class RunsScreen(BaseScreen):
             from engine.grading.stats import format_accuracy
 
             text.append(f"best iteration {run.best_iteration}: strict validation accuracy "
-                        f"{format_accuracy(summary.best_val_correct, summary.best_val_total)}"
+                        + format_accuracy(summary.best_val_correct, summary.best_val_total,
+                                          excluded=summary.best_val_excluded)
                         + (" (not beyond the untrained student)"
                            if run.best_beats_base is False else "") + "\n")
         text.append("enter: dashboard · e: errors browser · w: sweep · n: new run · r: resume · "

@@ -82,6 +82,7 @@ class ErrorsBrowser(Vertical):
         self.after: int | None = None
         self.total: int | None = None
         self.total_exact = True  # False: a capped search count, `total` is a lower bound
+        self.total_excluded: int | None = None  # of `total`, excluded examples
         self.last_page_ms = 0.0
         self.last_count_ms = 0.0
         self.page_loads = 0
@@ -200,6 +201,9 @@ class ErrorsBrowser(Vertical):
             else:
                 text.append(f"row {position:,} of {total}")
                 text.append(f" (loaded {start:,}–{start + len(self.rows) - 1:,})", style="dim")
+            if self.total is not None and self.total_excluded:
+                text.append(f" · {self.total_excluded:,} excluded (left out of scores)",
+                            style="yellow")
         self.query_one("#browse-status", Static).update(text)
         self._sync_excluded()
 
@@ -240,10 +244,11 @@ class ErrorsBrowser(Vertical):
           name="counting rows")
     def fetch_count(self, token: int, flt: BrowseFilter) -> None:
         started = time.perf_counter()
-        n, exact = browse.browse_count_bounded(self.app.store.db(), flt,
-                                               max_read=browse.COUNT_READ_CAP)
+        db = self.app.store.db()
+        n, exact = browse.browse_count_bounded(db, flt, max_read=browse.COUNT_READ_CAP)
+        excluded = browse.browse_excluded_count(db, flt)
         self.post_message(BrowseCountLoaded(token, n, (time.perf_counter() - started) * 1000,
-                                            exact))
+                                            exact, excluded))
 
     @work(thread=True, exclusive=True, group="browse-prefetch", exit_on_error=False,
           name="preparing the search")
@@ -341,6 +346,7 @@ class ErrorsBrowser(Vertical):
             return
         self.total = message.count
         self.total_exact = message.exact
+        self.total_excluded = message.excluded
         self.last_count_ms = message.elapsed_ms
         self._resolve_offsets()
         self._status()
@@ -548,10 +554,11 @@ class ErrorsBrowser(Vertical):
 
     @work(thread=True, exit_on_error=False, name="saving exclusion")
     def set_excluded(self, example_id: int, excluded: bool) -> None:
-        store.set_excluded(self.app.store.db(), example_id, excluded)
+        store.set_excluded(self.app.store.db(), example_id, excluded, run_id=self.run_id)
         verb = "excluded from" if excluded else "included again in"
         self.post_message(Saved("exclude" if excluded else "include",
-                                f"Example {example_id} {verb} training and exports.", example_id))
+                                f"Example {example_id} {verb} training, scores and exports "
+                                "(every run on its dataset).", example_id))
 
     def on_saved(self, message: Saved) -> None:
         message.stop()
@@ -567,7 +574,10 @@ class ErrorsBrowser(Vertical):
     def _update_row(self, example_id: int, **changes) -> None:
         for i, row in enumerate(self.rows):
             if row.example_id == example_id:
+                now = changes.get("excluded", row.excluded)
+                if self.total_excluded is not None and now != row.excluded:
+                    self.total_excluded += 1 if now else -1  # the count shown follows the row
                 self.rows[i] = row = BrowseRow(**{**row.__dict__, **changes})
                 for key in ("tags", "excluded"):
                     self.table.update_cell(str(example_id), key, self._cell(row, key))
-        self._sync_excluded()
+        self._status()
