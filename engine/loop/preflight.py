@@ -15,6 +15,7 @@ from pathlib import Path
 
 import store
 from engine.config import RunConfig
+from engine.tracking.places import missing_packages
 from store.errors import UndoError
 
 ENDPOINT_TIMEOUT_S = 10.0
@@ -48,7 +49,7 @@ def check_run(db, store_path: Path, config: RunConfig, *, network: bool = True) 
     if config.run.kind != "transfer":
         problems += dataset_problems(db, config)
     problems += output_problems(store_path, config, model_ok=not student)
-    return problems
+    return problems + missing_packages(config.tracking)
 
 
 # -- teacher --------------------------------------------------------------------------------------
