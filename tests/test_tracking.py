@@ -5,8 +5,6 @@ store; both are read back with their own readers and compared with the store."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 import pytest
 
 import store
@@ -15,6 +13,7 @@ from engine.errors import ConfigError
 from engine.grading.stats import wilson_interval
 from engine.tracking.figures import iteration_scalars
 from engine.tracking.places import Places, missing_packages
+from tests.tracking_helpers import tensorboard_scalars
 from tests.transfer_helpers import build_source_store, source_config
 from undo_tui.cli import main
 
@@ -44,18 +43,9 @@ def tracked(tmp_path_factory, tiny_llama_dir):
     return places, {it.k: it for it in iterations}, losses
 
 
-def scalars(logdir: Path) -> dict[str, list[tuple[int, float]]]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    events = EventAccumulator(str(logdir), size_guidance={"scalars": 0})
-    events.Reload()
-    return {tag: [(e.step, e.value) for e in events.Scalars(tag)]
-            for tag in events.Tags()["scalars"]}
-
-
 def test_tensorboard_holds_the_training_curve_the_store_recorded(tracked):
     places, iterations, losses = tracked
-    curve = scalars(places.logdir("iteration-1"))["train/loss"]
+    curve = tensorboard_scalars(places.logdir("iteration-1"))["train/loss"]
     trained = iterations[1]
     assert [step for step, _ in curve] == list(range(1, trained.metrics["train_steps"] + 1))
     values = dict(curve)
@@ -66,7 +56,7 @@ def test_tensorboard_holds_the_training_curve_the_store_recorded(tracked):
 
 def test_tensorboard_holds_each_iterations_accuracy_with_n_and_interval(tracked):
     places, iterations, _ = tracked
-    logged = scalars(places.logdir("loop"))
+    logged = tensorboard_scalars(places.logdir("loop"))
     assert [step for step, _ in logged["val/strict_accuracy"]] == [0, 1]
     for k, it in iterations.items():
         counts = it.scored("val")
@@ -94,7 +84,7 @@ def test_mlflow_file_store_holds_the_same_figures(tracked):
     assert sorted((m.step, m.value) for m in accuracy) == [
         (k, pytest.approx(it.val_accuracy)) for k, it in sorted(iterations.items())]
     loss = client.get_metric_history(runs["run-2/iteration-1"].info.run_id, "loss")
-    tensorboard = scalars(places.logdir("iteration-1"))["train/loss"]
+    tensorboard = tensorboard_scalars(places.logdir("iteration-1"))["train/loss"]
     assert sorted((m.step, m.value) for m in loss) == [
         (step, pytest.approx(value, rel=1e-6)) for step, value in tensorboard]
 
@@ -149,3 +139,15 @@ def test_a_missing_tracker_package_names_the_setting_and_pip_package(monkeypatch
     lines = missing_packages(config_with({"report_to": ["tensorboard", "wandb"]}).tracking)
     assert lines == ["tracking.report_to names 'wandb', but its package is not installed: pip "
                      "install wandb (or remove 'wandb' from tracking.report_to)"]
+
+
+def test_tracking_command_says_where_the_curves_are_and_how_to_open_them(tracked, capsys):
+    places, _, _ = tracked
+    store_path = places.root.parent / "store.db"
+    assert main(["--store", str(store_path), "tracking", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"tensorboard --logdir {places.root}" in out
+    assert "run-2/{iteration-1,loop}" in out
+    assert f"mlflow ui --backend-store-uri {places.mlflow_uri}" in out
+    assert main(["--store", str(store_path), "tracking", "1"]) == 0  # the source: default
+    assert "nothing logged for this run yet" in capsys.readouterr().out

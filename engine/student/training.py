@@ -19,7 +19,6 @@ import math
 import shutil
 import tempfile
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -38,7 +37,7 @@ from engine.student.loading import default_device, load_tokenizer, model_identit
 from engine.student.prompting import Question
 from engine.student.result import TrainResult
 from engine.student.resume import fingerprint, mark_saved, prepare_state_dir, resumed_history
-from engine.tracking.places import TrainingTracking
+from engine.tracking.places import TrainingTracking, reporting_args, reporting_environment
 
 Progress = Callable[[dict], None]
 ShouldStop = Callable[[], bool]
@@ -97,10 +96,10 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
             extra.load(resume_from)
     started = time.perf_counter()
     with (tempfile.TemporaryDirectory(prefix="undo-trainer-") as scratch,
-          tracking.environment() if tracking else nullcontext()):
+          reporting_environment(tracking)):
         trainer = _make_trainer(model, tokenizer, encoded.features, config, device, watcher,
                                 str(state_dir) if state_dir is not None else scratch, distillation,
-                                tracking.trainer_args() if tracking else {"report_to": "none"})
+                                reporting_args(tracking))
         for callback in callbacks:
             trainer.add_callback(callback)
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)

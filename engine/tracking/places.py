@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,9 +71,13 @@ class Places:
     def mlflow_uri(self) -> str:
         return self.settings.mlflow_uri or (self.root / "mlruns").as_uri()
 
+    @property
+    def run_root(self) -> Path:
+        return self.root / self.run_name
+
     def logdir(self, part: str) -> Path:
         """TensorBoard's folder for one part of the run ("loop", "iteration-2", "train")."""
-        return self.root / self.run_name / part
+        return self.run_root / part
 
     def trainer_env(self, part: str) -> dict[str, str]:
         """Environment transformers' integrations read (they take no arguments for these)."""
@@ -124,3 +128,13 @@ class TrainingTracking:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+
+
+def reporting_args(tracking: TrainingTracking | None) -> dict:
+    """TrainingArguments keys for a training with or without tracking."""
+    return tracking.trainer_args() if tracking is not None else {"report_to": "none"}
+
+
+def reporting_environment(tracking: TrainingTracking | None):
+    """The integrations' environment around a training (nothing without tracking)."""
+    return tracking.environment() if tracking is not None else nullcontext()

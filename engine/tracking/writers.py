@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.tracking.places import Places, require_packages
 
-LOOP_PART = "loop"
+LOOP_PART = "loop"  # the run's own figures: MLflow names its run after the undo run alone
 
 
 class TensorBoardWriter:
