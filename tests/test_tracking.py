@@ -151,3 +151,25 @@ def test_tracking_command_says_where_the_curves_are_and_how_to_open_them(tracked
     assert f"mlflow ui --backend-store-uri {places.mlflow_uri}" in out
     assert main(["--store", str(store_path), "tracking", "1"]) == 0  # the source: default
     assert "nothing logged for this run yet" in capsys.readouterr().out
+
+
+def test_preflight_names_a_missing_tracker_and_records_nothing(tmp_path, tiny_llama_dir,
+                                                               monkeypatch, capsys):
+    import importlib.util
+
+    store_path = tmp_path / "store.db"
+    build_source_store(store_path)
+    toml = tmp_path / "t.toml"
+    toml.write_text('[tracking]\nreport_to = ["mlflow"]\n')
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",  # fault: mlflow not installed
+                        lambda name, *a: None if name == "mlflow" else real(name, *a))
+    assert main(["--store", str(store_path), "transfer", "--from-run", "undo-src", "--student",
+                 str(tiny_llama_dir), "--config", str(toml), "--create-only"]) == 2
+    assert "tracking.report_to names 'mlflow', but its package is not installed: pip install " \
+           "mlflow-skinny" in capsys.readouterr().err
+    db = store.open_store(store_path)
+    try:
+        assert [s.run.id for s in store.list_runs(db)] == [1]
+    finally:
+        db.close()
