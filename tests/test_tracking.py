@@ -148,7 +148,8 @@ def test_tracking_command_says_where_the_curves_are_and_how_to_open_them(tracked
     out = capsys.readouterr().out
     assert f"tensorboard --logdir {places.root}" in out
     assert "run-2/{iteration-1,loop}" in out
-    assert f"mlflow ui --backend-store-uri {places.mlflow_uri}" in out
+    assert f"MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri {places.mlflow_uri}" \
+        in out
     assert main(["--store", str(store_path), "tracking", "1"]) == 0  # the source: default
     assert "nothing logged for this run yet" in capsys.readouterr().out
 

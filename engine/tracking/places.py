@@ -102,6 +102,12 @@ def open_command(places: Places) -> str:
     return f"tensorboard --logdir {places.root}"
 
 
+def mlflow_ui_command(places: Places) -> str:
+    """MLflow's UI on the run's store (a file store needs MLflow 3's opt-in there too)."""
+    opt_in = "MLFLOW_ALLOW_FILE_STORE=true " if places.mlflow_uri.startswith("file:") else ""
+    return f"{opt_in}mlflow ui --backend-store-uri {places.mlflow_uri}"
+
+
 @dataclass(frozen=True)
 class TrainingTracking:
     """Where one training's curves go: a run's places and its part ("iteration-2", "train")."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import store
 from engine.config.tracking import TrackingSection
-from engine.tracking.places import Places, open_command
+from engine.tracking.places import Places, mlflow_ui_command, open_command
 
 
 def run_tracking(run: store.Run) -> TrackingSection | None:
@@ -45,8 +45,8 @@ def where_lines(run: store.Run, store_path: Path) -> list[str]:
                      f"TensorBoard: {open_command(places)}  (nothing logged for this run yet)")
     if "mlflow" in backends:
         lines.append(f"MLflow: experiment {settings.experiment!r}, runs {places.run_name} and "
-                     f"{places.run_name}/<part>: mlflow ui --backend-store-uri "
-                     f"{places.mlflow_uri}")
+                     f"{places.run_name}/<part>: {mlflow_ui_command(places)}  (the UI needs "
+                     "the full package: pip install mlflow)")
     if "wandb" in backends:
         lines.append(f"Weights & Biases: project {settings.experiment!r}, runs "
                      f"{places.run_name}/<part> (WANDB_API_KEY from the environment)")
