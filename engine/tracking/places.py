@@ -5,7 +5,8 @@ loading TensorBoard or MLflow. Layout under `[tracking] dir` (default: tracking/
 
     <dir>/run-N/loop            the loop's figures, one point per finished iteration (step = k)
     <dir>/run-N/iteration-K     the training curves of iteration K (transformers' Trainer)
-    <dir>/run-N/train           the training curves of a distillation or ask run
+    <dir>/run-N/train, kl       a distillation's training curves and KL measurements
+    <dir>/run-N/warm, pcl       an ask training's warm start (Trainer) and PCL steps
     <dir>/mlruns                the MLflow file store, unless mlflow_uri names another
 """
 
