@@ -6,20 +6,25 @@ by each tracker from the environment, so nothing secret enters a config or the s
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema, field_validator
 
 from engine.config.base import Table
 
 Backend = Literal["tensorboard", "mlflow", "wandb", "trackio"]
+NAMES = {"enum": list(get_args(Backend))}
+# What a file may say (the validator below turns it into the list): editors check it too.
+ReportTo = Annotated[list[Backend], WithJsonSchema({"anyOf": [
+    {"type": "array", "items": NAMES}, NAMES, {"const": "none"}]})]
 
 
 class TrackingSection(Table):
-    report_to: list[Backend] | Literal["none"] = Field(
+    report_to: ReportTo = Field(
         default_factory=lambda: ["tensorboard"],
         description="trackers that receive the training curves and each iteration's figures: "
-                    "tensorboard, mlflow, wandb, trackio; [] or \"none\" turns tracking off")
+                    "tensorboard, mlflow, wandb, trackio (a list, or one name); [] or \"none\" "
+                    "turns tracking off")
     dir: str = Field("", description="folder of the local tracking files (TensorBoard logs, the "
                                      "MLflow file store); empty: tracking/ beside the store, a "
                                      "relative path is taken from the store's folder")
@@ -29,8 +34,14 @@ class TrackingSection(Table):
     experiment: str = Field("undo-tui", min_length=1,
                             description="MLflow experiment, W&B and Trackio project name")
 
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _one_name_or_none(cls, value: Any) -> Any:
+        """"none" is an empty list and one name a list of it, as transformers reads them."""
+        if value == "none":
+            return []
+        return [value] if isinstance(value, str) else value
+
     def backends(self) -> tuple[str, ...]:
-        """The trackers switched on, in order, each once ("none" and [] give none)."""
-        if self.report_to == "none":
-            return ()
+        """The trackers switched on, in order, each once."""
         return tuple(dict.fromkeys(self.report_to))
