@@ -7,6 +7,7 @@ loading TensorBoard or MLflow. Layout under `[tracking] dir` (default: tracking/
     <dir>/run-N/iteration-K     the training curves of iteration K (transformers' Trainer)
     <dir>/run-N/train, kl       a distillation's training curves and KL measurements
     <dir>/run-N/warm, pcl       an ask training's warm start (Trainer) and PCL steps
+    <dir>/run-N/distill         a sweep's distillation of its student
     <dir>/mlruns                the MLflow file store, unless mlflow_uri names another
 """
 

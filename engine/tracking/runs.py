@@ -11,8 +11,8 @@ from engine.tracking.places import Places, mlflow_ui_command, open_command
 
 
 def run_tracking(run: store.Run) -> TrackingSection | None:
-    """The run's settings: a loop run's [tracking], a distillation's, an ask training's (its
-    sweep file's); None for a sweep, which logs to no tracker."""
+    """The run's settings: a loop run's [tracking], a distillation's, a sweep's (for its
+    distillation) or an ask training's (its sweep file's); None for a generate run."""
     if run.kind in ("undo", "baseline", "transfer"):
         from engine.config import stored_config
 
@@ -21,6 +21,10 @@ def run_tracking(run: store.Run) -> TrackingSection | None:
         from engine.distill.config import distill_config_from_dict
 
         return distill_config_from_dict(run.config, f"run {run.id} config").tracking
+    if run.kind == "wheels":
+        from engine.wheels.config import sweep_config_from_dict
+
+        return sweep_config_from_dict(run.config, f"run {run.id} config").tracking
     if run.kind == "ask":
         from engine.wheels.ask_run_config import ask_config_from_dict
 

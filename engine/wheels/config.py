@@ -166,8 +166,9 @@ class SweepConfig(Table):
     distill: DistillSection = Field(default_factory=DistillSection,
                                     description="fine-tuning the student before measuring")
     tracking: TrackingSection = Field(default_factory=TrackingSection,
-                                      description="where an ask training made from this file "
-                                                  "logs its curves")
+                                      description="where the sweep's distillation and an ask "
+                                                  "training made from this file log their "
+                                                  "curves")
 
     @model_validator(mode="before")
     @classmethod
