@@ -5,6 +5,7 @@ store; both are read back with their own readers and compared with the store."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import pytest
 
 import store
@@ -176,3 +177,22 @@ def test_preflight_names_a_missing_tracker_and_records_nothing(tmp_path, tiny_ll
         assert [s.run.id for s in store.list_runs(db)] == [1]
     finally:
         db.close()
+
+
+def test_preflight_refuses_a_tracking_folder_it_cannot_write(tmp_path, monkeypatch):
+    """Tests run as root, where permission bits stop nothing: the fault (a read-only folder) is
+    injected at os.access for that folder only, as in test_failsafe_preflight."""
+    import engine.loop.preflight as preflight
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = preflight.os.access
+    monkeypatch.setattr(preflight.os, "access", lambda path, mode: False if Path(path) == locked
+                        else real_access(path, mode))
+    config = config_with({"dir": str(locked / "tb")})  # not there yet: its parent decides
+    assert preflight.tracking_problems(tmp_path / "s.db", config) == [
+        f"tracking.dir: {locked / 'tb'} is not writable (TensorBoard logs and the local "
+        "tracking files go there)"]
+    off = config_with({"report_to": "none", "dir": str(locked)})
+    assert preflight.tracking_problems(tmp_path / "s.db", off) == []
+    assert preflight.tracking_problems(tmp_path / "s.db", config_with({})) == []
