@@ -126,9 +126,9 @@ def _train(db, store_path: Path, run: store.Run, config: DistillRunConfig, echo:
 def _kl_watch(db, store_path: Path, run: store.Run, config: DistillRunConfig, echo: Echo):
     """(the teacher, [the KL callback]), or (None, []) when no held-out KL is measured."""
     from engine.distill.measure import KLWatcher
-    from engine.tracking import log_step
     from engine.student.distilling import load_teacher
     from engine.student.loading import default_device, load_tokenizer, resolve_dtype
+    from engine.tracking import log_step
     from engine.wheels.pair import check_pair
 
     training = config.training

@@ -26,8 +26,8 @@ from engine.loop.convergence import Decision, Rule, Score, decide
 from engine.loop.failures import last_event_id, stage_error
 from engine.loop.metrics import finalize_iteration
 from engine.loop.signals import StopSignals
-from engine.tracking import log_iteration
 from engine.loop.stage_main import EXIT_STOPPED
+from engine.tracking import log_iteration
 from store.errors import UndoError
 from store.processes import process_start, refuse_second_driver
 
@@ -209,7 +209,8 @@ def _track(db, store_path: Path, config: RunConfig, it: store.Iteration, echo: E
     try:
         log_iteration(config.tracking, store_path, it)
     except Exception as exc:  # noqa: BLE001 - any tracker's failure is worth a line, not the run
-        message = f"iteration {it.k}: tracking failed ({type(exc).__name__}: {exc}); the run goes on"
+        message = (f"iteration {it.k}: tracking failed ({type(exc).__name__}: {exc}); "
+                   "the run goes on")
         store.add_event(db, it.run_id, "log", iteration=it.k, message=message)
         echo(message)
 

@@ -124,8 +124,8 @@ def train_asker(model, tokenizer, features: list[dict], out_dir: Path | None,
             output_dir=str(state_dir) if state_dir is not None else scratch,
             per_device_train_batch_size=settings.batch_size, num_train_epochs=settings.epochs,
             learning_rate=settings.lr, logging_steps=1, save_strategy="no",
-            **reporting_args(tracking), disable_tqdm=True, seed=settings.seed, data_seed=settings.seed,
-            use_cpu=settings.device == "cpu", remove_unused_columns=False,
+            **reporting_args(tracking), disable_tqdm=True, seed=settings.seed,
+            data_seed=settings.seed, use_cpu=settings.device == "cpu", remove_unused_columns=False,
             dataloader_num_workers=0, log_level="error")
         trainer = Trainer(model=model, args=args, train_dataset=ListDataset(features),
                           data_collator=PadCollator(pad), callbacks=[watcher])
