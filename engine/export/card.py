@@ -60,7 +60,7 @@ def build_card(entries: list[CardEntry], folder_name: str):
              "Rationales written by a teacher model and kept by undo-tui's UNDO loop "
              "(iterative knowledge distillation), one row per training question. Each config "
              "below is one export; the manifest beside its data holds the full record.", "",
-             *license_section(entries_manifests(entries), known), "",
+             *license_section([entry.manifest for entry in entries], known), "",
              *[line for entry in entries for line in export_section(
                  entry.config_name, entry.data_files, entry.manifest)],
              "## Publishing", "",
@@ -68,10 +68,6 @@ def build_card(entries: list[CardEntry], folder_name: str):
              "huggingface_hub; log in with `hf auth login` or set HF_TOKEN):", "",
              "```", upload_command(folder_name), "```", ""]
     return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(prose))
-
-
-def entries_manifests(entries: list[CardEntry]) -> list[dict]:
-    return [entry.manifest for entry in entries]
 
 
 def upload_command(folder_name: str, local: str = ".") -> str:
