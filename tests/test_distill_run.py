@@ -210,3 +210,22 @@ def test_the_sample_distillation_config_is_valid():
     config = load_distill_config(REPO / "sample_runs" / "distill" / "distill-kd-arith.toml")
     assert config.training.objective == "kd" and config.training.teacher_model == "smollm2"
     assert config.distill.eval_limit == 200
+
+
+def test_the_training_curve_and_kl_reach_tensorboard_as_stored(kd_reference):
+    """[tracking] left out: TensorBoard under tracking/ beside the store, run-1/train (the
+    Trainer's integration) and run-1/kl (the engine's KL measurements)."""
+    from tests.tracking_helpers import tensorboard_scalars
+
+    distill_store, _ = kd_reference
+    db = store.open_store(distill_store)
+    try:
+        losses = [(s["step"], s["loss"]) for s in store_distill.loss_history(db, 1)]
+        kl = [(p.step, p.mean) for p in store_distill.kl_history(db, 1)]
+    finally:
+        db.close()
+    runs = distill_store.parent / "tracking" / "run-1"
+    assert tensorboard_scalars(runs / "train")["train/loss"] == [
+        (step, pytest.approx(loss, rel=1e-6)) for step, loss in losses]
+    assert tensorboard_scalars(runs / "kl")["kl/mean"] == [
+        (step, pytest.approx(mean, rel=1e-6)) for step, mean in kl]

@@ -129,6 +129,29 @@ def test_loop_stores_the_whole_structure(reference):
     db.close()
 
 
+def test_each_iterations_figures_and_the_training_curves_reach_tensorboard(reference):
+    """[tracking] left out: TensorBoard beside the store, the loop's figures at step k
+    (the teacher's yield among them) and each iteration's training curve."""
+    from tests.tracking_helpers import tensorboard_scalars
+
+    store_path, _, _ = reference
+    db = store.open_store(store_path)
+    iterations = {it.k: it for it in store.list_iterations(db, 1)}
+    db.close()
+    runs = store_path.parent / "tracking" / "run-1"
+    loop = {tag: dict(points) for tag, points in tensorboard_scalars(runs / "loop").items()}
+    assert sorted(loop["val/strict_accuracy"]) == [0, 1, 2]
+    for k in (1, 2):
+        it = iterations[k]
+        assert loop["teacher/attempted"][k] == it.teacher_attempted
+        assert loop["teacher/yield"][k] == pytest.approx(it.teacher_kept / it.teacher_attempted)
+        assert loop["teacher/calls"][k] == it.teacher_calls
+        assert loop["val/strict_accuracy"][k] == pytest.approx(it.val_accuracy, abs=1e-7)
+        curve = tensorboard_scalars(runs / f"iteration-{k}")["train/loss"]
+        assert len(curve) == it.metrics["train_steps"]
+        assert curve[-1][1] == pytest.approx(it.metrics["train_final_loss"], rel=1e-6)
+
+
 TIMINGS = ("stage_seconds", "train_tokens_per_s")
 
 

@@ -188,3 +188,24 @@ def test_bad_settings_are_refused_by_name_before_anything_is_recorded(wheels_sto
     stored["pcl"]["tau"] = 0.0
     with pytest.raises(UndoError, match="tau = 0.0 is out of range"):
         ask_config_from_dict(stored, "stored")
+
+
+def test_both_stages_curves_reach_tensorboard_as_stored(ask_reference):
+    """[tracking] left out of the sweep file: TensorBoard beside the store, the warm start's
+    Trainer curve as run-1/warm and each PCL step's figures as run-1/pcl."""
+    from tests.tracking_helpers import tensorboard_scalars
+
+    store_path, _, _ = ask_reference
+    db = store.open_store(store_path)
+    try:
+        warm = [(s["step"], s["loss"]) for s in store_ask.warm_history(db, 1)]
+        pcl = store_ask.pcl_history(db, 1)
+    finally:
+        db.close()
+    runs = store_path.parent / "tracking" / "run-1"
+    assert tensorboard_scalars(runs / "warm")["train/loss"] == [
+        (step, pytest.approx(loss, rel=1e-6)) for step, loss in warm]
+    logged = tensorboard_scalars(runs / "pcl")
+    for name in ("loss", "residual_ms", "lambda_40", "usage_20"):
+        assert logged[f"pcl/{name}"] == [
+            (s["step"], pytest.approx(s[name], rel=1e-6, abs=1e-7)) for s in pcl]

@@ -357,6 +357,11 @@ def test_a_sweep_distils_its_student_first_and_records_the_data(wheels_store, wh
     assert before["mean"] != after["mean"] and min(before["low"], after["low"]) >= 0
     trained = json.loads((Path(path) / "undo_train.json").read_text())
     assert trained["steps"] == 1 and not trained["stopped"]
+    # [tracking] left out: the distillation's Trainer curve reaches TensorBoard beside the store
+    from tests.tracking_helpers import tensorboard_scalars
+
+    curve = tensorboard_scalars(wheels_store.parent / "tracking" / f"run-{run.id}" / "distill")
+    assert curve["train/loss"] == [(1, pytest.approx(trained["final_loss"], rel=1e-6))]
     status = cli(wheels_store, "status", str(run.id))
     assert "distilled on kept+gold: 0 kept rationales, 2 gold solutions" in status.stdout
     # as if killed after the distillation, before the point was stored: resume reuses the

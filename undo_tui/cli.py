@@ -32,6 +32,7 @@ COMMANDS = [
     "export",
     "grade",
     "transfer",
+    "tracking",
     "config",
     "wheels",
     "distill",

@@ -15,6 +15,7 @@ from engine.config.base import Table
 from engine.config.sections import (DatasetSection, EvaluationSection, LoopSection, PromptsSection,
                                     RunSection, StudentSection)
 from engine.config.teacher import LlamaCppTeacherConfig, TeacherConfig
+from engine.config.tracking import TrackingSection
 from engine.config.training import TrainConfig
 
 
@@ -34,6 +35,9 @@ class RunConfig(Table):
     loop: LoopSection = Field(default_factory=LoopSection,
                               description="iterations, the stop rule, keep policies, the keep "
                                           "filter")
+    tracking: TrackingSection = Field(default_factory=TrackingSection,
+                                      description="where training curves and each iteration's "
+                                                  "figures are logged")
     _source: str = PrivateAttr("")  # the file (or run) it came from, for messages
 
     @property

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from engine.config.base import Table
 from engine.config.files import read_toml, validated
 from engine.config.schema import json_schema
+from engine.config.tracking import TrackingSection
 from engine.config.training import TrainConfig
 from engine.wheels.config import DISTILL_TRAINING, DistillData
 
@@ -43,6 +44,9 @@ class DistillRunConfig(Table):
     training: TrainConfig = Field(default_factory=lambda: TrainConfig(**DISTILL_TRAINING),
                                   description="how the student is trained: the [training] keys "
                                               "of a run file, any objective")
+    tracking: TrackingSection = Field(default_factory=TrackingSection,
+                                      description="where the training curves and KL "
+                                                  "measurements are logged")
 
     @model_validator(mode="before")
     @classmethod

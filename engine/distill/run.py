@@ -68,7 +68,7 @@ def _distill(db, store_path: Path, run: store.Run, config: DistillRunConfig, ech
         store.update_run(db, run.id, stage="train")
         adapter = folder / "adapter"
         if not (config.training.lora and is_complete_checkpoint(adapter)):
-            _train(db, run, config, folder, echo, tick, should_stop)
+            _train(db, store_path, run, config, echo, tick, should_stop)
         if config.training.lora:  # a complete model directory, not an adapter
             _merge(model_path(config.distill.student), adapter, student_dir,
                    config.training.device)
@@ -90,14 +90,16 @@ def _distill(db, store_path: Path, run: store.Run, config: DistillRunConfig, ech
     return finish_reason(store_distill.get_outcome(db, run.id))
 
 
-def _train(db, run: store.Run, config: DistillRunConfig, folder: Path, echo: Echo, tick: Tick,
-           should_stop) -> None:
+def _train(db, store_path: Path, run: store.Run, config: DistillRunConfig, echo: Echo,
+           tick: Tick, should_stop) -> None:
     from engine.student.training import train_student
+    from engine.tracking import training_tracking
 
     pairs, data = pairs_for(db, config.distill, run.dataset_id)
     training = config.training
+    folder = run_dir(store_path, run.id)
     out_dir = folder / ("adapter" if training.lora else "student")
-    teacher, callbacks = _kl_watch(db, run, config, echo)
+    teacher, callbacks = _kl_watch(db, store_path, run, config, echo)
     shared = teacher if teacher is not None and _same_teacher(config) else None
     echo(f"distilling ({training.objective}) on {data['data']}: {len(pairs)} examples")
 
@@ -109,7 +111,9 @@ def _train(db, run: store.Run, config: DistillRunConfig, folder: Path, echo: Ech
     started = time.perf_counter()
     result = train_student(model_path(config.distill.student), pairs, out_dir, training,
                            progress=progress, should_stop=should_stop,
-                           state_dir=folder / "train-state", callbacks=callbacks, teacher=shared)
+                           state_dir=folder / "train-state", callbacks=callbacks, teacher=shared,
+                           tracking=training_tracking(config.tracking, store_path, run.id,
+                                                      "train"))
     if result.stopped:
         raise Stopped
     if result.resumed_from_step:
@@ -119,11 +123,12 @@ def _train(db, run: store.Run, config: DistillRunConfig, folder: Path, echo: Ech
     echo(f"trained {result.steps} steps, final loss {result.final_loss:.4f}")
 
 
-def _kl_watch(db, run: store.Run, config: DistillRunConfig, echo: Echo):
+def _kl_watch(db, store_path: Path, run: store.Run, config: DistillRunConfig, echo: Echo):
     """(the teacher, [the KL callback]), or (None, []) when no held-out KL is measured."""
     from engine.distill.measure import KLWatcher
     from engine.student.distilling import load_teacher
     from engine.student.loading import default_device, load_tokenizer, resolve_dtype
+    from engine.tracking import log_step
     from engine.wheels.pair import check_pair
 
     training = config.training
@@ -140,6 +145,8 @@ def _kl_watch(db, run: store.Run, config: DistillRunConfig, echo: Echo):
 
     def record(step: int, when: str, kl) -> None:
         store_distill.add_kl(db, run.id, step, when, kl.as_dict())
+        log_step(config.tracking, store_path, run.id, "kl",
+                 {"kl/mean": kl.mean, "kl/low": kl.low, "kl/high": kl.high, "kl/n": kl.n}, step)
         echo(f"step {step} ({when}): {kl}")
 
     return teacher, [KLWatcher(teacher, continuations, pair.vocab_size,

@@ -19,6 +19,7 @@ from pathlib import Path
 from engine.export.errors import BadExportFile
 from engine.export.filters import ExportFilters, Selection
 from engine.export.redact import scrub, scrub_text
+from engine.export.source_license import source_license
 from engine.grading.stats import wilson_interval
 from store.models import Dataset, Iteration, Run
 from store.processes import INTERRUPTED, effective_status, resume_hint
@@ -101,8 +102,10 @@ def build_manifest(*, run: Run, dataset: Dataset | None, iteration: int, request
 def _dataset(dataset: Dataset | None) -> dict | None:
     if dataset is None:
         return None
+    license_id, license_note = source_license(dataset.source)
     return {"id": dataset.id, "name": dataset.name, "answer_type": dataset.answer_type,
-            "source": scrub_text(dataset.source) if dataset.source else None}
+            "source": scrub_text(dataset.source) if dataset.source else None,
+            "license": license_id, "license_note": license_note}
 
 
 def _metrics(row: Iteration | None) -> dict | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 import store
+from engine.export.card import CARD, CardEntry, refresh_folder_card, write_card
 from engine.export.errors import ExportEmpty, ExportError
 from engine.export.filters import STAGES, ExportFilters, Selection, select_records
 from engine.export.formats import Format, get_format
@@ -22,6 +23,8 @@ from engine.export.publish import (Targets, check_free, merged_dataset_info, pub
 from engine.export.storage import write_rows
 from engine.files import sha256_of
 from store.models import Run
+
+DIRECTORY_DATA_FILES = "*.arrow"  # a save_to_disk directory's data, as the Hub reads it
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class ExportResult:
     manifest: dict = field(repr=False)
     dataset_info_path: Path | None = None
     dataset_info_entry: str | None = None
+    card_path: Path | None = None  # README.md; None: a README.md not written by undo-tui is there
 
 
 def export_run(db: Database, run_id: int, *, iteration: int | str = "best", fmt: str, out: Path,
@@ -62,13 +66,13 @@ def export_run(db: Database, run_id: int, *, iteration: int | str = "best", fmt:
         run=run, dataset=_dataset(db, run), iteration=k, requested=iteration,
         iteration_row=next((it for it in iterations if it.k == k), None), fmt=fmt_.name,
         data_name=targets.data.name, filters=filters, selection=selection, iterations=iterations)
-    _write(targets, fmt_, selection, manifest, force)
+    card = _write(targets, fmt_, selection, manifest, force)
     export_id = store.record_export(db, run_id=run.id, iteration=k, fmt=fmt_.name,
                                     path=str(targets.data), rows=len(selection.records),
                                     manifest=manifest)
     return ExportResult(export_id, fmt_.name, run.id, k, targets.data, targets.manifest,
                         len(selection.records), dict(selection.counts), manifest,
-                        targets.dataset_info, targets.entry_name)
+                        targets.dataset_info, targets.entry_name, card)
 
 
 def resolve_iteration(db: Database, run: Run, iteration: int | str) -> int:
@@ -94,7 +98,9 @@ def describe_counts(counts: dict[str, int]) -> str:
 
 
 def _write(targets: Targets, fmt: Format, selection: Selection, manifest: dict,
-           force: bool) -> None:
+           force: bool) -> Path | None:
+    """Stage and publish the export; returns its dataset card (a directory holds its own, the
+    files in a folder share one, rebuilt once the data is in place)."""
     with staging_dir(targets.data) as staging:
         data = staging / targets.data.name
         write_rows(fmt.storage, selection.records, fmt.to_row, data)
@@ -107,12 +113,15 @@ def _write(targets: Targets, fmt: Format, selection: Selection, manifest: dict,
             info.write_text(merged_dataset_info(targets, entry), encoding="utf-8")
         if targets.is_directory:
             _write_json(data / targets.manifest.name, manifest)
+            write_card(data, [CardEntry(DIRECTORY_DATA_FILES, manifest)])
             publish(targets, staging, data, None, info, force)
+            return targets.data / CARD
         else:
             manifest["data_sha256"] = sha256_of(data)
             staged_manifest = staging / targets.manifest.name
             _write_json(staged_manifest, manifest)
             publish(targets, staging, data, staged_manifest, info, force)
+    return refresh_folder_card(targets.data.parent)
 
 
 def _write_json(path: Path, value: dict) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import store
 from engine.config import RunConfig
+from engine.tracking.places import Places, missing_packages
 from store.errors import UndoError
 
 ENDPOINT_TIMEOUT_S = 10.0
@@ -48,7 +49,7 @@ def check_run(db, store_path: Path, config: RunConfig, *, network: bool = True) 
     if config.run.kind != "transfer":
         problems += dataset_problems(db, config)
     problems += output_problems(store_path, config, model_ok=not student)
-    return problems
+    return problems + tracking_problems(store_path, config)
 
 
 # -- teacher --------------------------------------------------------------------------------------
@@ -206,6 +207,17 @@ def output_problems(store_path: Path, config: RunConfig, *, model_ok: bool) -> l
         return [f"outputs: {free / 1e9:.1f} GB free at {base}; the checkpoints of "
                 f"{config.loop.max_iterations} iteration(s) need about {need / 1e9:.1f} GB"]
     return []
+
+
+def tracking_problems(store_path: Path, config: RunConfig) -> list[str]:
+    """A tracker whose package is missing; a tracking folder that cannot be written."""
+    if not config.tracking.backends():
+        return []
+    root = Places.of(config.tracking, store_path, 0).root
+    unwritable = [] if _writable(root) else [
+        f"tracking.dir: {root} is not writable (TensorBoard logs and the local tracking files "
+        "go there)"]
+    return missing_packages(config.tracking) + unwritable
 
 
 def checkpoint_bytes(config: RunConfig) -> int:

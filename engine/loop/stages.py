@@ -40,6 +40,7 @@ def training_pairs(ctx: StageContext) -> list[tuple[str, str]]:
 
 def stage_train(ctx: StageContext) -> None:
     from engine.student.training import is_complete_checkpoint, train_student
+    from engine.tracking import training_tracking
 
     iteration = store.get_iteration(ctx.db, ctx.run.id, ctx.k)
     out_dir = ctx.checkpoint_dir(ctx.k)
@@ -63,7 +64,9 @@ def stage_train(ctx: StageContext) -> None:
     result = train_student(model_path(ctx.config.student.model), pairs, out_dir, config,
                            progress=ctx.progress_reporter("train"),
                            should_stop=ctx.stop_checker(), init_adapter=init_adapter,
-                           state_dir=state_dir)
+                           state_dir=state_dir, tracking=training_tracking(
+                               ctx.config.tracking, ctx.store_path, ctx.run.id,
+                               f"iteration-{ctx.k}"))
     if result.resumed_from_step:
         store.add_event(ctx.db, ctx.run.id, "log", stage="train", iteration=ctx.k,
                         message=f"training resumed from its checkpoint at step "

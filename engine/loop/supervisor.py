@@ -27,6 +27,7 @@ from engine.loop.failures import last_event_id, stage_error
 from engine.loop.metrics import finalize_iteration
 from engine.loop.signals import StopSignals
 from engine.loop.stage_main import EXIT_STOPPED
+from engine.tracking import log_iteration
 from store.errors import UndoError
 from store.processes import process_start, refuse_second_driver
 
@@ -199,6 +200,19 @@ def _ensure_iteration(db, store_path: Path, run_id: int, config: RunConfig, k: i
     store.upsert_iteration(db, run_id, k, status="done", finished_at=now_iso())
     it = store.get_iteration(db, run_id, k)
     echo(f"iteration {k}: {describe_scores(it)}")
+    _track(db, store_path, config, it, echo)
+
+
+def _track(db, store_path: Path, config: RunConfig, it: store.Iteration, echo: Echo) -> None:
+    """The iteration's figures to the trackers; a tracker that fails (a server down) is noted
+    in the run's events and the run goes on: the store holds every figure anyway."""
+    try:
+        log_iteration(config.tracking, store_path, it)
+    except Exception as exc:  # noqa: BLE001 - any tracker's failure is worth a line, not the run
+        message = (f"iteration {it.k}: tracking failed ({type(exc).__name__}: {exc}); "
+                   "the run goes on")
+        store.add_event(db, it.run_id, "log", iteration=it.k, message=message)
+        echo(message)
 
 
 def describe_scores(it: store.Iteration) -> str:

@@ -36,7 +36,7 @@ from store.transfers import find_export, rationale_examples
 
 INTERNAL_FORMAT = "trl-messages"
 # Sections a --config TOML may set for a transfer, and keys a transfer fixes itself.
-TOML_SECTIONS = ("run", "dataset", "student", "training", "evaluation")
+TOML_SECTIONS = ("run", "dataset", "student", "training", "evaluation", "tracking")
 FIXED_KEYS = {("run", "kind"): "a transfer run's kind is always transfer",
               ("dataset", "name"): "the data's dataset (use --dataset to map it)",
               ("dataset", "train_split"): "the training rows are the export's rows",

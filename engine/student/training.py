@@ -37,6 +37,7 @@ from engine.student.loading import default_device, load_tokenizer, model_identit
 from engine.student.prompting import Question
 from engine.student.result import TrainResult
 from engine.student.resume import fingerprint, mark_saved, prepare_state_dir, resumed_history
+from engine.tracking.places import TrainingTracking, reporting_args, reporting_environment
 
 Progress = Callable[[dict], None]
 ShouldStop = Callable[[], bool]
@@ -47,7 +48,7 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
                   config: TrainConfig | None = None, progress: Progress | None = None,
                   should_stop: ShouldStop | None = None, init_adapter: Path | None = None,
                   state_dir: Path | None = None, callbacks: Sequence[TrainerCallback] = (),
-                  teacher=None) -> TrainResult:
+                  teacher=None, tracking: TrainingTracking | None = None) -> TrainResult:
     """Train on `examples` and save the adapter (or full model) + tokenizer to `out_dir` atomically.
 
     A stop request ends training after the current step; the model so far is still saved and
@@ -58,7 +59,8 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     would. The state is deleted once the final checkpoint is written.
     `callbacks` run after the step watcher (they see each step's weights before any save);
     `teacher`, a model the caller already loaded from training.teacher_model, is used by the
-    objective instead of loading it again.
+    objective instead of loading it again. `tracking` sends the step curves to the trackers of
+    [tracking] report_to (transformers' integrations); without it nothing is reported.
     """
     config = config or TrainConfig()
     out_dir = Path(out_dir)
@@ -93,9 +95,11 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
         if resume_from is not None:
             extra.load(resume_from)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="undo-trainer-") as scratch:
+    with (tempfile.TemporaryDirectory(prefix="undo-trainer-") as scratch,
+          reporting_environment(tracking)):
         trainer = _make_trainer(model, tokenizer, encoded.features, config, device, watcher,
-                                str(state_dir) if state_dir is not None else scratch, distillation)
+                                str(state_dir) if state_dir is not None else scratch, distillation,
+                                reporting_args(tracking))
         for callback in callbacks:
             trainer.add_callback(callback)
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -158,7 +162,8 @@ def _require_full_checkpoint(path: Path) -> Path:
 
 
 def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, watcher,
-                  output_dir: str, distillation: Distillation | None = None):
+                  output_dir: str, distillation: Distillation | None = None,
+                  reporting: dict | None = None):
     lengths = [len(f["input_ids"]) for f in features]
     sampler, collator = make_batching(config.batching, lengths, config.batch_size, config.seed,
                                       tokenizer.pad_token_id or 0, config.max_length)
@@ -168,8 +173,9 @@ def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, 
         output_dir=output_dir, per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum, num_train_epochs=config.epochs,
         learning_rate=config.lr, warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay,
-        lr_scheduler_type="linear", logging_steps=1, save_strategy="no", report_to="none",
-        disable_tqdm=True, seed=config.seed, data_seed=config.seed, use_cpu=device == "cpu",
+        lr_scheduler_type="linear", logging_steps=1, save_strategy="no",
+        **(reporting or {"report_to": "none"}), disable_tqdm=True, seed=config.seed,
+        data_seed=config.seed, use_cpu=device == "cpu",
         bf16=autocast_bf16, remove_unused_columns=False, dataloader_num_workers=0,
         dataloader_pin_memory=device != "cpu", log_level="error",
         **_checkpointing_args(config.grad_checkpointing))

@@ -71,7 +71,7 @@ def _teach(db, store_path: Path, run: store.Run, config: AskRunConfig, echo: Ech
 
     folder = run_dir(store_path, run.id)
     warm, asker = folder / "warm", asker_dir(store_path, run.id)
-    hooks = _hooks(db, run.id, config, echo, tick)
+    hooks = _hooks(db, store_path, run.id, config, echo, tick)
     history = None
     if (asker / "config.json").is_file():
         echo(f"asker trained earlier: {asker}")
@@ -105,8 +105,9 @@ def _teach(db, store_path: Path, run: store.Run, config: AskRunConfig, echo: Ech
     return finish_reason(store_ask.get_outcome(db, run.id))
 
 
-def _hooks(db, run_id: int, config: AskRunConfig, echo: Echo, tick: Tick):
+def _hooks(db, store_path: Path, run_id: int, config: AskRunConfig, echo: Echo, tick: Tick):
     from engine.student.training import SavePolicy
+    from engine.tracking import log_step, training_tracking
     from engine.wheels.teach_ask import StageHooks, pcl_line
 
     clock = {"at": time.perf_counter(), "from": None}
@@ -128,11 +129,15 @@ def _hooks(db, run_id: int, config: AskRunConfig, echo: Echo, tick: Tick):
                         total=total, data={"step": step, "total_steps": total, "eta_s": eta,
                                            **metrics})
         echo(pcl_line(step, total, metrics, config.ask.levels))
+        log_step(config.sweep.tracking, store_path, run_id, "pcl",
+                 {f"pcl/{name}": float(value) for name, value in metrics.items()
+                  if isinstance(value, (int, float))}, step)
         tick()
 
     return StageHooks(echo, stop_checker(db, run_id),
                       lambda: SavePolicy(True, config.ask.save_steps, config.ask.save_interval_s),
-                      warm_progress, pcl_started, pcl_progress)
+                      warm_progress, pcl_started, pcl_progress,
+                      training_tracking(config.sweep.tracking, store_path, run_id, "warm"))
 
 
 def _copy_out(asker: Path, config: AskRunConfig) -> Path | None:

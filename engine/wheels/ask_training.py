@@ -95,7 +95,7 @@ class WarmResult:
 def train_asker(model, tokenizer, features: list[dict], out_dir: Path | None,
                 settings: AskTraining = AskTraining(), progress=None, should_stop=None,
                 state_dir: Path | None = None, base_identity: str = "",
-                saving=None) -> WarmResult:
+                saving=None, tracking=None) -> WarmResult:
     """Fine-tune `model` (already carrying <ask>) on `features` and save it with its tokenizer
     to `out_dir` (complete or absent; None: not saved, a later stage saves it). `progress`
     gets each optimizer step's figures (a dict: step, total_steps, loss, lr, eta_s, ...);
@@ -103,12 +103,14 @@ def train_asker(model, tokenizer, features: list[dict], out_dir: Path | None,
     optimizer, scheduler, RNG, sampler position) are saved there on a stop and when `saving`
     (engine.student.training.SavePolicy) says so, and a call with the same features and
     settings continues from the newest one (engine.student.resume: the same rules as a
-    student's training; `base_identity`, the starting model's, is part of the fingerprint)."""
+    student's training; `base_identity`, the starting model's, is part of the fingerprint).
+    `tracking` (engine.tracking.places.TrainingTracking) reports the curves to its trackers."""
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
     from engine.student.data import ListDataset, PadCollator
     from engine.student.resume import fingerprint, prepare_state_dir
     from engine.student.training import SavePolicy, StepWatcher
+    from engine.tracking.places import reporting_args, reporting_environment
 
     resume_from = None
     if state_dir is not None:
@@ -116,13 +118,14 @@ def train_asker(model, tokenizer, features: list[dict], out_dir: Path | None,
             features, asdict(settings), base_identity, None))
     watcher = StepWatcher(progress, should_stop, saving or SavePolicy(state_dir is not None))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    with tempfile.TemporaryDirectory(prefix="undo-ask-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="undo-ask-") as scratch, \
+            reporting_environment(tracking):
         args = TrainingArguments(
             output_dir=str(state_dir) if state_dir is not None else scratch,
             per_device_train_batch_size=settings.batch_size, num_train_epochs=settings.epochs,
-            learning_rate=settings.lr, logging_steps=1, save_strategy="no", report_to="none",
-            disable_tqdm=True, seed=settings.seed, data_seed=settings.seed,
-            use_cpu=settings.device == "cpu", remove_unused_columns=False,
+            learning_rate=settings.lr, logging_steps=1, save_strategy="no",
+            **reporting_args(tracking), disable_tqdm=True, seed=settings.seed,
+            data_seed=settings.seed, use_cpu=settings.device == "cpu", remove_unused_columns=False,
             dataloader_num_workers=0, log_level="error")
         trainer = Trainer(model=model, args=args, train_dataset=ListDataset(features),
                           data_collator=PadCollator(pad), callbacks=[watcher])

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from engine.config.base import Table
 from engine.config.files import read_toml, validated
 from engine.config.schema import json_schema
+from engine.config.tracking import TrackingSection
 from engine.config.training import TrainConfig
 
 PolicyName = Literal["student", "teacher", "random", "threshold", "disagree", "learned",
@@ -164,6 +165,10 @@ class SweepConfig(Table):
                                     description="how outputs are scored")
     distill: DistillSection = Field(default_factory=DistillSection,
                                     description="fine-tuning the student before measuring")
+    tracking: TrackingSection = Field(default_factory=TrackingSection,
+                                      description="where the sweep's distillation and an ask "
+                                                  "training made from this file log their "
+                                                  "curves")
 
     @model_validator(mode="before")
     @classmethod

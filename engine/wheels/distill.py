@@ -61,8 +61,10 @@ def _source_run(db, from_run: str, dataset_id: int) -> int | None:
 
 def ensure_distilled(db, config: SweepConfig, dataset_id: int, out_dir: Path,
                      progress: Progress | None = None,
-                     should_stop: Callable[[], bool] | None = None) -> tuple[Path, dict]:
-    """The distilled student's directory, trained now unless a complete one is already there."""
+                     should_stop: Callable[[], bool] | None = None,
+                     tracking=None) -> tuple[Path, dict]:
+    """The distilled student's directory, trained now unless a complete one is already there.
+    `tracking` (engine.tracking.places.TrainingTracking) reports the curves to its trackers."""
     from engine.student.training import is_complete_checkpoint, train_student
 
     pairs, info = training_pairs(db, config, dataset_id)
@@ -72,7 +74,8 @@ def ensure_distilled(db, config: SweepConfig, dataset_id: int, out_dir: Path,
     started = time.perf_counter()
     result = train_student(model_path(config.models.student), pairs, out_dir,
                            config.distill.training, progress=progress,
-                           should_stop=should_stop, state_dir=out_dir.parent / "distill-state")
+                           should_stop=should_stop, state_dir=out_dir.parent / "distill-state",
+                           tracking=tracking)
     info.update(objective=config.distill.training.objective, steps=result.steps,
                 final_loss=result.final_loss, examples=result.examples,
                 seconds=round(time.perf_counter() - started, 1), stopped=result.stopped)

@@ -123,6 +123,7 @@ def _student(db, store_path: Path, run_id: int, config: SweepConfig, dataset_id:
         store_wheels.set_distill(db, run_id, str(base), {"data": "none"})
         return base
     from engine.student.training import is_complete_checkpoint
+    from engine.tracking import training_tracking
     from engine.wheels.distill import ensure_distilled
 
     out_dir = run_dir(store_path, run_id) / "student"
@@ -141,7 +142,9 @@ def _student(db, store_path: Path, run_id: int, config: SweepConfig, dataset_id:
         if tick is not None:
             tick()
 
-    out, info = ensure_distilled(db, config, dataset_id, out_dir, progress, should_stop)
+    out, info = ensure_distilled(db, config, dataset_id, out_dir, progress, should_stop,
+                                 training_tracking(config.tracking, store_path, run_id,
+                                                   "distill"))
     if info.get("stopped"):
         raise Stopped
     store_wheels.set_distill(db, run_id, str(out), info)

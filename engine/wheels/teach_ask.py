@@ -39,6 +39,7 @@ class StageHooks:
     warm_progress: Callable[[dict], None]  # a warm-start step's figures
     pcl_started: Callable[[int], None]  # the PCL stage starts its steps after step k (0: fresh)
     pcl_progress: Callable[[int, int, dict], None]  # (step, total, metrics) of a PCL step
+    warm_tracking: object = None  # engine.tracking.places.TrainingTracking of the warm start
 
 
 def warm_start(db, config: AskRunConfig, warm_dir: Path, state_dir: Path,
@@ -67,7 +68,7 @@ def warm_start(db, config: AskRunConfig, warm_dir: Path, state_dir: Path,
         f"{100 * level:g}% {count}/{built.tokens}" for level, count in built.asks.items()))
     result = train_asker(models.student, own_tokenizer, built.features, None, config.warm,
                          hooks.warm_progress, hooks.should_stop, state_dir,
-                         model_identity(student_path), hooks.saving())
+                         model_identity(student_path), hooks.saving(), hooks.warm_tracking)
     if result.stopped:
         raise Stopped
     summary = {"data": data, "references": len(references), "tokens": built.tokens,

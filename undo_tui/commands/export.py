@@ -96,3 +96,11 @@ def print_result(result) -> None:
     print(f"manifest:     {result.manifest_path}")
     if result.dataset_info_path is not None:
         print(f"dataset_info: {result.dataset_info_path} (dataset {result.dataset_info_entry!r})")
+    if result.card_path is not None:
+        from engine.export.card import upload_command
+
+        folder = result.card_path.parent
+        print(f"card:         {result.card_path} (publish the folder: "
+              f"`{upload_command(folder.name, str(folder))}`)")
+    else:
+        print(f"card:         not written: {result.path.parent / 'README.md'} is not undo-tui's")
