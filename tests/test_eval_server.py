@@ -9,6 +9,9 @@ from __future__ import annotations
 import pytest
 
 import store
+from engine.config import config_from_dict
+from engine.errors import ConfigError
+from engine.loop.preflight import check_run
 from tests.fixtures.exported_run import evaluate, record_run, run_config
 from tests.fixtures.teacher_fixtures import FaultServer, serve_gguf
 from undo_tui.cli import main
@@ -56,12 +59,14 @@ def test_served_gguf_answers_as_the_in_process_evaluation(trained_run, f16_gguf,
     assert val_predictions(trained_run.store_path, run_id) == served
 
 
-def test_a_429_is_retried_and_only_missing_answers_are_asked(trained_run, tmp_path):
+def test_a_429_is_retried_and_only_missing_answers_are_asked(trained_run, monkeypatch):
+    monkeypatch.setenv("EVAL_SERVER_KEY", "sk-eval-secret")
     server = FaultServer().start()
     try:
         run_id = served_run(trained_run.store_path, trained_run.student_dir,
                             trained_run.adapter, server.url, "faulty", concurrency=2,
-                            retry_backoff_s=0.01, retry_backoff_max_s=0.01)
+                            retry_backoff_s=0.01, retry_backoff_max_s=0.01,
+                            api_key_env="EVAL_SERVER_KEY")
         db = store.open_store(trained_run.store_path)
         examples = store.load_examples(db, store.get_dataset(db, "arith").id, "val")
         db.execute("UPDATE examples SET question = question || ' [429x1]' WHERE id = ?",
@@ -82,9 +87,44 @@ def test_a_429_is_retried_and_only_missing_answers_are_asked(trained_run, tmp_pa
         db.close()
         evaluate(trained_run.store_path, run_id)
         assert server.total == 8  # only the missing one
+        assert set(server.auth_headers) == {"Bearer sk-eval-secret"}
+        assert b"sk-eval-secret" not in trained_run.store_path.read_bytes()
     finally:
         server.stop()
         db = store.open_store(trained_run.store_path)
         db.execute("UPDATE examples SET question = replace(question, ' [429x1]', '')")
         db.commit()
         db.close()
+
+
+@pytest.mark.parametrize("evaluation, says", [
+    ({"backend": "openai"}, "needs base_url and model"),
+    ({"backend": "openai", "base_url": "127.0.0.1:8000", "model": "m"},
+     "must start with http:// or https://"),
+    ({"base_url": "http://127.0.0.1:8000/v1"}, 'read only with backend = "openai"'),
+    ({"backend": "openai", "base_url": "http://h/v1", "model": "m", "api_key_env": "sk-1 2"},
+     "NAME of an environment variable"),
+])
+def test_bad_server_keys_are_refused_by_name(tmp_path, evaluation, says):
+    config = run_config(tmp_path)
+    config["evaluation"].update(evaluation)
+    with pytest.raises(ConfigError, match="evaluation") as error:
+        config_from_dict(config, source="run.toml")
+    assert says in str(error.value)
+
+
+def test_preflight_names_an_evaluation_server_that_does_not_answer(trained_run):
+    from tests.fixtures.teacher_fixtures import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    config = config_from_dict(run_config(trained_run.student_dir, backend="openai",
+                                         base_url=url, model="student-{iteration}"))
+    assert config.evaluation.server_config(2).model == "student-2"
+    db = store.open_store(trained_run.store_path)
+    try:
+        problems = check_run(db, trained_run.store_path, config)
+    finally:
+        db.close()
+    assert [p for p in problems if p.startswith("evaluation:")] == [
+        f"evaluation: {url} does not answer (ConnectError); is the server running and "
+        "base_url right?"]
