@@ -7,17 +7,10 @@ import pytest
 
 import store
 from tests.fixtures.exported_run import record_run, run_config
-from tests.fixtures.tui_fixtures import screen_named, wait_for, wait_notified
+from tests.fixtures.tui_fixtures import open_dashboard, wait_notified
 from undo_tui.app import UndoApp
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tui_env")]
-
-
-async def open_dashboard(app, pilot, run_id):
-    await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data)
-    app.open_dashboard(run_id)
-    return await wait_for(pilot, lambda: (s := screen_named(app, "DashboardScreen")) and s.data
-                          and s, what="dashboard loaded")
 
 
 async def test_m_exports_the_best_student_and_says_where(trained_run, llama_converter):

@@ -15,6 +15,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from engine.config.base import Table
+from engine.config.teacher import OpenAITeacherConfig
+
+_TEACHER_KEYS = OpenAITeacherConfig.model_fields
 
 SERVER_KEYS = ("base_url", "model", "api_key_env", "concurrency", "timeout_s", "max_retries",
                "retry_backoff_s", "retry_backoff_max_s")
@@ -29,15 +32,13 @@ class EvalServerKeys(Table):
                                           "http://127.0.0.1:8000/v1")
     model: str = Field("", description="openai: the model name the server knows; {iteration} "
                                        "is replaced by k (vLLM: one adapter name per iteration)")
-    api_key_env: str | None = Field(None, description="openai: NAME of the environment "
-                                                      "variable that holds the API key")
-    concurrency: int = Field(8, ge=1, description="openai: requests in flight")
-    timeout_s: float = Field(120.0, gt=0, allow_inf_nan=False,
-                             description="openai: seconds one request may take")
-    max_retries: int = Field(4, ge=0, description="openai: retries of a failed request "
-                                                  "(timeouts, 429, 5xx)")
-    retry_backoff_s: float = Field(1.0, ge=0, description="openai: first wait before a retry")
-    retry_backoff_max_s: float = Field(60.0, ge=0, description="openai: longest wait")
+    # the teacher's own keys, bounds and descriptions: one definition for both clients
+    api_key_env: str | None = _TEACHER_KEYS["api_key_env"]
+    concurrency: int = _TEACHER_KEYS["concurrency"]
+    timeout_s: float = _TEACHER_KEYS["timeout_s"]
+    max_retries: int = _TEACHER_KEYS["max_retries"]
+    retry_backoff_s: float = _TEACHER_KEYS["retry_backoff_s"]
+    retry_backoff_max_s: float = _TEACHER_KEYS["retry_backoff_max_s"]
 
     @model_validator(mode="after")
     def _server_keys(self):
@@ -55,8 +56,6 @@ class EvalServerKeys(Table):
 
     def server_config(self, iteration: int, max_tokens: int = 1):
         """The teacher's client settings for iteration k: greedy, no system prompt of its own."""
-        from engine.config.teacher import OpenAITeacherConfig
-
         values = {key: getattr(self, key) for key in SERVER_KEYS}
         values["model"] = self.model.replace("{iteration}", str(iteration))
         return OpenAITeacherConfig(backend="openai", temperature=0.0, top_p=1.0,

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from undo_tui.commands.export import _iteration
+from undo_tui.commands.generate import _positive
 from undo_tui.commands.run_arg import add_run_argument
 
 FORMATS = ("hf", "gguf")  # engine.export_model.run.FORMATS, without importing it here
@@ -51,16 +52,6 @@ def _quants(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(f"{', '.join(unknown) or 'nothing'}: choose from "
                                          f"{', '.join(QUANTS)}")
     return chosen
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
-    return value
 
 
 def run(args) -> int:
