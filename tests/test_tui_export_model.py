@@ -43,3 +43,14 @@ async def test_m_on_a_run_without_a_trained_iteration_is_refused(trained_run):
         await wait_notified(pilot, "No best iteration yet")
         assert not dash.exporting_model
     assert not (trained_run.store_path.parent / "models" / f"run-{run_id}-best").exists()
+
+
+async def test_a_failed_export_is_reported_with_the_cli_s_reason(trained_run, monkeypatch,
+                                                                 tmp_path):
+    monkeypatch.setenv("UNDO_TUI_LLAMA_CONVERTER", str(tmp_path / "no-converter"))
+    app = UndoApp(trained_run.store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_dashboard(app, pilot, trained_run.run_id)
+        await pilot.press("m")
+        failed = await wait_notified(pilot, "llama.cpp's GGUF converter is not in", timeout=120)
+        assert failed.title == "Model not exported" and "UNDO_TUI_LLAMA_CONVERTER" in failed.message

@@ -30,7 +30,7 @@ def main() -> int:
 
     request = json.load(sys.stdin)
     longest = max(len(p) for p in request["prompts"]) + request["max_new_tokens"] + 8
-    llm = Llama(model_path=request["gguf"], n_ctx=max(longest, 256), n_threads=1, seed=0,
+    llm = Llama(model_path=request["gguf"], n_ctx=max(longest, 256), seed=0,
                 verbose=False, logits_all=False)
     try:
         eos = set(request["eos"]) | {llm.token_eos()}
