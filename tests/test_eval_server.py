@@ -77,6 +77,7 @@ def test_a_429_is_retried_and_only_missing_answers_are_asked(trained_run, monkey
         assert server.hits_for("[429x1]") == 2  # refused once, answered on the retry
         assert server.total == 7
         assert all(body["temperature"] == 0.0 and body["max_tokens"] == 12
+                   and body["repeat_penalty"] == 1.0  # llama.cpp's server: 1.1 unless told
                    and body["model"] == "student" for body in server.bodies)
         predictions = val_predictions(trained_run.store_path, run_id)
         assert len(predictions) == 6 and all(p[2] == "5" for p in predictions.values())
@@ -104,6 +105,7 @@ def test_a_429_is_retried_and_only_missing_answers_are_asked(trained_run, monkey
     ({"base_url": "http://127.0.0.1:8000/v1"}, 'read only with backend = "openai"'),
     ({"backend": "openai", "base_url": "http://h/v1", "model": "m", "api_key_env": "sk-1 2"},
      "NAME of an environment variable"),
+    ({"request_extra": {"top_k": 1}}, 'request_extra: read only with backend = "openai"'),
 ])
 def test_bad_server_keys_are_refused_by_name(tmp_path, evaluation, says):
     config = run_config(tmp_path)

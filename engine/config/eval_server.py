@@ -21,6 +21,9 @@ _TEACHER_KEYS = OpenAITeacherConfig.model_fields
 
 SERVER_KEYS = ("base_url", "model", "api_key_env", "concurrency", "timeout_s", "max_retries",
                "retry_backoff_s", "retry_backoff_max_s")
+# llama.cpp's server penalises repeats (1.1) unless a request says otherwise; vLLM ignores the
+# field. Greedy as the in-process evaluation means no penalty.
+GREEDY_EXTRA = {"repeat_penalty": 1.0}
 
 
 class EvalServerKeys(Table):
@@ -32,6 +35,11 @@ class EvalServerKeys(Table):
                                           "http://127.0.0.1:8000/v1")
     model: str = Field("", description="openai: the model name the server knows; {iteration} "
                                        "is replaced by k (vLLM: one adapter name per iteration)")
+    request_extra: dict[str, float | int | str | bool] = Field(
+        default_factory=lambda: dict(GREEDY_EXTRA),
+        description="openai: extra JSON fields of every request (default repeat_penalty = 1.0: "
+                    "llama.cpp's server otherwise penalises repeats, unlike the in-process "
+                    "greedy decoding)")
     # the teacher's own keys, bounds and descriptions: one definition for both clients
     api_key_env: str | None = _TEACHER_KEYS["api_key_env"]
     concurrency: int = _TEACHER_KEYS["concurrency"]
@@ -46,6 +54,7 @@ class EvalServerKeys(Table):
             # a stored config holds every key at its default: only a changed one is an error
             fields = type(self).model_fields
             set_keys = [key for key in SERVER_KEYS if getattr(self, key) != fields[key].default]
+            set_keys += ["request_extra"] if self.request_extra != GREEDY_EXTRA else []
             if set_keys:
                 raise ValueError(f"{', '.join(set_keys)}: read only with backend = \"openai\"")
             return self

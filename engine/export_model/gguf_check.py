@@ -30,11 +30,14 @@ class GGUFCheck:
     same_tokenization: int  # prompt texts llama.cpp tokenizes to the HF ids
     max_new_tokens: int
     first_difference: str | None = None  # the first differing pair, shortened
+    shared_prefix: float = 1.0  # HF tokens before each output's first difference, over all
 
     def line(self) -> str:
         text = (f"{self.quant}: {self.identical}/{self.prompts} greedy outputs identical to the "
                 f"HF model (float32, {self.max_new_tokens} new tokens at most); "
                 f"prompt tokenization identical {self.same_tokenization}/{self.prompts}")
+        if self.identical < self.prompts:
+            text += f"; {self.shared_prefix:.1%} of the HF tokens precede the first difference"
         return text
 
 
@@ -70,11 +73,19 @@ def check_gguf(gguf: Path, quant: str, reference: Reference) -> GGUFCheck:
     differing = next(((hf, gg) for hf, gg in pairs if hf != gg), None)
     first = None
     if differing is not None:
-        first = (f"HF {reference.decode(differing[0])[:80]!r} vs GGUF "
-                 f"{reference.decode(differing[1])[:80]!r}")
+        hf, gg = differing
+        at = _shared_prefix(hf, gg)
+        first = (f"after {at} shared tokens, HF {reference.decode(hf[at:])[:60]!r} vs GGUF "
+                 f"{reference.decode(gg[at:])[:60]!r}")
     same_tokens = sum(a == b for a, b in zip(reference.prompts, result["tokenized"]))
+    shared = sum(_shared_prefix(hf, gg) for hf, gg in pairs)
+    total = sum(len(hf) for hf, _ in pairs)
     return GGUFCheck(quant, len(pairs), sum(hf == gg for hf, gg in pairs), same_tokens,
-                     reference.max_new_tokens, first)
+                     reference.max_new_tokens, first, shared / total if total else 1.0)
+
+
+def _shared_prefix(a: list[int], b: list[int]) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
 
 def llama_greedy(gguf: Path, reference: Reference) -> dict:

@@ -25,9 +25,7 @@ def generate_remote(evaluation, k: int, questions: Sequence[Question], on_answer
                     should_stop: Callable[[], bool] | None = None) -> None:
     """Answer every question not in `done`; raises GenerationStopped on a stop request and an
     UndoError when a request fails after its retries (answers already handed over stay)."""
-    from engine.teachers.openai_api import OpenAITeacher
-
-    client = OpenAITeacher(evaluation.server_config(k, evaluation.max_new_tokens))
+    client = _student_client(evaluation, k)
     pending = [i for i in range(len(questions)) if i not in done]
     asyncio.run(_answer_all(client, questions, pending, evaluation.max_new_tokens, on_answers,
                             system, should_stop or (lambda: False)))
@@ -63,6 +61,17 @@ async def _answer_all(client, questions, pending: list[int], max_tokens: int,
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await client.end_session()
+
+
+def _student_client(evaluation, k: int):
+    """The teacher's client whose requests also carry `request_extra` (no repeat penalty)."""
+    from engine.teachers.openai_api import OpenAITeacher
+
+    class StudentClient(OpenAITeacher):
+        def _request_body(self, messages, params: dict) -> dict:
+            return {**super()._request_body(messages, params), **evaluation.request_extra}
+
+    return StudentClient(evaluation.server_config(k, evaluation.max_new_tokens))
 
 
 def _hand_over(group: list, on_answers: OnAnswers) -> None:
