@@ -13,7 +13,8 @@
 #   UNDO_TUI_TORCH         pip spec for torch when none is installed (default: torch==2.13.0)
 #   UNDO_TUI_LLAMA_CMAKE   CMAKE_ARGS for the llama.cpp build (default portable CPU build;
 #                          GPU: "-DGGML_CUDA=on -DLLAVA_BUILD=OFF")
-#   UNDO_TUI_CACHE         wheel cache (default: ${XDG_CACHE_HOME:-~/.cache}/undo-tui)
+#   UNDO_TUI_CACHE         wheel, sdist and GGUF-converter cache (default:
+#                          ${XDG_CACHE_HOME:-~/.cache}/undo-tui)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,18 @@ fi
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
+# The llama-cpp-python sdist, downloaded once into the cache: the wheel is built from it and
+# llama.cpp's GGUF converter is kept from it.
+SDIST="$CACHE/sdist/llama_cpp_python-$LLAMA_VERSION.tar.gz"
+fetch_llama_sdist() {
+    if [ ! -f "$SDIST" ]; then
+        say "downloading the llama-cpp-python $LLAMA_VERSION sdist into $CACHE/sdist"
+        mkdir -p "$CACHE/sdist"
+        "${PIP[@]}" download --no-deps --no-binary :all: -d "$CACHE/sdist" \
+            "llama-cpp-python==$LLAMA_VERSION"
+    fi
+}
+
 if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV"
     "$PY" -m venv "$VENV"
@@ -47,16 +60,29 @@ if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
     key=$(printf '%s %s' "$LLAMA_VERSION" "$LLAMA_CMAKE" | sha256sum | cut -c1-12)
     wheels="$CACHE/wheels/llama-$key"
     if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+        fetch_llama_sdist
         say "building llama-cpp-python $LLAMA_VERSION once (CMAKE_ARGS=$LLAMA_CMAKE); takes ~4 min on 2 cores"
         mkdir -p "$wheels"
         tmp=$(mktemp -d)
         CMAKE_ARGS="$LLAMA_CMAKE" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
-            "${PIP[@]}" wheel --no-deps --no-cache-dir --no-binary llama-cpp-python \
-            -w "$tmp" "llama-cpp-python==$LLAMA_VERSION"
+            "${PIP[@]}" wheel --no-deps --no-cache-dir -w "$tmp" "$SDIST"
         mv "$tmp"/llama_cpp_python-*.whl "$wheels"/
         rm -rf "$tmp"
     fi
     "${PIP[@]}" install --no-deps "$wheels"/llama_cpp_python-*.whl
+fi
+
+# llama.cpp's own HF-to-GGUF converter from the same sdist (undo-tui export-model --format gguf):
+# convert_hf_to_gguf.py, conversion/ and gguf-py/, kept beside the wheel.
+CONVERTER="$CACHE/llama-convert-$LLAMA_VERSION"
+if [ ! -f "$CONVERTER/convert_hf_to_gguf.py" ]; then
+    fetch_llama_sdist
+    say "keeping llama.cpp's GGUF converter in $CONVERTER"
+    tmp=$(mktemp -d "$CACHE/.llama-convert.XXXXXX")
+    src="llama_cpp_python-$LLAMA_VERSION/vendor/llama.cpp"
+    tar -xzf "$SDIST" -C "$tmp" --strip-components=3 "$src/convert_hf_to_gguf.py" \
+        "$src/conversion" "$src/gguf-py" "$src/LICENSE"
+    rm -rf "$CONVERTER" && mv "$tmp" "$CONVERTER"
 fi
 
 say "installing undo-tui and test dependencies"

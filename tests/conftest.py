@@ -14,4 +14,5 @@ pytest_plugins = [
     "tests.fixtures.teacher_fixtures",
     "tests.fixtures.tui_fixtures",
     "tests.fixtures.wheels_fixtures",
+    "tests.fixtures.exported_run",
 ]

@@ -8,18 +8,12 @@ import re
 import pytest
 
 import store
-from tests.fixtures.tui_fixtures import VAL_PATTERNS, expected, screen_named, wait_for, wait_notified
+from tests.fixtures.tui_fixtures import (VAL_PATTERNS, expected, open_dashboard, screen_named,
+                                        wait_for, wait_notified)
 from undo_tui.app import UndoApp
 from undo_tui.screens.dashboard import DashboardScreen, teacher_quality_note
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tui_env")]
-
-
-async def open_dashboard(app, pilot, run_id):
-    await wait_for(pilot, lambda: screen_named(app, "RunsScreen") and app.screen.data)
-    app.open_dashboard(run_id)
-    return await wait_for(pilot, lambda: (s := screen_named(app, "DashboardScreen")) and s.data
-                          and s, what="dashboard loaded")
 
 
 def table_k(dash, k):

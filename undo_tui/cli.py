@@ -30,6 +30,7 @@ COMMANDS = [
     "stop",
     "status",
     "export",
+    "export_model",
     "grade",
     "transfer",
     "tracking",
@@ -39,6 +40,9 @@ COMMANDS = [
     "student",
     "demo",
 ]
+# What a user types: `import` is a keyword, and a module's _ is a - (export_model: export-model).
+COMMAND_NAMES = {module: "import" if module == "import_data" else module.replace("_", "-")
+                 for module in COMMANDS}
 
 
 USAGE = """undo-tui [--store STORE] [STORE] [--run RUN] [--poll SECONDS]
@@ -111,7 +115,7 @@ def _with_default_command(argv: list[str]) -> list[str]:
             continue
         if token in ("-h", "--help"):
             return argv
-        if token in COMMANDS or token == "import":
+        if token in COMMAND_NAMES.values():
             return argv
         if not token.startswith("-") and not _looks_like_path(token):
             raise UnknownCommand(token)
@@ -132,7 +136,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
     try:
         return parser.parse_args(_with_default_command(argv))
     except UnknownCommand as exc:
-        names = ", ".join("import" if name == "import_data" else name for name in COMMANDS)
+        names = ", ".join(COMMAND_NAMES.values())
         parser.error(f"unknown command {str(exc)!r} (choose from {names}); to open a store "
                      f"file by that name, write ./{exc}")
 

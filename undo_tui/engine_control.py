@@ -130,18 +130,18 @@ def refusal_before_start(launched: Launched, cancelled=lambda: False,
     process = launched.process
     while process is not None and not cancelled():
         code = process.poll()
-        text = _launch_output(launched.log_path)  # read after poll: an exit's last words are in
+        text = launch_output(launched.log_path)  # read after poll: an exit's last words are in
         if STARTED.search(text):
             return None
         if code == 0:
             return None
         if code is not None:
-            return _cli_error(text) or f"the engine exited with {code} before starting"
+            return cli_error(text) or f"the engine exited with {code} before starting"
         time.sleep(poll_s)
     return None
 
 
-def _launch_output(log_path: Path) -> str:
+def launch_output(log_path: Path) -> str:
     """The process's own output: the log file without its first line (the command)."""
     try:
         text = log_path.read_text(errors="replace")
@@ -150,7 +150,7 @@ def _launch_output(log_path: Path) -> str:
     return text.partition("\n")[2]
 
 
-def _cli_error(text: str, limit: int = 2000) -> str:
+def cli_error(text: str, limit: int = 2000) -> str:
     start = text.rfind("undo-tui: error: ")
     message = text[start:].removeprefix("undo-tui: error: ") if start >= 0 else text
     return message.strip()[-limit:]

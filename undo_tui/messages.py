@@ -171,3 +171,11 @@ class WorkFailed(Message):
     def __init__(self, what: str, error: str) -> None:
         super().__init__()
         self.what, self.error = what, error
+
+
+class ModelExported(Message):
+    """`undo-tui export-model` ended; `done` says where the files went (or why not)."""
+
+    def __init__(self, run_id: int, done) -> None:  # done: undo_tui.model_export.ModelExportDone
+        super().__init__()
+        self.run_id, self.done = run_id, done

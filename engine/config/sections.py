@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from engine.config.base import Table
+from engine.config.eval_server import EvalServerKeys
 
 
 class RunSection(Table):
@@ -41,7 +42,7 @@ class StudentSection(Table):
                                                "(empty: none); training.system_prompt follows it")
 
 
-class EvaluationSection(Table):
+class EvaluationSection(EvalServerKeys):  # backend and server keys: eval_server.py
     max_new_tokens: int = Field(384, ge=1, description="longest student answer, in tokens")
     batch_size: int = Field(16, ge=1, description="questions decoded together")
     evaluate_base: bool = Field(True, description="iteration 0: evaluate the untrained student, "

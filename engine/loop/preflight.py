@@ -46,6 +46,9 @@ def check_run(db, store_path: Path, config: RunConfig, *, network: bool = True) 
         problems += teacher_problems(config, network=network)  # dataset and rows itself
     student = student_problems(config)
     problems += student + distillation_problems(config)
+    if config.evaluation.backend == "openai":
+        problems += api_problems(config.evaluation.server_config(1), network=network,
+                                 who="evaluation")
     if config.run.kind != "transfer":
         problems += dataset_problems(db, config)
     problems += output_problems(store_path, config, model_ok=not student)
@@ -68,13 +71,14 @@ def teacher_problems(config: RunConfig, *, network: bool = True) -> list[str]:
     return api_problems(teacher, network=network)
 
 
-def api_problems(teacher, *, network: bool = True) -> list[str]:
-    """The key variable is set; the endpoint answers GET /models (without a paid call)."""
+def api_problems(teacher, *, network: bool = True, who: str = "teacher") -> list[str]:
+    """The key variable is set; the endpoint answers GET /models (without a paid call).
+    `who`: the server's role in the messages (the teacher, or the evaluation's student)."""
     headers = {}
     if teacher.api_key_env:
         key = os.environ.get(teacher.api_key_env)
         if not key:
-            return [f"teacher: api_key_env names {teacher.api_key_env}, which is not set in "
+            return [f"{who}: api_key_env names {teacher.api_key_env}, which is not set in "
                     "this environment (export it with the API key)"]
         headers["Authorization"] = f"Bearer {key}"
     if not network:
@@ -86,13 +90,13 @@ def api_problems(teacher, *, network: bool = True) -> list[str]:
         response = httpx.get(url, headers=headers, timeout=min(teacher.timeout_s,
                                                                ENDPOINT_TIMEOUT_S))
     except httpx.HTTPError as exc:
-        return [f"teacher: {teacher.base_url} does not answer ({type(exc).__name__}); is the "
+        return [f"{who}: {teacher.base_url} does not answer ({type(exc).__name__}); is the "
                 "server running and base_url right?"]
     if response.status_code in (401, 403):
         which = f"the key in {teacher.api_key_env}" if teacher.api_key_env else "no API key"
-        return [f"teacher: {teacher.base_url} refused {which} (HTTP {response.status_code})"]
+        return [f"{who}: {teacher.base_url} refused {which} (HTTP {response.status_code})"]
     if response.status_code >= 400:
-        return [f"teacher: {teacher.base_url} answered HTTP {response.status_code} to GET "
+        return [f"{who}: {teacher.base_url} answered HTTP {response.status_code} to GET "
                 "/models; check base_url (it usually ends in /v1)"]
     return []
 

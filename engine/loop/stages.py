@@ -109,6 +109,7 @@ def stage_evaluate(ctx: StageContext) -> None:
     resumed evaluation decodes exactly the batches an uninterrupted one would: under bf16 the
     answers, and so the metrics, do not depend on where a kill happened.
     """
+    from engine.loop.remote_eval import generate_remote
     from engine.student.generation import GenerationStopped, generate_in_batches, load_student
 
     adapter = None
@@ -124,9 +125,12 @@ def stage_evaluate(ctx: StageContext) -> None:
             plan.append((split, examples, done))
     if not plan:
         return
-    model, tokenizer = load_student(model_path(ctx.config.student.model), adapter,
-                                    dtype=evaluation.dtype)
     system = ctx.config.student.system_prompt or None
+    if evaluation.backend == "openai":
+        model = tokenizer = None  # a server answers (engine/loop/remote_eval.py)
+    else:
+        model, tokenizer = load_student(model_path(ctx.config.student.model), adapter,
+                                        dtype=evaluation.dtype)
     progress = ctx.progress_reporter("evaluate")
     total = sum(len(examples) - len(done) for _, examples, done in plan)
     finished = 0
@@ -138,10 +142,15 @@ def stage_evaluate(ctx: StageContext) -> None:
             finished += len(new)
             progress({"stage": "evaluate", "done": finished, "total": total})
 
+        questions = [e.question for e in examples]
         try:
-            generate_in_batches(model, tokenizer, [e.question for e in examples],
-                                evaluation.max_new_tokens, evaluation.batch_size, store_batch,
-                                done=done, should_stop=ctx.stop_checker(), system=system)
+            if model is None:
+                generate_remote(evaluation, ctx.k, questions, store_batch, done=done,
+                                system=system, should_stop=ctx.stop_checker())
+            else:
+                generate_in_batches(model, tokenizer, questions, evaluation.max_new_tokens,
+                                    evaluation.batch_size, store_batch, done=done,
+                                    should_stop=ctx.stop_checker(), system=system)
         except GenerationStopped:
             raise StageStopped from None
 

@@ -19,8 +19,8 @@ from store.processes import ACTIVE_STATUSES, INTERRUPTED, resume_hint
 from store.runs import STOPPABLE_STATUSES
 from store.transfers import data_comparisons, transfer_link, transfers_from
 from undo_tui import engine_control
-from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, Saved,
-                               TransitionCounts, WorkFailed)
+from undo_tui.messages import (DashboardData, DashboardLoaded, EngineLaunched, ModelExported,
+                               Saved, TransitionCounts, WorkFailed)
 from undo_tui.screens.base import BaseScreen
 from undo_tui.widgets.render import (accuracy_cell, change_cell, count, duration, model_label,
                                      one_line, pct)
@@ -170,6 +170,7 @@ class DashboardScreen(BaseScreen):
         Binding("r", "resume", "Resume", id="dash_resume"),
         Binding("x", "export", "Export", id="dash_export"),
         Binding("t", "transfer", "Transfer", id="dash_transfer"),
+        Binding("m", "export_model", "Model", id="dash_export_model"),
         Binding("l", "focus_log", "Log", id="dash_log"),
         Binding("escape", "back", "Back", id="dash_back"),
         Binding("ctrl+r", "refresh", "Refresh", id="dash_refresh", show=False),
@@ -188,6 +189,7 @@ class DashboardScreen(BaseScreen):
         self.last_event_id = 0
         self.last_load = 0.0
         self.loads = 0
+        self.exporting_model = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -420,6 +422,47 @@ class DashboardScreen(BaseScreen):
 
     def action_export(self) -> None:
         self.app.open_export(self.run_id)
+
+    def action_export_model(self) -> None:
+        """The best iteration's student as an HF directory, GGUFs and Ollama Modelfiles."""
+        from undo_tui.model_export import default_out
+
+        data = self.data
+        if data is None:
+            return
+        if data.run.best_iteration is None:
+            self.notify("No best iteration yet: a model can be exported once an iteration is "
+                        "trained and evaluated.", severity="warning")
+            return
+        if self.exporting_model:
+            self.notify("A model export of this run is already running.", severity="warning")
+            return
+        self.exporting_model = True
+        out = default_out(self.store_path, self.run_id)
+        self.notify(f"Exporting iteration {data.run.best_iteration}'s student to {out} "
+                    f"(HF, GGUF f16 and q8_0, Modelfiles)...", title="Model export")
+        self.export_model(out)
+
+    @work(thread=True, exit_on_error=False, name="exporting the model")
+    def export_model(self, out) -> None:
+        from undo_tui.model_export import export_and_wait
+
+        done = export_and_wait(self.store_path, self.run_id, out, python=self.app.engine_python)
+        self.post_message(ModelExported(self.run_id, done))
+
+    def on_model_exported(self, message: ModelExported) -> None:
+        self.exporting_model = False
+        done = message.done
+        log = self.query_one("#log-tail", VimLog)
+        for line in done.output.splitlines():
+            log.write(Text(line, style="green" if done.ok else "red"))
+        if done.ok:
+            self.notify(f"Model written to {done.out} (README.md: the card and the GGUF check)",
+                        title="Model exported", timeout=15)
+        else:
+            self.notify(f"{done.output.splitlines()[-1] if done.output else 'failed'} "
+                        f"(log: {done.log_path})", title="Model not exported", severity="error",
+                        timeout=15)
 
     def action_transfer(self) -> None:
         """Train another student on one of this run's iterations (a transfer run)."""
