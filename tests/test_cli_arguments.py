@@ -17,7 +17,7 @@ MINIMAL = {
     "tui": [], "import": ["data.jsonl", "--dataset", "d"], "generate": ["--dataset", "d"],
     "run": ["run.toml"], "resume": ["1"], "stop": ["1"], "status": [],
     "export": ["1", "--format", "parquet", "--out", "x.parquet"],
-    "export-model": ["1", "--format", "hf", "--out", "x"],
+    "export-model": ["1", "--format", "hf", "--out", "x"], "tracking": ["1"],
     "transfer": ["--from-run", "1", "--student", "smollm2"], "demo": [],
     "grade": ["outputs.jsonl"], "config": ["check", "run.toml"],
     "wheels": ["sweep", "sweep.toml"], "distill": ["distill.toml"],

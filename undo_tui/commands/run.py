@@ -18,9 +18,9 @@ def add_parser(subparsers):
                      help="instead: an equal-budget standard-distillation baseline of RUN "
                           "(its id or name)")
     add_run_argument(parser, "--from-run",
-                     help="start from RUN's curated data (its exclusions, tags, notes and "
-                          "rationale edits; RUN must be on the config's dataset) and record it "
-                          "as the new run's source")
+                     help="start from RUN's curated data (its id or name; its exclusions, tags, "
+                          "notes and rationale edits; RUN must be on the config's dataset) and "
+                          "record it as the new run's source")
     parser.add_argument("--create-only", action="store_true",
                         help="record the run and print its id without running it")
     add_preflight_flag(parser)
