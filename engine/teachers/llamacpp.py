@@ -89,6 +89,11 @@ class LlamaCppTeacher(Teacher):
                           completion_tokens=outcome.completion_tokens,
                           latency_s=time.perf_counter() - start)
 
+    def mean_batch(self) -> float:
+        """Sequences decoded together per step so far (1.0 before any step)."""
+        decoder = self._scheduler.decoder
+        return decoder.stepped / decoder.steps if decoder.steps else 1.0
+
     def close(self) -> None:
         if self._llm is not None:
             self._scheduler.close()

@@ -22,6 +22,12 @@ from engine.teachers.llamacpp_chat import MIN_P, TOP_K, TYPICAL_P, SequenceReque
 from engine.teachers.llamacpp_sequence import SequenceState, token_budget
 
 CTX_STEP = 256  # llama.cpp's padding of a sequence's context
+# A prompt's last token evaluated alone gives other logits than inside a batch of 2 or more
+# (llama.cpp's CPU kernels for one row differ: measured here up to 0.75 on SmolLM2's logits;
+# batches of 2, 3, 5 or the whole prompt agree bitwise). llama-cpp-python replays that one token
+# when a prompt comes again whole, so its output then depends on what ran before; evaluating at
+# least two keeps a request's output the same whatever the cache holds.
+MIN_EVALUATED = 2
 
 
 class SequenceFailed(Exception):
@@ -52,6 +58,8 @@ class BatchDecoder:
         self._detokenize = lambda tokens: llm.detokenize(tokens)
         self._cached: list[list[int]] = [[] for _ in range(n_seq)]  # tokens in each slot's KV
         self._running: dict[int, _Running] = {}
+        self.steps = 0  # decode steps taken, and the sequences they decoded together
+        self.stepped = 0
 
     # --- the scheduler's view -------------------------------------------------------------
 
@@ -100,6 +108,7 @@ class BatchDecoder:
         """
         slots = sorted(self._running)
         entries = [(s, self._running[s].state.tokens[-1], len(self._cached[s])) for s in slots]
+        self.steps, self.stepped = self.steps + 1, self.stepped + len(entries)
         try:
             self._decode(entries, last_only=False)
         except SequenceFailed as exc:
@@ -127,13 +136,13 @@ class BatchDecoder:
     # --- KV cache ---------------------------------------------------------------------------
 
     def _take_prefix(self, slot: int, prompt: tuple[int, ...]) -> None:
-        """Leave in `slot` the longest cached prefix of `prompt` (at least one token to eval)."""
+        """Leave in `slot` the longest cached prefix of `prompt`, short of its last two tokens."""
         source, shared = slot, 0
         for candidate in range(self.n_seq):
             length = _common_prefix(self._cached[candidate], prompt)
             if length > shared or (length == shared and candidate == slot):
                 source, shared = candidate, length
-        shared = min(shared, len(prompt) - 1)
+        shared = min(shared, max(0, len(prompt) - MIN_EVALUATED))
         lib = self._lib
         if source != slot and shared > 0:
             lib.llama_memory_seq_rm(self._memory, slot, -1, -1)

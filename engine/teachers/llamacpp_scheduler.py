@@ -24,7 +24,7 @@ class DecoderStopped(Exception):
 
 class DecodeScheduler:
     def __init__(self, decoder: BatchDecoder, log_path: str | Path | None):
-        self._decoder = decoder
+        self.decoder = decoder
         self._log_path = log_path
         self._queue: deque[tuple[SequenceRequest, Future]] = deque()
         self._wake = threading.Condition()
@@ -55,24 +55,24 @@ class DecodeScheduler:
         try:
             while self._admit():
                 with stderr_to(self._log_path):
-                    self._answer(self._decoder.step())
+                    self._answer(self.decoder.step())
         except Exception as exc:  # a bug: fail every call, never hang the pass
             with self._wake:
                 self._stopped = f"llama.cpp decoder stopped: {type(exc).__name__}: {exc}"
         finally:
             self._fail_all()
             with stderr_to(self._log_path):
-                self._decoder.close()
+                self.decoder.close()
 
     def _admit(self) -> bool:
         """Start queued calls in free slots (waiting for one when nothing runs); False: stop."""
         while True:
             with self._wake:
-                while not self._queue and not self._decoder.running() and self._stopped is None:
+                while not self._queue and not self.decoder.running() and self._stopped is None:
                     self._wake.wait()
                 if self._stopped is not None:
                     return False
-                if not self._queue or not self._decoder.free_slots():
+                if not self._queue or not self.decoder.free_slots():
                     return True
                 request, future = self._queue.popleft()
             if future.set_running_or_notify_cancel():
@@ -81,7 +81,7 @@ class DecodeScheduler:
     def _start(self, request: SequenceRequest, future: Future) -> None:
         try:
             with stderr_to(self._log_path):
-                output = self._decoder.start(request, future)
+                output = self.decoder.start(request, future)
         except SequenceFailed as exc:
             future.set_exception(exc)
             return
@@ -101,6 +101,6 @@ class DecodeScheduler:
             queued = [future for _, future in self._queue]
             self._queue.clear()
             reason = self._stopped or "the llama.cpp teacher was closed"
-        for future in [*queued, *self._decoder.handles()]:
+        for future in [*queued, *self.decoder.handles()]:
             if not future.done():  # not cancelled, not answered
                 future.set_exception(DecoderStopped(reason))
