@@ -50,8 +50,8 @@ class LlamaCppTeacher(Teacher):
 
         c = self.config
         threads = c.n_threads or default_threads()
-        with stderr_to(self.log_path):  # its own context stays small: the decoder makes the real one
-            return Llama(model_path=str(self.path), n_ctx=min(c.n_ctx, MAX_BATCH),
+        with stderr_to(self.log_path):  # the decoder makes its own context; this one's serves
+            return Llama(model_path=str(self.path), n_ctx=c.n_ctx,  # bare calls (benchmarks)
                          n_gpu_layers=c.n_gpu_layers, n_threads=threads,
                          n_threads_batch=threads, verbose=False)
 
@@ -89,10 +89,10 @@ class LlamaCppTeacher(Teacher):
                           completion_tokens=outcome.completion_tokens,
                           latency_s=time.perf_counter() - start)
 
-    def mean_batch(self) -> float:
-        """Sequences decoded together per step so far (1.0 before any step)."""
+    def decode_steps(self) -> tuple[int, int]:
+        """(decode steps so far, sequences they decoded): how much decoding was shared."""
         decoder = self._scheduler.decoder
-        return decoder.stepped / decoder.steps if decoder.steps else 1.0
+        return decoder.steps, decoder.stepped
 
     def close(self) -> None:
         if self._llm is not None:
