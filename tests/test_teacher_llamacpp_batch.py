@@ -107,6 +107,24 @@ def test_a_prompt_too_long_fails_alone(llama_teacher):
     assert outcomes[0].text.strip() and outcomes[2].text.strip()
 
 
+def test_a_refused_decode_fails_its_calls_by_name_and_the_teacher_goes_on(llama_teacher,
+                                                                          monkeypatch):
+    import llama_cpp
+
+    real = llama_cpp.llama_decode
+
+    def refuse_shared_steps(ctx, batch):  # a fault: llama.cpp finds no KV slot for a step
+        several = batch.n_tokens > 1 and all(batch.logits[i] for i in range(batch.n_tokens))
+        return 1 if several else real(ctx, batch)
+
+    monkeypatch.setattr(llama_cpp, "llama_decode", refuse_shared_steps)
+    outcomes = _together(llama_teacher, _calls(0.0, 0)[:2])
+    assert [type(o) for o in outcomes] == [TeacherCallFailed, TeacherCallFailed]
+    assert "could not decode a batch of 2 tokens (llama_decode returned 1)" in outcomes[0].reason
+    monkeypatch.undo()
+    assert _together(llama_teacher, _calls(0.0, 0)[:2])[1].text.strip()
+
+
 def test_a_stop_string_cuts_the_text_and_counts_its_tokens(reference):
     llm = reference.llm
     tokens = llm.tokenize(b"7 times 8 is 56. Answer: 56", add_bos=False)

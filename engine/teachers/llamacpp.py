@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 
 from engine.config.teacher import LlamaCppTeacherConfig
-from engine.teachers.base import Completion, Message, Teacher, TeacherCallFailed
+from engine.teachers.base import (Completion, Message, Teacher, TeacherCallFailed,
+                                  TeacherUnusable)
 from engine.teachers.identity import gguf_model_id
 from engine.teachers.llamacpp_batch import BatchDecoder, SequenceFailed
-from engine.teachers.llamacpp_chat import ChatPrompt
+from engine.teachers.llamacpp_chat import ChatPrompt, NoChatTemplate
 from engine.teachers.llamacpp_scheduler import DecodeScheduler, DecoderStopped
 from engine.teachers.stderr_redirect import stderr_to
 
@@ -39,10 +40,18 @@ class LlamaCppTeacher(Teacher):
         self.path = config.model_path()
         self.model_id = gguf_model_id(self.path)
         self._llm = self._load()
-        self._chat = ChatPrompt(self._llm)
-        with stderr_to(log_path):
-            decoder = BatchDecoder(self._llm, n_seq=config.concurrency, n_ctx=config.n_ctx,
-                                   n_batch=min(config.n_ctx, MAX_BATCH))
+        try:
+            self._chat = ChatPrompt(self._llm)
+        except NoChatTemplate as exc:
+            self.close_model()
+            raise TeacherUnusable(f"{self.path}: {exc}") from exc
+        try:
+            with stderr_to(log_path):
+                decoder = BatchDecoder(self._llm, n_seq=config.concurrency, n_ctx=config.n_ctx,
+                                       n_batch=min(config.n_ctx, MAX_BATCH))
+        except RuntimeError as exc:  # no memory for concurrency x n_ctx tokens of KV cache
+            self.close_model()
+            raise TeacherUnusable(f"{exc}; lower teacher.concurrency or teacher.n_ctx") from exc
         self._scheduler = DecodeScheduler(decoder, log_path)
 
     def _load(self):
@@ -50,8 +59,9 @@ class LlamaCppTeacher(Teacher):
 
         c = self.config
         threads = c.n_threads or default_threads()
-        with stderr_to(self.log_path):  # the decoder makes its own context; this one's serves
-            return Llama(model_path=str(self.path), n_ctx=c.n_ctx,  # bare calls (benchmarks)
+        # the decoder makes its own context; the Llama's own serves bare calls (benchmarks)
+        with stderr_to(self.log_path):
+            return Llama(model_path=str(self.path), n_ctx=c.n_ctx,
                          n_gpu_layers=c.n_gpu_layers, n_threads=threads,
                          n_threads_batch=threads, verbose=False)
 
@@ -97,9 +107,12 @@ class LlamaCppTeacher(Teacher):
     def close(self) -> None:
         if self._llm is not None:
             self._scheduler.close()
-            with stderr_to(self.log_path):
-                self._llm.close()
-            self._llm = None
+            self.close_model()
+
+    def close_model(self) -> None:
+        with stderr_to(self.log_path):
+            self._llm.close()
+        self._llm = None
 
 
 def default_threads() -> int:

@@ -112,9 +112,11 @@ class BatchDecoder:
         try:
             self._decode(entries, last_only=False)
         except SequenceFailed as exc:
-            for slot in slots:
+            failed = [self._running.pop(slot) for slot in slots]
+            for slot, running in zip(slots, failed):
                 self._forget(slot)
-            return [(self._running.pop(slot).handle, exc) for slot in slots]
+                running.free()
+            return [(running.handle, exc) for running in failed]
         ended = []
         for row, (slot, token, _) in enumerate(entries):
             self._cached[slot].append(token)
@@ -178,7 +180,6 @@ class _Running:
 
     def __init__(self, handle: object, state: SequenceState, sampler):
         self.handle, self.state, self.sampler = handle, state, sampler
-        self._lib = sampler[0]
 
     def accept(self, ctx, row: int) -> bool:
         lib, chain = self.sampler

@@ -85,6 +85,9 @@ class DecodeScheduler:
         except SequenceFailed as exc:
             future.set_exception(exc)
             return
+        except Exception as exc:  # a bug: this call fails too, then every other one (_serve)
+            future.set_exception(DecoderStopped(f"{type(exc).__name__}: {exc}"))
+            raise
         if output is not None:
             future.set_result(output)
 

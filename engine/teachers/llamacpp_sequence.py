@@ -9,6 +9,7 @@ texts, finish reasons and token counts as one-at-a-time decoding.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.teachers.llamacpp_chat import SequenceRequest
@@ -35,8 +36,8 @@ def token_budget(request: SequenceRequest, n_ctx: int) -> int:
 class SequenceState:
     request: SequenceRequest
     budget: int
-    is_end: object  # callable(token) -> bool: an end-of-generation token
-    detokenize: object  # callable(tokens) -> bytes
+    is_end: Callable[[int], bool]  # an end-of-generation token
+    detokenize: Callable[[list[int]], bytes]
     tokens: list[int] = field(default_factory=list)
     output: SequenceOutput | None = None
     _multibyte_left: int = 0
