@@ -53,9 +53,10 @@ class LlamaCppTeacherConfig(TeacherBase):
                                                     "a CUDA build of llama-cpp-python)")
     n_threads: int | None = Field(None, ge=1, description="CPU threads (unset: half the usable "
                                                           "cores)")
-    concurrency: int = Field(4, ge=1, le=256, description="sequences decoded together in one "
-                                                          "context (each holds n_ctx tokens of KV "
-                                                          "cache; outputs as one at a time)")
+    concurrency: int = Field(1, ge=1, le=256, description="sequences decoded together in one "
+                                                          "context, each with n_ctx tokens of KV "
+                                                          "cache; same outputs as 1 (faster where "
+                                                          "decoding is memory-bound, e.g. a GPU)")
 
     def model_path(self) -> Path:
         """The GGUF file this teacher loads (a packaged alias resolved)."""
