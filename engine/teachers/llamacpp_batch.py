@@ -87,8 +87,8 @@ class BatchDecoder:
         self._take_prefix(slot, request.prompt)
         cached = len(self._cached[slot])
         try:
-            for begin in range(cached, len(request.prompt), self.n_batch):
-                chunk = request.prompt[begin:begin + self.n_batch]
+            for begin, end in _chunks(cached, len(request.prompt), self.n_batch):
+                chunk = request.prompt[begin:end]
                 self._decode([(slot, token, begin + i) for i, token in enumerate(chunk)],
                              last_only=True)
                 self._cached[slot].extend(chunk)
@@ -212,6 +212,20 @@ def _sampler(lib, request: SequenceRequest):
     for link in links:
         lib.llama_sampler_chain_add(chain, link())
     return lib, chain
+
+
+def _chunks(begin: int, end: int, size: int) -> list[tuple[int, int]]:
+    """[begin, end) in pieces of at most `size`, the last one never a lone token (MIN_EVALUATED)
+    unless the whole is one token.
+
+    A prompt longer than one chunk is still not bitwise the same when cut elsewhere (measured:
+    chunks of 4-40 tokens changed the first logits of 2 of 5 prompts); at n_batch = 512 the
+    part after a cached prefix is one chunk for prompts like the teacher's.
+    """
+    bounds = list(range(begin, end, size)) + [end]
+    if len(bounds) > 2 and bounds[-1] - bounds[-2] < MIN_EVALUATED:
+        bounds[-2] = bounds[-1] - MIN_EVALUATED
+    return list(zip(bounds, bounds[1:]))
 
 
 def _common_prefix(a, b) -> int:
