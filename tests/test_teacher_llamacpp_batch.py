@@ -165,7 +165,7 @@ def test_a_kill_mid_batch_loses_only_unfinished_sequences(db, store_path, gsm8k_
     assert 0 < len(cached_at_kill) < 4 and in_flight <= 3
 
     again = subprocess.run(_generate(store_path, teacher_gguf), cwd=ROOT, env=subprocess_env(),
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300, check=False)
     assert again.returncode == 0, again.stderr[-2000:]
     rows, cache = _stored(db)
     assert len(rows) == 4 and len(cache) == 4

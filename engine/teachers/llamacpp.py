@@ -19,12 +19,17 @@ import time
 from pathlib import Path
 
 from engine.config.teacher import LlamaCppTeacherConfig
-from engine.teachers.base import (Completion, Message, Teacher, TeacherCallFailed,
-                                  TeacherUnusable)
+from engine.teachers.base import (
+    Completion,
+    Message,
+    Teacher,
+    TeacherCallFailed,
+    TeacherUnusable,
+)
 from engine.teachers.identity import gguf_model_id
 from engine.teachers.llamacpp_batch import BatchDecoder, SequenceFailed
 from engine.teachers.llamacpp_chat import ChatPrompt, NoChatTemplate
-from engine.teachers.llamacpp_scheduler import DecodeScheduler, DecoderStopped
+from engine.teachers.llamacpp_scheduler import DecoderStopped, DecodeScheduler
 from engine.teachers.stderr_redirect import stderr_to
 
 MAX_BATCH = 512  # prompt tokens per llama_decode, llama-cpp-python's default n_batch

@@ -16,6 +16,7 @@ Not thread-safe: one thread owns a decoder (the teacher's scheduler).
 from __future__ import annotations
 
 import ctypes
+import itertools
 from collections.abc import Callable
 
 from engine.teachers.llamacpp_chat import MIN_P, TOP_K, TYPICAL_P, SequenceRequest
@@ -225,7 +226,7 @@ def _chunks(begin: int, end: int, size: int) -> list[tuple[int, int]]:
     bounds = list(range(begin, end, size)) + [end]
     if len(bounds) > 2 and bounds[-1] - bounds[-2] < MIN_EVALUATED:
         bounds[-2] = bounds[-1] - MIN_EVALUATED
-    return list(zip(bounds, bounds[1:]))
+    return list(itertools.pairwise(bounds))
 
 
 def _common_prefix(a, b) -> int:

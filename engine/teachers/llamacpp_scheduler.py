@@ -8,6 +8,7 @@ joins the running batch) while the others go on: a kill loses only sequences sti
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -16,6 +17,8 @@ from pathlib import Path
 from engine.teachers.llamacpp_batch import BatchDecoder, SequenceFailed
 from engine.teachers.llamacpp_chat import SequenceRequest
 from engine.teachers.stderr_redirect import stderr_to
+
+log = logging.getLogger(__name__)
 
 
 class DecoderStopped(Exception):
@@ -57,6 +60,7 @@ class DecodeScheduler:
                 with stderr_to(self._log_path):
                     self._answer(self.decoder.step())
         except Exception as exc:  # a bug: fail every call, never hang the pass
+            log.exception("llama.cpp decoder stopped")
             with self._wake:
                 self._stopped = f"llama.cpp decoder stopped: {type(exc).__name__}: {exc}"
         finally:
