@@ -19,7 +19,10 @@ from tests.fixtures.teacher_fixtures import ROOT, subprocess_env
 TEACHER_API = ["teacher_api_req_per_s_c8_500ms_vs_ideal", "teacher_api_req_per_s_c64_1000ms_vs_ideal",
                "teacher_api_req_per_s_c64_vs_one_at_a_time"]
 TEACHER_LLAMA = ["teacher_llamacpp_tok_per_s_vs_bare",
-                 "teacher_llamacpp_s_per_problem_prefix_kept_vs_reset"]
+                 "teacher_llamacpp_s_per_problem_prefix_kept_vs_reset",
+                 "teacher_llamacpp_tok_per_s_batched8_vs_one_at_a_time",
+                 "teacher_llamacpp_batched8_same_text_as_one_at_a_time",
+                 "teacher_llamacpp_tok_per_s_batched8_vs_bare_one_at_a_time"]
 RESUME = ["resume_calls_made_vs_missing", "resume_pass_wall_vs_remaining_share",
           "resume_process_wall_vs_remaining_share", "resume_total_requests_vs_examples"]
 TUI = ["tui.store_build_rows_per_s", "tui.store_file_size", "tui.first_paint", "tui.errors_open",
@@ -98,6 +101,8 @@ def test_correctness_figures_hold_even_in_quick_mode(quick_run):
     assert resume.value == resume.baseline > 0
     if "eval_identical_predictions" in figures:
         assert figures["eval_identical_predictions"].value == 1.0
+    if "teacher_llamacpp_batched8_same_text_as_one_at_a_time" in figures:
+        assert figures["teacher_llamacpp_batched8_same_text_as_one_at_a_time"].value == 1.0
     for name in CHAOS:  # nothing lost, changed or printed as a traceback; every fault retried
         if name in figures:
             chaos = figures[name]

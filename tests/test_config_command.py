@@ -49,7 +49,7 @@ def test_the_schema_accepts_the_shipped_configs(schema, path):
     ({"dataset": {"name": "d"}, "loop": {"keep": "most"}}, ["loop", "keep"]),
     ({"dataset": {"name": "d"}, "loop": {"kep": "all"}}, ["loop"]),
     ({"dataset": {"name": "d"}, "teacher": {"backend": "openai", "model": "m"}}, ["teacher"]),
-    ({"dataset": {"name": "d"}, "teacher": {"concurrency": 4}}, ["teacher"]),
+    ({"dataset": {"name": "d"}, "teacher": {"timeout_s": 4.0}}, ["teacher"]),
     ({"loop": {}}, []),
 ])
 def test_the_schema_refuses_what_the_parser_refuses(schema, table, where):

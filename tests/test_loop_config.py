@@ -45,7 +45,7 @@ def test_defaults_follow_the_brief():
     ({"dataset": {"name": "d"}, "training": {"epochs": 0}}, "training.epochs: must be >= 1, got 0"),
     ({"dataset": {"name": "d"}, "teacher": {"backend": "vllm"}}, "teacher.backend: 'vllm' is not allowed"),
     ({"dataset": {"name": "d"}, "teacher": {"backend": "openai", "model": "m"}}, "teacher.base_url: required"),
-    ({"dataset": {"name": "d"}, "teacher": {"concurrency": 4}}, "teacher.concurrency: unknown key for backend 'llamacpp'"),
+    ({"dataset": {"name": "d"}, "teacher": {"timeout_s": 4.0}}, "teacher.timeout_s: unknown key for backend 'llamacpp'"),
 ])
 def test_bad_configs_say_what_is_wrong(data, message):
     with pytest.raises(UndoError) as info:

@@ -1,6 +1,6 @@
 """[teacher]: one table per backend, told apart by `backend` (llamacpp when it is left out).
 
-A key that only the other backend reads (`concurrency` for llama.cpp, `n_ctx` for an API) is
+A key that only the other backend reads (`timeout_s` for llama.cpp, `n_ctx` for an API) is
 refused rather than ignored. Importable without llama.cpp or httpx.
 """
 
@@ -53,6 +53,10 @@ class LlamaCppTeacherConfig(TeacherBase):
                                                     "a CUDA build of llama-cpp-python)")
     n_threads: int | None = Field(None, ge=1, description="CPU threads (unset: half the usable "
                                                           "cores)")
+    concurrency: int = Field(1, ge=1, le=256, description="sequences decoded together in one "
+                                                          "context, each with n_ctx tokens of KV "
+                                                          "cache; same outputs as 1 (faster where "
+                                                          "decoding is memory-bound, e.g. a GPU)")
 
     def model_path(self) -> Path:
         """The GGUF file this teacher loads (a packaged alias resolved)."""

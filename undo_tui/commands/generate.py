@@ -41,7 +41,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--api-key-env", metavar="VAR",
                    help="NAME of the environment variable holding the API key")
-    p.add_argument("--concurrency", type=_positive, help="requests in flight (openai)")
+    p.add_argument("--concurrency", type=_positive,
+                   help="requests in flight (openai); sequences decoded together (llamacpp)")
     p.add_argument("--max-tokens", type=_positive, help="longest rationale, in tokens")
     p.add_argument("--keep", choices=KEEP_CHOICES, default="correct",
                    help="which outputs to keep (default: gold-correct ones)")
