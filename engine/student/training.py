@@ -34,6 +34,7 @@ from engine.student.distilling import (LOSS_PARTS, Distillation, ValueHead, chec
                                        load_teacher)
 from engine.student.generation import eos_ids
 from engine.student.loading import default_device, load_tokenizer, model_identity, resolve_dtype, resolve_model_dir
+from engine.student import ranks
 from engine.student.prompting import Question
 from engine.student.result import TrainResult
 from engine.student.resume import fingerprint, mark_saved, prepare_state_dir, resumed_history
@@ -76,7 +77,9 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     resume_from = None
     if state_dir is not None:
         print_ = fingerprint(encoded.features, config.model_dump(), trained_on, init_adapter)
-        resume_from = prepare_state_dir(Path(state_dir), print_)
+        # one rank cleans the state directory; all resume from the checkpoint it chose
+        resume_from = ranks.share(prepare_state_dir(Path(state_dir), print_)
+                                  if ranks.is_lead() else None)
     distillation = None
     if teacher_dir is not None:  # loaded before the seed, so the student starts as under sft
         if teacher is None:
@@ -108,10 +111,22 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
         examples=len(encoded.features), skipped=encoded.skipped, losses=list(losses),
         resumed_from_step=watcher.start_step, resumed_tokens=watcher.start_tokens)
     ValueHead.detach_from(trainer.model)  # training's helper, not part of the student
-    save_checkpoint(trainer.model, tokenizer, out_dir, config, result, identity)
-    if state_dir is not None and not result.stopped:
-        shutil.rmtree(state_dir, ignore_errors=True)  # the final checkpoint supersedes it
+    model, weights = _final_weights(trainer, config)
+    if ranks.is_lead():
+        save_checkpoint(model, tokenizer, out_dir, config, result, identity, weights)
+        if state_dir is not None and not result.stopped:
+            shutil.rmtree(state_dir, ignore_errors=True)  # the final checkpoint supersedes it
+    ranks.barrier()  # no rank reports done before the checkpoint is in place
     return result
+
+
+def _final_weights(trainer, config: TrainConfig):
+    """(model, state dict or None) to save: under fsdp and deepspeed every rank takes part in
+    gathering the full weights (rank 0 gets them); under ddp each rank holds them whole."""
+    if ranks.world_size() == 1 or config.strategy == "ddp":
+        return trainer.model, None
+    weights = trainer.accelerator.get_state_dict(trainer.model)
+    return trainer.accelerator.unwrap_model(trainer.model), weights
 
 
 def _extra_state(distillation: Distillation | None) -> list:
@@ -161,7 +176,8 @@ def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, 
                   output_dir: str, distillation: Distillation | None = None):
     lengths = [len(f["input_ids"]) for f in features]
     sampler, collator = make_batching(config.batching, lengths, config.batch_size, config.seed,
-                                      tokenizer.pad_token_id or 0, config.max_length)
+                                      tokenizer.pad_token_id or 0, config.max_length,
+                                      shard=(ranks.rank(), ranks.world_size()))
     autocast_bf16 = not config.lora and resolve_dtype(config.dtype, device) == torch.bfloat16
     # transformers 5 dropped warmup_ratio: a warmup_steps value below 1 is read as a fraction.
     args = TrainingArguments(
@@ -172,12 +188,29 @@ def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, 
         disable_tqdm=True, seed=config.seed, data_seed=config.seed, use_cpu=device == "cpu",
         bf16=autocast_bf16, remove_unused_columns=False, dataloader_num_workers=0,
         dataloader_pin_memory=device != "cpu", log_level="error",
-        **_checkpointing_args(config.grad_checkpointing))
+        **_checkpointing_args(config.grad_checkpointing), **_distributed_args(config, device))
     trainer = StudentTrainer(model=model, args=args, train_dataset=ListDataset(features),
                              data_collator=collator, batch_sampler=sampler, watcher=watcher,
                              distillation=distillation)
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
     return trainer
+
+
+def _distributed_args(config: TrainConfig, device: str) -> dict:
+    """Under a launcher: the backend, the collective timeout and the strategy. Every trainable
+    weight gets a gradient each step (LoRA or full), so DDP need not search for unused ones."""
+    if ranks.world_size() == 1:
+        return {}
+    args = {"ddp_backend": "gloo" if device == "cpu" else "nccl",
+            "ddp_timeout": config.dist_timeout_s, "ddp_find_unused_parameters": False}
+    if config.strategy == "fsdp":
+        args["fsdp"] = "full_shard auto_wrap"
+    elif config.strategy == "deepspeed":
+        args["deepspeed"] = {"zero_optimization": {"stage": config.zero_stage},
+                             "train_micro_batch_size_per_gpu": "auto",
+                             "gradient_accumulation_steps": "auto", "train_batch_size": "auto",
+                             "bf16": {"enabled": "auto"}}
+    return args
 
 
 def _checkpointing_args(enabled: bool) -> dict:
@@ -191,11 +224,11 @@ def _checkpointing_args(enabled: bool) -> dict:
 
 
 def save_checkpoint(model, tokenizer, out_dir: Path, config: TrainConfig, result: TrainResult,
-                    base_identity: str) -> None:
+                    base_identity: str, weights: dict | None = None) -> None:
     """Adapter (or full model) + tokenizer + a summary, renamed into place only when complete."""
     remove_stale_temps(out_dir.parent, out_dir.name)
     with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp)
+        model.save_pretrained(tmp, state_dict=weights)
         tokenizer.save_pretrained(tmp)
         info = {"base_model": base_identity, "config": config.model_dump(), "steps": result.steps,
                 "final_loss": result.final_loss, "mean_loss": result.mean_loss,
@@ -226,6 +259,7 @@ class StudentTrainer(Trainer):
         self.distillation = distillation
         self.parts = PartsTally()
         self._micro_step, self._micro = -1, 0
+        self._rank_tokens = 0  # trained on by this rank since this call began
         if distillation is not None:
             self.loss_is_scaled_for_ga = False  # a per-batch mean: Trainer divides by accumulation
 
@@ -250,19 +284,26 @@ class StudentTrainer(Trainer):
         loader = DataLoader(self.train_dataset, batch_sampler=self.batch_sampler,
                             collate_fn=self.data_collator, num_workers=0,
                             pin_memory=self.args.dataloader_pin_memory)
-        return self.accelerator.prepare(loader)
+        if ranks.world_size() == 1:
+            return self.accelerator.prepare(loader)
+        # our sampler already yields this rank's slices: accelerate must not shard them again
+        from accelerate.data_loader import prepare_data_loader
+
+        return prepare_data_loader(loader, self.args.device, num_processes=1, process_index=0,
+                                   put_on_device=True)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         if self.distillation is None:
-            self.watcher.tokens += count_tokens(inputs)
+            self._rank_tokens += count_tokens(inputs)
             return super().training_step(model, inputs, num_items_in_batch)
         loss = super().training_step(model, inputs, num_items_in_batch)
-        self.watcher.tokens += self.distillation.trained_tokens  # a sampled batch's, if sampled
+        self._rank_tokens += self.distillation.trained_tokens  # a sampled batch's, if sampled
         return loss
 
     def log(self, logs: dict, *args, **kwargs) -> None:
         """The token count rides along in the log history, so a resumed training knows it."""
-        if "loss" in logs:
+        if "loss" in logs:  # every rank logs each step, so the sum over ranks is in step
+            self.watcher.tokens = self.watcher.start_tokens + ranks.total(self._rank_tokens)
             logs["tokens"] = self.watcher.tokens
             logs.update(self.parts.means())
         super().log(logs, *args, **kwargs)
@@ -331,18 +372,21 @@ class StepWatcher(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         final = state.global_step >= state.max_steps
-        if not final and self.should_stop is not None and self.should_stop():
+        stop = not final and self.should_stop is not None and self.should_stop()
+        save = self.saving.enabled if stop else self.saving.due(state.global_step, final)
+        stop, save = ranks.share((stop, save))  # rank 0 decides for every rank
+        if stop:
             self.stopped = True
             control.should_training_stop = True
-            control.should_save = self.saving.enabled
-        elif self.saving.due(state.global_step, final):
-            control.should_save = True
+        control.should_save = control.should_save or save
 
     def on_save(self, args, state, control, **kwargs):
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        for save in self.save_extra:
-            save(checkpoint)
-        mark_saved(checkpoint)
+        ranks.barrier()  # every rank has written its part (its random-number state)
+        if ranks.is_lead():
+            for save in self.save_extra:
+                save(checkpoint)
+            mark_saved(checkpoint)
         self.saving.last_save = time.monotonic()
 
     def on_log(self, args, state, control, logs=None, **kwargs):

@@ -1,0 +1,71 @@
+"""The command that starts a stage: one `engine.loop.stage_main` process, or its ranks through
+torchrun or accelerate launch when `[training] processes x nodes > 1` (train and evaluate only;
+the teacher pass stays one process).
+
+Both launchers are started as modules of this interpreter (`python -m torch.distributed.run`,
+`python -m accelerate.commands.launch`), so the ranks run in the same environment as the
+supervisor. Every rank's output goes to the run log, each line prefixed with its local rank
+(`[default1]:`), and a rank that dies makes the launcher's elastic agent stop the others and exit
+(max restarts 0): the supervisor then names the dead rank (engine/loop/failures.py). Pure: no torch.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+from engine.config.training import TrainConfig
+
+DISTRIBUTED_STAGES = ("train", "evaluate")
+STAGE_MODULE = "engine.loop.stage_main"
+
+
+def is_distributed(config: TrainConfig, stage: str) -> bool:
+    return config.world_size > 1 and stage in DISTRIBUTED_STAGES
+
+
+def stage_arguments(stage: str, store_path: Path, run_id: int, k: int) -> list[str]:
+    return [stage, "--store", str(store_path), "--run", str(run_id), "--iteration", str(k)]
+
+
+def stage_command(config: TrainConfig, stage: str, store_path: Path, run_id: int,
+                  k: int) -> list[str]:
+    """argv of the process the supervisor starts for one stage (on node 0)."""
+    arguments = stage_arguments(stage, store_path, run_id, k)
+    if not is_distributed(config, stage):
+        return [sys.executable, "-m", STAGE_MODULE, *arguments]
+    return launcher_command(config, node_rank=0) + arguments
+
+
+def launcher_command(config: TrainConfig, node_rank: int) -> list[str]:
+    """The launcher's argv up to the stage's own arguments; a node other than 0 runs the same
+    with its node_rank (see `follower_command`)."""
+    endpoint = config.rdzv_endpoint or f"127.0.0.1:{free_port()}"
+    host, _, port = endpoint.rpartition(":")
+    timeout = ["--dist-timeout", str(config.dist_timeout_s)]
+    if config.launcher == "accelerate":
+        return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
+                "--num_processes", str(config.world_size), "--num_machines", str(config.nodes),
+                "--machine_rank", str(node_rank), "--main_process_ip", host,
+                "--main_process_port", port, "--rdzv_backend", "static" if config.nodes == 1
+                else "c10d", "--max_restarts", "0", "--tee", "3", "--mixed_precision", "no",
+                "--dynamo_backend", "no", "-m", STAGE_MODULE, *timeout]
+    return [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(config.nodes),
+            "--nproc_per_node", str(config.processes), "--node_rank", str(node_rank),
+            "--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint, "--rdzv_id", "undo-tui",
+            "--max_restarts", "0", "--tee", "3", "-m", STAGE_MODULE, *timeout]
+
+
+def follower_command(config: TrainConfig, node_rank: int) -> list[str]:
+    """What node `node_rank` (1 .. nodes-1) runs for each distributed stage: its ranks take the
+    stage and its inputs from rank 0, so the placeholders after the module are never read."""
+    return launcher_command(config, node_rank) + ["follow", "--store", "-", "--run", "0",
+                                                  "--iteration", "0"]
+
+
+def free_port() -> int:
+    """A port free on this machine now (one node: the ranks meet on 127.0.0.1)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
