@@ -25,17 +25,20 @@ def is_distributed(config: TrainConfig, stage: str) -> bool:
     return config.world_size > 1 and stage in DISTRIBUTED_STAGES
 
 
-def stage_arguments(stage: str, store_path: Path, run_id: int, k: int) -> list[str]:
-    return [stage, "--store", str(store_path), "--run", str(run_id), "--iteration", str(k)]
+def stage_arguments(stage: str, store_path: Path, run_id: int, k: int,
+                    run_flag: str = "--run") -> list[str]:
+    """(torchrun's parser takes `--run` for an abbreviation of its --run-path: the launched
+    command says --run-id)"""
+    return [stage, "--store", str(store_path), run_flag, str(run_id), "--iteration", str(k)]
 
 
 def stage_command(config: TrainConfig, stage: str, store_path: Path, run_id: int,
                   k: int) -> list[str]:
     """argv of the process the supervisor starts for one stage (on node 0)."""
-    arguments = stage_arguments(stage, store_path, run_id, k)
     if not is_distributed(config, stage):
-        return [sys.executable, "-m", STAGE_MODULE, *arguments]
-    return launcher_command(config, node_rank=0) + arguments
+        return [sys.executable, "-m", STAGE_MODULE, *stage_arguments(stage, store_path, run_id, k)]
+    return launcher_command(config, node_rank=0) + stage_arguments(stage, store_path, run_id, k,
+                                                                   "--run-id")
 
 
 def launcher_command(config: TrainConfig, node_rank: int) -> list[str]:
@@ -60,8 +63,8 @@ def launcher_command(config: TrainConfig, node_rank: int) -> list[str]:
 def follower_command(config: TrainConfig, node_rank: int) -> list[str]:
     """What node `node_rank` (1 .. nodes-1) runs for each distributed stage: its ranks take the
     stage and its inputs from rank 0, so the placeholders after the module are never read."""
-    return launcher_command(config, node_rank) + ["follow", "--store", "-", "--run", "0",
-                                                  "--iteration", "0"]
+    return launcher_command(config, node_rank) + stage_arguments("follow", Path("-"), 0, 0,
+                                                                 "--run-id")
 
 
 def free_port() -> int:

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="engine.loop.stage_main")
     parser.add_argument("stage", choices=["teacher", "train", "evaluate", "follow"])
     parser.add_argument("--store", type=Path, required=True)
-    parser.add_argument("--run", type=int, required=True)
+    # --run-id under a launcher: its own parser refuses --run as an ambiguous prefix
+    parser.add_argument("--run", "--run-id", dest="run", type=int, required=True)
     parser.add_argument("--iteration", type=int, required=True)
     parser.add_argument("--dist-timeout", type=int, default=600,
                         help="seconds a collective waits for a silent rank (under a launcher)")
