@@ -42,9 +42,12 @@ def worker(what: str, settings: dict, processes: int, workdir: Path) -> dict:
 
 
 def compare(model: Path, processes: int, device: str, quick: bool, prefix: str,
-            dtype: str = "bfloat16") -> list[Figure]:
-    """Training and evaluation figures of `processes` ranks against one process."""
-    n, batch, max_length = (32, 2, 256) if quick else (64, 4, 512)
+            dtype: str = "bfloat16", batch: int | None = None) -> list[Figure]:
+    """Training and evaluation figures of `processes` ranks against one process (per-device
+    `batch`: 2 quick, 4 full unless given)."""
+    n, default_batch, max_length = (32, 2, 256) if quick else (64, 4, 512)
+    batch = batch or default_batch
+    n = max(n, 4 * batch * processes)  # a few steps at least
     pairs = gsm8k_pairs("train", n)
     base = dict(epochs=1, max_length=max_length, warmup_ratio=0.0, dtype=dtype, device=device,
                 save_interval_s=0)

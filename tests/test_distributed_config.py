@@ -55,7 +55,8 @@ def test_torchrun_command_runs_this_interpreter_with_every_setting():
     command = stage_command(config, "train", Path("/d/s.db"), 7, 3)
     assert command[:3] == [sys.executable, "-m", "torch.distributed.run"]
     joined = " ".join(command)
-    for part in ("--nnodes 2", "--nproc_per_node 2", "--rdzv_endpoint head:29500",
+    for part in ("--nnodes 2", "--nproc_per_node 2", "--node_rank 0",
+                 "--rdzv_backend static --master_addr head --master_port 29500",
                  "--max_restarts 0", "--tee 3", "-m engine.loop.stage_main --dist-timeout 30 "
                  "train --store /d/s.db --run-id 7 --iteration 3"):
         assert part in joined

@@ -51,12 +51,13 @@ def launcher_command(config: TrainConfig, node_rank: int) -> list[str]:
         return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
                 "--num_processes", str(config.world_size), "--num_machines", str(config.nodes),
                 "--machine_rank", str(node_rank), "--main_process_ip", host,
-                "--main_process_port", port, "--rdzv_backend", "static" if config.nodes == 1
-                else "c10d", "--max_restarts", "0", "--tee", "3", "--mixed_precision", "no",
+                "--main_process_port", port, "--rdzv_backend", "static", "--max_restarts", "0", "--tee", "3", "--mixed_precision", "no",
                 "--dynamo_backend", "no", "-m", STAGE_MODULE, *timeout]
+    # static rendezvous: rank = node_rank x processes + local rank, so rank 0 is always on
+    # node 0 with the store (c10d would number the nodes in the order they join)
     return [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(config.nodes),
             "--nproc_per_node", str(config.processes), "--node_rank", str(node_rank),
-            "--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint, "--rdzv_id", "undo-tui",
+            "--rdzv_backend", "static", "--master_addr", host, "--master_port", port,
             "--max_restarts", "0", "--tee", "3", "-m", STAGE_MODULE, *timeout]
 
 

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         from engine.loop.stage_ranks import run_ranks
 
         return run_ranks(args.stage, args.store, args.run, args.iteration, args.dist_timeout)
+    if args.stage == "follow":
+        parser.error("follow: only a rank started by a launcher follows rank 0")
 
     from engine.loop.failures import record
     from engine.loop.stage_context import StageContext
