@@ -24,20 +24,20 @@ from benchmarks.bench_training import GSM8K, ROOT, gsm8k_pairs, student_model
 from benchmarks.report import Figure, emit
 
 
-def worker(what: str, settings: dict, processes: int, workdir: Path) -> dict:
+def worker(settings: dict, processes: int, workdir: Path) -> dict:
     """Run distributed_worker as one process or `processes` torchrun ranks; rank 0's result."""
-    settings_path, out = workdir / f"{what}-{processes}.json", workdir / f"{what}-{processes}-out.json"
-    settings_path.write_text(json.dumps({**settings, "workdir": str(workdir / f"{what}{processes}")}))
-    module = ["-m", "benchmarks.distributed_worker", what, str(settings_path), str(out)]
+    settings_path, out = workdir / f"settings-{processes}.json", workdir / f"out-{processes}.json"
+    settings_path.write_text(json.dumps(settings))
+    module = ["-m", "benchmarks.distributed_worker", str(settings_path), str(out)]
     launcher = [] if processes == 1 else ["-m", "torch.distributed.run", "--standalone",
                                           "--nproc_per_node", str(processes), "--max_restarts", "0"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    if settings.get("device", "cpu") == "cpu":
+    if settings["evaluate"]["device"] == "cpu":
         env["OMP_NUM_THREADS"] = "1"
     done = subprocess.run([sys.executable, *launcher, *module], cwd=ROOT, env=env,
                           capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"{what} with {processes} process(es) failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{processes} process(es) failed:\n{done.stderr[-3000:]}")
     return json.loads(out.read_text())
 
 
@@ -51,17 +51,16 @@ def compare(model: Path, processes: int, device: str, quick: bool, prefix: str,
     pairs = gsm8k_pairs("train", n)
     base = dict(epochs=1, max_length=max_length, warmup_ratio=0.0, dtype=dtype, device=device,
                 save_interval_s=0)
+    prompts = [q for q, _ in gsm8k_pairs("test", 16 if quick else 64)]
+    max_new, eval_batch = (16, 4) if quick else (64, 8)
+    evaluation = {"model": str(model), "prompts": prompts, "dtype": dtype, "device": device,
+                  "max_new_tokens": max_new, "batch_size": eval_batch}
     with tempfile.TemporaryDirectory(prefix="bench-dist-") as tmp:
-        workdir = Path(tmp)
-        runs = {p: worker("train", {"model": str(model), "pairs": pairs, "device": device,
-                                    "config": {**base, "batch_size": batch * (processes // p)}},
-                          p, workdir) for p in (1, processes)}
-        prompts = [q for q, _ in gsm8k_pairs("test", 16 if quick else 64)]
-        max_new, eval_batch = (16, 4) if quick else (64, 8)
-        evals = {p: worker("evaluate", {"model": str(model), "prompts": prompts, "dtype": dtype,
-                                        "device": device, "max_new_tokens": max_new,
-                                        "batch_size": eval_batch}, p, workdir)
-                 for p in (1, processes)}
+        results = {p: worker({"train": {"model": str(model), "pairs": pairs, "config": {
+            **base, "batch_size": batch * (processes // p)}}, "evaluate": evaluation}, p,
+            Path(tmp)) for p in (1, processes)}
+    runs = {p: result["train"] for p, result in results.items()}
+    evals = {p: result["evaluate"] for p, result in results.items()}
     one, many = runs[1], runs[processes]
     drift = max(abs(a - b) / abs(a) for a, b in zip(one["losses"], many["losses"]))
     same = sum(a == b for a, b in zip(evals[1]["texts"], evals[processes]["texts"]))
