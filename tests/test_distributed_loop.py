@@ -9,6 +9,7 @@ by the teacher cache.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 
 import store
 from tests.test_loop_e2e import ROOT, _wait_for, build_store, write_config
+from tests.test_loop_resume_training import _train_step
 from undo_tui.cli import main
 
 pytestmark = pytest.mark.slow  # the llama.cpp teacher (SmolLM2) and several launcher starts
@@ -111,13 +113,7 @@ def _stage_child(db, run_id: int) -> int | None:
     row = db.execute("SELECT data_json FROM events WHERE run_id = ? AND stage = 'train' AND "
                      "message LIKE 'train child pid%' ORDER BY id DESC LIMIT 1",
                      [run_id]).fetchone()
-    return None if row is None else __import__("json").loads(row[0])["pid"]
-
-
-def _train_step(db, run_id: int) -> int:
-    row = db.execute("SELECT max(done) FROM events WHERE run_id = ? AND kind = 'progress' AND "
-                     "stage = 'train'", [run_id]).fetchone()
-    return row[0] or 0
+    return None if row is None else json.loads(row[0])["pid"]
 
 
 def test_a_killed_rank_fails_the_stage_and_resume_finishes(runs):

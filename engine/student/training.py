@@ -35,6 +35,7 @@ from engine.student.distilling import (LOSS_PARTS, Distillation, ValueHead, chec
 from engine.student.generation import eos_ids
 from engine.student.loading import default_device, load_tokenizer, model_identity, resolve_dtype, resolve_model_dir
 from engine.student import ranks
+from engine.student.trainer_ranks import distributed_args, final_weights
 from engine.student.prompting import Question
 from engine.student.result import TrainResult
 from engine.student.resume import fingerprint, mark_saved, prepare_state_dir, resumed_history
@@ -111,22 +112,13 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
         examples=len(encoded.features), skipped=encoded.skipped, losses=list(losses),
         resumed_from_step=watcher.start_step, resumed_tokens=watcher.start_tokens)
     ValueHead.detach_from(trainer.model)  # training's helper, not part of the student
-    model, weights = _final_weights(trainer, config)
+    model, weights = final_weights(trainer, config)
     if ranks.is_lead():
         save_checkpoint(model, tokenizer, out_dir, config, result, identity, weights)
         if state_dir is not None and not result.stopped:
             shutil.rmtree(state_dir, ignore_errors=True)  # the final checkpoint supersedes it
     ranks.barrier()  # no rank reports done before the checkpoint is in place
     return result
-
-
-def _final_weights(trainer, config: TrainConfig):
-    """(model, state dict or None) to save: under fsdp and deepspeed every rank takes part in
-    gathering the full weights (rank 0 gets them); under ddp each rank holds them whole."""
-    if ranks.world_size() == 1 or config.strategy == "ddp":
-        return trainer.model, None
-    weights = trainer.accelerator.get_state_dict(trainer.model)
-    return trainer.accelerator.unwrap_model(trainer.model), weights
 
 
 def _extra_state(distillation: Distillation | None) -> list:
@@ -188,29 +180,12 @@ def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, 
         disable_tqdm=True, seed=config.seed, data_seed=config.seed, use_cpu=device == "cpu",
         bf16=autocast_bf16, remove_unused_columns=False, dataloader_num_workers=0,
         dataloader_pin_memory=device != "cpu", log_level="error",
-        **_checkpointing_args(config.grad_checkpointing), **_distributed_args(config, device))
+        **_checkpointing_args(config.grad_checkpointing), **distributed_args(config, device))
     trainer = StudentTrainer(model=model, args=args, train_dataset=ListDataset(features),
                              data_collator=collator, batch_sampler=sampler, watcher=watcher,
                              distillation=distillation)
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
     return trainer
-
-
-def _distributed_args(config: TrainConfig, device: str) -> dict:
-    """Under a launcher: the backend, the collective timeout and the strategy. Every trainable
-    weight gets a gradient each step (LoRA or full), so DDP need not search for unused ones."""
-    if ranks.world_size() == 1:
-        return {}
-    args = {"ddp_backend": "gloo" if device == "cpu" else "nccl",
-            "ddp_timeout": config.dist_timeout_s, "ddp_find_unused_parameters": False}
-    if config.strategy == "fsdp":
-        args["fsdp"] = "full_shard auto_wrap"
-    elif config.strategy == "deepspeed":
-        args["deepspeed"] = {"zero_optimization": {"stage": config.zero_stage},
-                             "train_micro_batch_size_per_gpu": "auto",
-                             "gradient_accumulation_steps": "auto", "train_batch_size": "auto",
-                             "bf16": {"enabled": "auto"}}
-    return args
 
 
 def _checkpointing_args(enabled: bool) -> dict:
