@@ -1,7 +1,8 @@
 """The UNDO loop with `[training] processes = 2` on this CPU (torchrun, gloo): the same stored
-structure as a one-process run, sharded evaluation giving the one-process answers, and a rank
-killed with SIGKILL failing the stage cleanly (named, with its log tail) before `resume`
-finishes the run from the training checkpoint.
+structure as a one-process run, sharded evaluation giving the one-process answers, a stop
+request reaching every rank through rank 0, and a rank killed with SIGKILL failing the stage
+cleanly (named, with its log tail) before `resume` finishes the run from the training
+checkpoint.
 
 One store for every test: the one-process run pays the llama.cpp teacher, the others are served
 by the teacher cache.
@@ -20,7 +21,7 @@ import pytest
 
 import store
 from tests.test_loop_e2e import ROOT, _wait_for, build_store, write_config
-from tests.test_loop_resume_training import _train_step
+from tests.test_loop_resume_training import _saved_step, _train_step
 from undo_tui.cli import main
 
 pytestmark = pytest.mark.slow  # the llama.cpp teacher (SmolLM2) and several launcher starts
@@ -116,26 +117,42 @@ def _stage_child(db, run_id: int) -> int | None:
     return None if row is None else json.loads(row[0])["pid"]
 
 
-def test_a_killed_rank_fails_the_stage_and_resume_finishes(runs):
+def _start(store_path: Path, *command: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store", str(store_path),
+                             *command], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_stop_then_a_killed_rank_then_resume_finishes(runs):
+    """A stop request reaches both ranks through rank 0 (the run stops with a checkpoint); the
+    resumed training continues from it; SIGKILL to rank 1 then fails the stage with that rank
+    named and the log's tail, without a hang; a second resume finishes the run."""
     store_path, config = runs
     long = distributed(config, batch_size=1, save_steps=1).read_text()
-    long = long.replace("epochs = 2", "epochs = 3").replace(
+    long = long.replace("epochs = 2", "epochs = 5").replace(
         "max_iterations = 2", "max_iterations = 1").replace(
         "[evaluation]\n", "[evaluation]\nevaluate_base = false\n")
     path = config.with_name("long-2p.toml")
     path.write_text(long)
     db = store.open_store(store_path)
     run_id = db.execute("SELECT max(id) FROM runs").fetchone()[0] + 1
-    proc = subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store", str(store_path),
-                             "run", str(path)], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = _start(store_path, "run", str(path))
     _wait_for(lambda: _train_step(db, run_id) >= 2 or proc.poll() is not None, 300,
               "two training steps")
+    assert main(["--store", str(store_path), "stop", str(run_id)]) == 0
+    assert proc.wait(timeout=120) == 0
+    assert store.get_run(db, run_id).status == "stopped"
+    stopped_at = _saved_step(store_path, run_id)
+    assert stopped_at >= 2  # both ranks stopped at the same step and saved it
+
+    proc = _start(store_path, "resume", str(run_id))
+    _wait_for(lambda: _saved_step(store_path, run_id) > stopped_at or proc.poll() is not None,
+              300, "a checkpoint after the resumed step")
     assert proc.poll() is None, "the run ended before a rank could be killed"
     rank_one = _rank_pid(_stage_child(db, run_id), 1)
     assert rank_one is not None
     os.kill(rank_one, signal.SIGKILL)
-    _, err = proc.communicate(timeout=120)  # no hang: the launcher stops rank 0
+    proc.communicate(timeout=120)  # no hang: the launcher stops rank 0
     assert proc.returncode != 0
     run = store.get_run(db, run_id)
     assert run.status == "failed"
@@ -143,11 +160,12 @@ def test_a_killed_rank_fails_the_stage_and_resume_finishes(runs):
     assert f"(pid {rank_one}) was killed by SIGKILL" in run.error
     assert "last log lines" in run.error and run.log_path in run.error
     assert store.get_iteration(db, run_id, 1).checkpoint_path is None
+    killed_at = _saved_step(store_path, run_id)
 
     assert main(["--store", str(store_path), "resume", str(run_id)]) == 0
     run = store.get_run(db, run_id)
     it = store.get_iteration(db, run_id, 1)
     assert run.status == "finished" and it.checkpoint_path
-    assert it.metrics["train_resumed_from_step"] >= 1  # continued from its checkpoint
-    assert it.metrics["train_steps"] == 3 * 6 // 2  # 3 epochs of 6 examples, global batch 2
+    assert it.metrics["train_resumed_from_step"] == killed_at > stopped_at
+    assert it.metrics["train_steps"] == 5 * 6 // 2  # 5 epochs of 6 examples, global batch 2
     db.close()

@@ -14,8 +14,14 @@ import sys
 import traceback
 from pathlib import Path
 
+from engine.loop.failures import record
+from engine.loop.stage_context import StageContext
 from engine.loop.stage_main import EXIT_STOPPED
+from engine.loop.stages import (StageStopped, evaluation_job, prediction_writer,
+                                record_training, run_training, train_job)
 from engine.student import ranks
+
+JOBS = {"train": train_job, "evaluate": evaluation_job}  # rank 0: the inputs from the store
 
 
 def run_ranks(stage: str, store_path: Path, run_id: int, k: int, timeout_s: int) -> int:
@@ -27,14 +33,10 @@ def run_ranks(stage: str, store_path: Path, run_id: int, k: int, timeout_s: int)
 
 
 def _lead(stage: str, store_path: Path, run_id: int, k: int) -> int:
-    from engine.loop.failures import record
-    from engine.loop.stage_context import StageContext
-    from engine.loop.stages import StageStopped
-
     ctx = StageContext.load(store_path, run_id, k)
     shared = False
     try:
-        job = _JOBS[stage](ctx)
+        job = JOBS[stage](ctx)
         ranks.share((stage, job))
         shared = True
         if job is not None:
@@ -53,9 +55,7 @@ def _lead(stage: str, store_path: Path, run_id: int, k: int) -> int:
     return 0
 
 
-def _lead_run(stage: str, ctx, job) -> None:
-    from engine.loop.stages import StageStopped, prediction_writer, record_training, run_training
-
+def _lead_run(stage: str, ctx: StageContext, job) -> None:
     if stage == "train":
         result = run_training(job, ctx.progress_reporter("train"), ctx.stop_checker())
         record_training(ctx, job, result)
@@ -65,8 +65,6 @@ def _lead_run(stage: str, ctx, job) -> None:
 
 
 def _follow() -> int:
-    from engine.loop.stages import run_training
-
     stage, job = ranks.share(None)
     if job is None:
         return 0
@@ -91,17 +89,3 @@ def _evaluate(job, on_batch, should_stop) -> bool:
         return False
     return True
 
-
-def _train_job(ctx):
-    from engine.loop.stages import train_job
-
-    return train_job(ctx)
-
-
-def _eval_job(ctx):
-    from engine.loop.stages import evaluation_job
-
-    return evaluation_job(ctx)
-
-
-_JOBS = {"train": _train_job, "evaluate": _eval_job}
