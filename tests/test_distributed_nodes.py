@@ -1,6 +1,7 @@
 """Two "nodes" on this machine (127.0.0.1, one rank each): the supervisor's evaluate stage on
-node 0 and `engine.loop.follow_node` as node 1, which never sees the store. The predictions are
-those of the one-process stage (bf16, where an answer depends on its batch's shape)."""
+node 0 and `engine.loop.follow_node` as node 1, which never sees the store; and two ranks
+started by `accelerate launch`. The predictions are those of the one-process stage (bf16, where
+an answer depends on its batch's shape)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def predictions(store_path: Path, run_id: int) -> list:
         db.close()
 
 
-def test_a_second_node_follows_rank_0_without_the_store(tmp_path, tiny_llama_dir):
+def test_a_second_node_and_accelerate_launch_evaluate_like_one_process(tmp_path,
+                                                                       tiny_llama_dir):
     store_path = tmp_path / "head" / "store.db"
     store_path.parent.mkdir()
     build_store(store_path, n_train=2, n_val=10)
@@ -61,3 +63,13 @@ def test_a_second_node_follows_rank_0_without_the_store(tmp_path, tiny_llama_dir
     assert predictions(store_path, sharded) == predictions(store_path, reference)
     assert "node 1: ranks exited with code 0" in out, out[-3000:]
     assert "[default0]:" in out  # node 1's rank wrote to its own node's output
+
+    accelerate = tmp_path / "accelerate.toml"
+    accelerate.write_text(one.read_text().replace(
+        "[training]\n", '[training]\nprocesses = 2\nlauncher = "accelerate"\n'))
+    launched = evaluate_base(store_path, accelerate)
+    assert predictions(store_path, launched) == predictions(store_path, reference)
+    db = store.open_store(store_path)
+    log = Path(store.get_run(db, launched).log_path).read_text()
+    db.close()
+    assert "[default1]:" in log  # accelerate's rank 1 wrote to the run log
