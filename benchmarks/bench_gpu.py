@@ -7,7 +7,10 @@ Only when `torch.cuda.is_available()`; otherwise one `# gpu skipped: ...` line a
   useful tokens/s against random batches on the same data, and model FLOP/s as a fraction of the
   device's dense bf16 peak, with FLOPs ~= 6 * params * tokens (forward + backward);
 - evaluation: the engine's batched greedy generation, tokens/s against one question at a time,
-  and 2 * params * tokens as a fraction of peak (decoding is memory-bound: expect a small one).
+  and 2 * params * tokens as a fraction of peak (decoding is memory-bound: expect a small one);
+- with N > 1 GPUs visible: bench_distributed's comparison over all of them (torchrun, one rank
+  per GPU, per-device batch 16) against one GPU at the same global batch, for training and
+  sharded evaluation.
 
 The peak table holds dense (not sparse) bf16 tensor-core figures from the vendors' data sheets;
 an unknown device gets tokens/s only.
@@ -94,7 +97,20 @@ def run(quick: bool) -> list[Figure]:
             return []
         params = parameter_count(model)
         return (training_figures(model, Path(tmp), device, params, quick)
-                + eval_figures(model, device, params, quick))
+                + eval_figures(model, device, params, quick) + multi_gpu_figures(model, quick))
+
+
+def multi_gpu_figures(model: Path, quick: bool) -> list[Figure]:
+    """Every visible GPU against one, through the engine's launcher path (bench_distributed)."""
+    import torch
+
+    from benchmarks.bench_distributed import compare
+
+    count = torch.cuda.device_count()
+    if count < 2:
+        print(f"# gpu multi skipped: {count} GPU visible (the N-GPU figures need 2 or more)")
+        return []
+    return compare(model, count, "cuda", quick, f"gpu{count}", batch=16)
 
 
 def parameter_count(model: Path) -> int:

@@ -48,6 +48,8 @@ WHEELS = ["wheels_tok_per_s_assisted20_vs_student", "wheels_tok_per_s_assisted20
           "wheels_teacher_tokens_assisted20_vs_teacher",
           "wheels_teacher_calls_per_seq_assisted20_vs_teacher", "wheels_realised_share_assisted20",
           "wheels_teacher_tokens_recompute_vs_kept_cache"]
+DISTRIBUTED = [f"dist_{what}_2proc_vs_1proc" for what in (
+    "train_tokens_per_s", "train_loss_max_rel_diff", "eval_tokens_per_s", "eval_same_text")]
 DISTILLING = ("kd", "on_policy", "pcl")
 OBJECTIVES = ["objectives_tok_per_s_sft", "objectives_s_per_step_sft", "objectives_first_step_s_sft",
               *(f"objectives_{what}_{o}_vs_sft" for o in DISTILLING
@@ -62,7 +64,7 @@ def expected_figures() -> list[str]:
     if smollm2_gguf_path() is not None:
         names += CHAOS + WHEELS + OBJECTIVES  # built-in problems: no GSM8K needed
     if (GSM8K / "train.jsonl").is_file() and smollm2_gguf_path() is not None:
-        names += TEACHER_LLAMA + TRAINING + EVAL
+        names += TEACHER_LLAMA + TRAINING + EVAL + DISTRIBUTED
     return names
 
 
@@ -103,6 +105,9 @@ def test_correctness_figures_hold_even_in_quick_mode(quick_run):
         assert figures["eval_identical_predictions"].value == 1.0
     if "teacher_llamacpp_batched8_same_text_as_one_at_a_time" in figures:
         assert figures["teacher_llamacpp_batched8_same_text_as_one_at_a_time"].value == 1.0
+    if "dist_eval_same_text_2proc_vs_1proc" in figures:  # 2 ranks: the one-process answers
+        assert figures["dist_eval_same_text_2proc_vs_1proc"].value == 1.0
+        assert figures["dist_train_loss_max_rel_diff_2proc_vs_1proc"].value < 1e-3
     for name in CHAOS:  # nothing lost, changed or printed as a traceback; every fault retried
         if name in figures:
             chaos = figures[name]
@@ -113,7 +118,8 @@ def test_every_benchmark_reports_its_time_and_gpu_skips_without_cuda(quick_run):
     import torch
 
     out = quick_run.stdout
-    for name in ("teacher", "resume", "tui", "training", "eval", "gpu", "chaos", "objectives"):
+    for name in ("teacher", "resume", "tui", "training", "eval", "gpu", "chaos", "objectives",
+                 "distributed"):
         assert f"# {name} (quick)" in out and f"# {name} took " in out, name
     if not torch.cuda.is_available():
         assert "# gpu skipped: no CUDA device" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Literal, get_args
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -12,6 +13,8 @@ Batching = Literal["length_grouped", "packed", "random", "pad_max"]
 BATCHING_MODES = get_args(Batching)
 DTypeName = Literal["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16"]
 Objective = Literal["sft", "kd", "on_policy", "pcl"]
+Launcher = Literal["torchrun", "accelerate"]
+Strategy = Literal["ddp", "fsdp", "deepspeed"]
 # The knobs only a distillation objective reads: under sft they do not decide the weights.
 DISTILL_FIELDS = ("teacher_model", "temperature", "beta", "on_policy_ratio", "off_policy",
                   "replay_size", "max_new_tokens", "tau", "pcl_window", "pcl_value", "ce_weight")
@@ -89,6 +92,28 @@ class TrainConfig(Table):
     ce_weight: float = Field(0.0, ge=0, description="kd, on_policy, pcl: weight of a cross-entropy "
                                                     "anchor on the reference tokens (0: none)")
 
+    processes: int = Field(1, ge=1, description="training and evaluation processes per node (one "
+                                                "per GPU); more than 1 in all starts the train "
+                                                "and evaluate stages through the launcher")
+    nodes: int = Field(1, ge=1, description="machines taking part; the supervisor and the store "
+                                            "are on node 0, the others join at rdzv_endpoint")
+    launcher: Launcher = Field("torchrun", description="what starts the ranks: torchrun "
+                                                       "(torch.distributed.run) or accelerate "
+                                                       "launch")
+    strategy: Strategy = Field("ddp", description="ddp: a full copy per rank; fsdp: full shard "
+                                                  "(full fine-tuning only); deepspeed: ZeRO "
+                                                  "(needs the deepspeed package)")
+    zero_stage: int = Field(2, ge=1, le=3, description="strategy = 'deepspeed': the ZeRO stage")
+    rdzv_endpoint: str | None = Field(None, description="host:port of node 0 where the ranks "
+                                                        "meet (nodes > 1: required; one node: "
+                                                        "a free local port is chosen)")
+    dist_timeout_s: int = Field(600, ge=10, description="seconds a collective waits for a "
+                                                        "silent peer before the stage fails")
+
+    @property
+    def world_size(self) -> int:
+        return self.processes * self.nodes
+
     @field_validator("teacher_model")
     @classmethod
     def _teacher_for_distillation(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -107,8 +132,33 @@ class TrainConfig(Table):
                 and not (self.objective in SAMPLING_OBJECTIVES and 0 < self.on_policy_ratio < 1)):
             raise ValueError("off_policy = 'replay' replays the student's samples: it needs "
                              "objective on_policy or pcl with 0 < on_policy_ratio < 1")
+        _check_distributed(self)
         if samples and self.batching == "packed":
             raise ValueError(f"batching = 'packed' cannot hold sampled continuations "
                              f"(objective = {self.objective!r}): use length_grouped, random or "
                              "pad_max, or on_policy_ratio = 0 and off_policy = 'references'")
         return self
+
+
+def _check_distributed(config: TrainConfig) -> None:
+    """The launcher settings that cannot work, refused with the way out."""
+    if config.strategy == "fsdp" and config.lora:
+        raise ValueError("strategy = 'fsdp' shards the full weights: it needs lora = false "
+                         "(a LoRA adapter is small, so train it with strategy = 'ddp')")
+    if config.strategy == "deepspeed" and importlib.util.find_spec("deepspeed") is None:
+        raise ValueError("strategy = 'deepspeed' needs the deepspeed package, which is not "
+                         "installed (pip install deepspeed), or use strategy = 'ddp' or 'fsdp'")
+    if config.world_size > 1 and config.objective != "sft":
+        raise ValueError(f"processes x nodes = {config.world_size}: distributed training runs "
+                         f"objective = 'sft' only (objective = {config.objective!r} samples "
+                         "per rank); use processes = 1")
+    if config.nodes > 1 and not _is_endpoint(config.rdzv_endpoint):
+        raise ValueError(f"nodes = {config.nodes} needs rdzv_endpoint = \"host:port\" (node 0's "
+                         f"address every node reaches), got {config.rdzv_endpoint!r}")
+    if config.rdzv_endpoint is not None and not _is_endpoint(config.rdzv_endpoint):
+        raise ValueError(f"rdzv_endpoint must be \"host:port\", got {config.rdzv_endpoint!r}")
+
+
+def _is_endpoint(value: str | None) -> bool:
+    host, _, port = (value or "").rpartition(":")
+    return bool(host) and port.isdigit() and 0 < int(port) < 65536

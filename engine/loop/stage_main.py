@@ -1,13 +1,16 @@
 """Entry point of a stage child process: `python -m engine.loop.stage_main STAGE --store ...`.
 
 Exit codes: 0 done, 3 stopped on request (what finished is stored), 1 failed (the cause stored as
-an `error` event, the traceback in the log).
+an `error` event, the traceback in the log). Started by a launcher for several ranks, the stage
+runs through engine/loop/stage_ranks.py (`follow`: a rank on another node, which takes its stage
+from rank 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import os
 import signal
 import sys
 import traceback
@@ -27,15 +30,24 @@ def die_with_parent() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="engine.loop.stage_main")
-    parser.add_argument("stage", choices=["teacher", "train", "evaluate"])
+    parser.add_argument("stage", choices=["teacher", "train", "evaluate", "follow"])
     parser.add_argument("--store", type=Path, required=True)
-    parser.add_argument("--run", type=int, required=True)
+    # --run-id under a launcher: its own parser refuses --run as an ambiguous prefix
+    parser.add_argument("--run", "--run-id", dest="run", type=int, required=True)
     parser.add_argument("--iteration", type=int, required=True)
+    parser.add_argument("--dist-timeout", type=int, default=600,
+                        help="seconds a collective waits for a silent rank (under a launcher)")
     args = parser.parse_args(argv)
     die_with_parent()
     from engine.loop.signals import ignore_terminal_signals
 
     ignore_terminal_signals()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from engine.loop.stage_ranks import run_ranks
+
+        return run_ranks(args.stage, args.store, args.run, args.iteration, args.dist_timeout)
+    if args.stage == "follow":
+        parser.error("follow: only a rank started by a launcher follows rank 0")
 
     from engine.loop.failures import record
     from engine.loop.stage_context import StageContext

@@ -7,12 +7,15 @@ examples that have no stored prediction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import store
+from engine.config.training import TrainConfig
 from engine.grading.answers import grade
 from engine.loop.stage_context import StageContext
 from engine.model_registry import model_path
+from engine.tracking import TrainingTracking, training_tracking
 from store.errors import UndoError
 
 
@@ -38,14 +41,33 @@ def training_pairs(ctx: StageContext) -> list[tuple[str, str]]:
     return [(examples[r.example_id].question, r.text) for r in rows if r.example_id in examples]
 
 
+@dataclass
+class TrainJob:
+    """What a training needs, read from the store by rank 0 (and shared with the other ranks)."""
+    model: Path
+    pairs: list[tuple[str, str]]
+    out_dir: Path
+    config: TrainConfig
+    init_adapter: Path | None
+    state_dir: Path
+    tracking: TrainingTracking | None = None  # where the Trainer's curves go ([tracking])
+
+
 def stage_train(ctx: StageContext) -> None:
-    from engine.student.training import is_complete_checkpoint, train_student
-    from engine.tracking import training_tracking
+    job = train_job(ctx)
+    if job is not None:
+        result = run_training(job, ctx.progress_reporter("train"), ctx.stop_checker())
+        record_training(ctx, job, result)
+
+
+def train_job(ctx: StageContext) -> TrainJob | None:
+    """None when a complete checkpoint is recorded (a resume after training finished)."""
+    from engine.student.training import is_complete_checkpoint
 
     iteration = store.get_iteration(ctx.db, ctx.run.id, ctx.k)
     out_dir = ctx.checkpoint_dir(ctx.k)
     if iteration.checkpoint_path and is_complete_checkpoint(Path(iteration.checkpoint_path)):
-        return
+        return None
     pairs = training_pairs(ctx)
     if not pairs:
         kept, attempted = store.teacher_yield(ctx.db, ctx.run.id, ctx.k)
@@ -61,12 +83,24 @@ def stage_train(ctx: StageContext) -> None:
                     message=f"training on {len(pairs)} rationales "
                             f"({'continuing' if init_adapter else 'from the base model'})")
     state_dir = out_dir.parent / "train-state"  # resumable Trainer checkpoints (stop, kill -9)
-    result = train_student(model_path(ctx.config.student.model), pairs, out_dir, config,
-                           progress=ctx.progress_reporter("train"),
-                           should_stop=ctx.stop_checker(), init_adapter=init_adapter,
-                           state_dir=state_dir, tracking=training_tracking(
-                               ctx.config.tracking, ctx.store_path, ctx.run.id,
-                               f"iteration-{ctx.k}"))
+    tracking = training_tracking(ctx.config.tracking, ctx.store_path, ctx.run.id,
+                                 f"iteration-{ctx.k}")
+    return TrainJob(model_path(ctx.config.student.model), pairs, out_dir, config, init_adapter,
+                    state_dir, tracking)
+
+
+def run_training(job: TrainJob, progress, should_stop):
+    """Every rank runs this; only rank 0 passes progress and should_stop (it decides for all)."""
+    from engine.student.training import train_student
+
+    return train_student(job.model, job.pairs, job.out_dir, job.config, progress=progress,
+                         should_stop=should_stop, init_adapter=job.init_adapter,
+                         state_dir=job.state_dir, tracking=job.tracking)
+
+
+def record_training(ctx: StageContext, job: TrainJob, result) -> None:
+    """Rank 0: the training's outcome into the store; a stopped training raises StageStopped."""
+    config, init_adapter, state_dir = job.config, job.init_adapter, job.state_dir
     if result.resumed_from_step:
         store.add_event(ctx.db, ctx.run.id, "log", stage="train", iteration=ctx.k,
                         message=f"training resumed from its checkpoint at step "
@@ -79,8 +113,8 @@ def stage_train(ctx: StageContext) -> None:
     previous_epochs = 0.0
     if init_adapter is not None:
         previous_epochs = store.get_iteration(ctx.db, ctx.run.id, ctx.k - 1).epochs_total or 0.0
-    store.upsert_iteration(ctx.db, ctx.run.id, ctx.k, checkpoint_path=str(out_dir),
-                           train_loss=result.mean_loss, train_size=len(pairs),
+    store.upsert_iteration(ctx.db, ctx.run.id, ctx.k, checkpoint_path=str(job.out_dir),
+                           train_loss=result.mean_loss, train_size=len(job.pairs),
                            epochs_total=previous_epochs + config.epochs)
     it = store.get_iteration(ctx.db, ctx.run.id, ctx.k)
     metrics = dict(it.metrics, train_steps=result.steps, train_tokens=result.tokens,
@@ -102,6 +136,22 @@ def eval_splits(ctx: StageContext) -> list[str]:
     return splits
 
 
+@dataclass
+class EvalJob:
+    """What an evaluation needs: per split its examples and the indices already predicted."""
+    model: Path
+    adapter: Path | None
+    dtype: str
+    system: str | None
+    max_new_tokens: int
+    batch_size: int
+    parts: list[tuple[str, list[store.Example], set[int]]]
+
+    @property
+    def total(self) -> int:
+        return sum(len(examples) - len(done) for _, examples, done in self.parts)
+
+
 def stage_evaluate(ctx: StageContext) -> None:
     """Evaluate every split, only the examples without a stored prediction.
 
@@ -109,9 +159,51 @@ def stage_evaluate(ctx: StageContext) -> None:
     resumed evaluation decodes exactly the batches an uninterrupted one would: under bf16 the
     answers, and so the metrics, do not depend on where a kill happened.
     """
-    from engine.loop.remote_eval import generate_remote
-    from engine.student.generation import GenerationStopped, generate_in_batches, load_student
+    from engine.student.generation import GenerationStopped
 
+    job = evaluation_job(ctx)
+    if job is None:
+        return
+    if ctx.config.evaluation.backend == "openai":
+        decode = _served_decoder(ctx, job)  # a server answers (engine/loop/remote_eval.py)
+    else:
+        decode = _local_decoder(job)
+    write = prediction_writer(ctx, job)
+    for part, (_, examples, done) in enumerate(job.parts):
+        try:
+            decode([e.question for e in examples], done,
+                   lambda batch, outputs, part=part: write(part, batch, outputs),
+                   ctx.stop_checker())
+        except GenerationStopped:
+            raise StageStopped from None
+
+
+def _local_decoder(job: EvalJob):
+    """decode(questions, done, on_batch, should_stop) with the student loaded in this process."""
+    from engine.student.generation import generate_in_batches, load_student
+
+    model, tokenizer = load_student(job.model, job.adapter, dtype=job.dtype)
+
+    def decode(questions, done, on_batch, should_stop) -> None:
+        generate_in_batches(model, tokenizer, questions, job.max_new_tokens, job.batch_size,
+                            on_batch, done=done, should_stop=should_stop, system=job.system)
+
+    return decode
+
+
+def _served_decoder(ctx: StageContext, job: EvalJob):
+    """decode(...) answered by the OpenAI-compatible server of `[evaluation] backend`."""
+    from engine.loop.remote_eval import generate_remote
+
+    def decode(questions, done, on_batch, should_stop) -> None:
+        generate_remote(ctx.config.evaluation, ctx.k, questions, on_batch, done=done,
+                        system=job.system, should_stop=should_stop)
+
+    return decode
+
+
+def evaluation_job(ctx: StageContext) -> EvalJob | None:
+    """None when every split is already predicted."""
     adapter = None
     if ctx.k >= 1:
         adapter = Path(store.get_iteration(ctx.db, ctx.run.id, ctx.k).checkpoint_path)
@@ -124,35 +216,26 @@ def stage_evaluate(ctx: StageContext) -> None:
         if len(done) < len(examples):
             plan.append((split, examples, done))
     if not plan:
-        return
-    system = ctx.config.student.system_prompt or None
-    if evaluation.backend == "openai":
-        model = tokenizer = None  # a server answers (engine/loop/remote_eval.py)
-    else:
-        model, tokenizer = load_student(model_path(ctx.config.student.model), adapter,
-                                        dtype=evaluation.dtype)
-    progress = ctx.progress_reporter("evaluate")
-    total = sum(len(examples) - len(done) for _, examples, done in plan)
-    finished = 0
-    for split, examples, done in plan:
-        def store_batch(batch: list[int], outputs, split=split, examples=examples, done=done):
-            nonlocal finished
-            new = [(i, out) for i, out in zip(batch, outputs) if i not in done]
-            _store_predictions(ctx, [((split, examples[i]), out) for i, out in new])
-            finished += len(new)
-            progress({"stage": "evaluate", "done": finished, "total": total})
+        return None
+    return EvalJob(model_path(ctx.config.student.model), adapter, evaluation.dtype,
+                   ctx.config.student.system_prompt or None, evaluation.max_new_tokens,
+                   evaluation.batch_size, plan)
 
-        questions = [e.question for e in examples]
-        try:
-            if model is None:
-                generate_remote(evaluation, ctx.k, questions, store_batch, done=done,
-                                system=system, should_stop=ctx.stop_checker())
-            else:
-                generate_in_batches(model, tokenizer, questions, evaluation.max_new_tokens,
-                                    evaluation.batch_size, store_batch, done=done,
-                                    should_stop=ctx.stop_checker(), system=system)
-        except GenerationStopped:
-            raise StageStopped from None
+
+def prediction_writer(ctx: StageContext, job: EvalJob):
+    """on_batch(part, indices, outputs): grade and store a decoded batch, report progress."""
+    progress = ctx.progress_reporter("evaluate")
+    finished = 0
+
+    def write(part: int, batch: list[int], outputs) -> None:
+        nonlocal finished
+        split, examples, done = job.parts[part]
+        new = [(i, out) for i, out in zip(batch, outputs) if i not in done]
+        _store_predictions(ctx, [((split, examples[i]), out) for i, out in new])
+        finished += len(new)
+        progress({"stage": "evaluate", "done": finished, "total": job.total})
+
+    return write
 
 
 def _store_predictions(ctx: StageContext, pairs) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,9 +23,10 @@ from engine.errors import StageFailed
 from engine.grading.stats import format_accuracy, format_p
 from engine.loop.convergence import Decision, Rule, Score, decide
 from engine.loop.failures import last_event_id, stage_error
+from engine.loop.launcher import stage_command
 from engine.loop.metrics import finalize_iteration
 from engine.loop.signals import StopSignals
-from engine.loop.stage_main import EXIT_STOPPED
+from engine.loop.stage_main import EXIT_STOPPED, die_with_parent
 from engine.tracking import log_iteration
 from store.errors import UndoError
 from store.processes import process_start, refuse_second_driver
@@ -243,18 +243,24 @@ def _add_stage_seconds(db, run_id: int, k: int, stage: str, seconds: float) -> N
 
 def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str,
                       tick: Tick | None = None) -> float:
-    """Run one stage in a child process; returns its wall time. Raises on failure or stop."""
+    """Run one stage in a child process (or the launcher of its ranks, see
+    engine/loop/launcher.py); returns its wall time. Raises on failure or stop."""
     run = store.get_run(db, run_id)
     log_path = Path(run.log_path or log_path_for(store_path, run_id))
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "engine.loop.stage_main", stage, "--store", str(store_path),
-               "--run", str(run_id), "--iteration", str(k)]
+    config = stored_config(run)
+    served = stage == "evaluate" and config.evaluation.backend == "openai"
+    command = stage_command(config.training, stage, store_path, run_id, k,
+                            ranks=not served)  # a server answers: one process asks it
     started = time.perf_counter()
     events_before = last_event_id(db, run_id)
     with open(log_path, "ab") as log:
         log.write(f"\n=== {now_iso()} iteration {k} stage {stage}\n".encode())
         log.flush()
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        log_start = log.tell()
+        # the child (a launcher too) gets SIGKILL when the supervisor dies, as stages always did
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                 preexec_fn=die_with_parent)
         store.add_event(db, run_id, "stage", stage=stage, iteration=k,
                         message=f"{stage} child pid {child.pid}", data={"pid": child.pid})
         code = _wait(child, tick)
@@ -266,7 +272,8 @@ def run_stage_process(db, store_path: Path, run_id: int, k: int, stage: str,
         store.upsert_iteration(db, run_id, k, status="stopped")
         raise _Stopped
     if code != 0:
-        raise StageFailed(stage_error(db, run_id, k, stage, code, events_before, log_path))
+        raise StageFailed(stage_error(db, run_id, k, stage, code, events_before, log_path,
+                                      log_start))
     return seconds
 
 

@@ -64,6 +64,9 @@ def _unpack(pair, index: int) -> tuple[Question, str]:
 
 
 class ListDataset(Dataset):
+    """The encoded examples; index ~i (negative) is example i with no targets, the stand-in a
+    rank trains on when a short last batch leaves it nothing (see EpochBatchSampler)."""
+
     def __init__(self, features: list[dict]):
         self.features = features
 
@@ -71,17 +74,30 @@ class ListDataset(Dataset):
         return len(self.features)
 
     def __getitem__(self, index: int) -> dict:
-        return self.features[index]
+        if index >= 0:
+            return self.features[index]
+        feature = self.features[~index]
+        return {**feature, "labels": [IGNORE] * len(feature["labels"])}
 
 
 class EpochBatchSampler(Sampler):
-    """Yields lists of indices; a different, seeded order each epoch (Trainer calls set_epoch)."""
+    """Yields lists of indices; a different, seeded order each epoch (Trainer calls set_epoch).
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, grouped: bool):
+    Under `shard = (rank, world)` the batches are those of one process with batch_size x world,
+    each cut into `world` near-equal slices and this rank's slice yielded: with the token-summed
+    loss averaged over ranks, an optimizer step then sees exactly the examples, and the loss,
+    of the one-process step. A rank whose slice of a short last batch is empty gets a copy of the
+    batch's first example without targets: it adds no loss and no tokens, but keeps the ranks in
+    step (every rank must take part in every gradient exchange).
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, grouped: bool,
+                 shard: tuple[int, int] = (0, 1)):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.lengths = list(lengths)
-        self.batch_size = batch_size
+        self.rank, self.world = shard
+        self.batch_size = batch_size * self.world
         self.seed = seed
         self.grouped = grouped
         self.epoch = 0
@@ -93,7 +109,14 @@ class EpochBatchSampler(Sampler):
         return -(-len(self.lengths) // self.batch_size)
 
     def __iter__(self) -> Iterator[list[int]]:
-        return iter(self.batches(self.epoch))
+        return iter([self.slice(batch) for batch in self.batches(self.epoch)])
+
+    def slice(self, batch: list[int]) -> list[int]:
+        if self.world == 1:
+            return batch
+        n = len(batch)
+        part = batch[self.rank * n // self.world:(self.rank + 1) * n // self.world]
+        return part or [~batch[0]]
 
     def batches(self, epoch: int) -> list[list[int]]:
         rng = random.Random(self.seed * 1_000_003 + epoch)
@@ -150,18 +173,24 @@ class PackCollator:
 
 
 def make_batching(mode: str, lengths: Sequence[int], batch_size: int, seed: int, pad_id: int,
-                  max_length: int) -> tuple[EpochBatchSampler, object]:
-    """The (batch sampler, collator) pair for a batching mode."""
+                  max_length: int, shard: tuple[int, int] = (0, 1)
+                  ) -> tuple[EpochBatchSampler, object]:
+    """The (batch sampler, collator) pair for a batching mode (this rank's slices under shard)."""
     if mode not in BATCHING_MODES:
         raise ValueError(f"batching: unknown mode {mode!r} (choose from {', '.join(BATCHING_MODES)})")
-    sampler = EpochBatchSampler(lengths, batch_size, seed, grouped=mode == "length_grouped")
+    sampler = EpochBatchSampler(lengths, batch_size, seed, grouped=mode == "length_grouped",
+                                shard=shard)
     if mode == "packed":
         return sampler, PackCollator()
     return sampler, PadCollator(pad_id, pad_to=max_length if mode == "pad_max" else None)
 
 
 def count_tokens(batch: dict) -> int:
-    """Real (non-padding) tokens in a collated batch."""
+    """Real (non-padding) tokens in a collated batch; a row without targets (a rank's stand-in)
+    trains on nothing and counts none."""
+    if "attention_mask" in batch and "labels" in batch:
+        taught = (batch["labels"] != IGNORE).any(dim=1, keepdim=True)
+        return int((batch["attention_mask"] * taught).sum())
     if "attention_mask" in batch:
         return int(batch["attention_mask"].sum())
     return int(batch["input_ids"].numel())

@@ -106,21 +106,27 @@ def generate_in_batches(model, tokenizer, prompts: Sequence[Question], max_new_t
     if batch_size < 1 or max_new_tokens < 1:
         raise ValueError("batch_size and max_new_tokens must be >= 1")
     encoded = [prompt_token_ids(prompt, tokenizer, system) for prompt in prompts]
-    # longest first: peak memory early; ties by input index, so the plan is the same every time
-    order = sorted(range(len(encoded)), key=lambda i: (-len(encoded[i]), i))
-    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-    batches = [batch for batch in batches if not set(batch) <= done]
+    batches = plan_batches(encoded, batch_size, done)
     config = greedy_config(model, tokenizer, max_new_tokens)
     stopper = StopRequested(should_stop)
     meter = _Meter(sum(len(batch) for batch in batches), progress)
     for batch in batches:
         if stopper.check():
             raise GenerationStopped({})
-        outputs = _generate_batch(model, tokenizer, [encoded[i] for i in batch], config, stopper)
+        outputs = decode_batch(model, tokenizer, [encoded[i] for i in batch], config, stopper)
         if stopper.requested:
             raise GenerationStopped({})
         on_batch(batch, outputs)
         meter.update(len(batch), sum(o.new_tokens for o in outputs))
+
+
+def plan_batches(encoded: Sequence[Sequence[int]], batch_size: int,
+                 done: set[int] = frozenset()) -> list[list[int]]:
+    """The batches of input indices, fixed by the prompts alone; those all `done` left out.
+    Longest first (peak memory early); ties by input index, so the plan is the same every time."""
+    order = sorted(range(len(encoded)), key=lambda i: (-len(encoded[i]), i))
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    return [batch for batch in batches if not set(batch) <= done]
 
 
 def greedy_config(model, tokenizer, max_new_tokens: int) -> GenerationConfig:
@@ -140,7 +146,7 @@ def eos_ids(model, tokenizer) -> list[int]:
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 
-def _generate_batch(model, tokenizer, prompts: list[list[int]], config: GenerationConfig,
+def decode_batch(model, tokenizer, prompts: list[list[int]], config: GenerationConfig,
                     stopper: "StopRequested") -> list[GenerationOutput]:
     input_ids, mask = left_pad(prompts, config.pad_token_id, model.device)
     with torch.inference_mode():

@@ -25,7 +25,11 @@ RESUME_INFO = "undo_resume.json"
 COMPLETE_MARKER = "undo_checkpoint_complete"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 # Settings that decide when to save, not what is learned: changing them keeps the state valid.
-_NOT_FINGERPRINTED = ("save_steps", "save_interval_s", "device")
+_NOT_FINGERPRINTED = ("save_steps", "save_interval_s", "device", "launcher", "rdzv_endpoint",
+                      "dist_timeout_s", "strategy", "zero_stage")
+# The global batch is batch_size x processes x nodes: their product decides the weights, and a
+# one-process state fingerprints as it did before these keys existed.
+_WORLD = ("processes", "nodes")
 
 
 def fingerprint(features: list[dict], config: dict, base_identity: str,
@@ -34,7 +38,10 @@ def fingerprint(features: list[dict], config: dict, base_identity: str,
     skipped = _NOT_FINGERPRINTED
     if config.get("objective", "sft") == "sft":  # the teacher's knobs do not decide SFT weights
         skipped += DISTILL_FIELDS + ("objective",)
-    settings = {k: v for k, v in config.items() if k not in skipped}
+    settings = {k: v for k, v in config.items() if k not in skipped + _WORLD}
+    world = config.get("processes", 1) * config.get("nodes", 1)
+    if world > 1:
+        settings["world_size"] = world
     digest = hashlib.sha256()
     digest.update(json.dumps({"config": settings, "base": base_identity,
                               "init": str(init_adapter) if init_adapter else None},

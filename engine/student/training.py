@@ -34,6 +34,8 @@ from engine.student.distilling import (LOSS_PARTS, Distillation, ValueHead, chec
                                        load_teacher)
 from engine.student.generation import eos_ids
 from engine.student.loading import default_device, load_tokenizer, model_identity, resolve_dtype, resolve_model_dir
+from engine.student import ranks
+from engine.student.trainer_ranks import distributed_args, final_weights
 from engine.student.prompting import Question
 from engine.student.result import TrainResult
 from engine.student.resume import fingerprint, mark_saved, prepare_state_dir, resumed_history
@@ -78,7 +80,9 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
     resume_from = None
     if state_dir is not None:
         print_ = fingerprint(encoded.features, config.model_dump(), trained_on, init_adapter)
-        resume_from = prepare_state_dir(Path(state_dir), print_)
+        # one rank cleans the state directory; all resume from the checkpoint it chose
+        resume_from = ranks.share(prepare_state_dir(Path(state_dir), print_)
+                                  if ranks.is_lead() else None)
     distillation = None
     if teacher_dir is not None:  # loaded before the seed, so the student starts as under sft
         if teacher is None:
@@ -112,9 +116,12 @@ def train_student(base_model_path: Path, examples: Sequence[tuple[Question, str]
         examples=len(encoded.features), skipped=encoded.skipped, losses=list(losses),
         resumed_from_step=watcher.start_step, resumed_tokens=watcher.start_tokens)
     ValueHead.detach_from(trainer.model)  # training's helper, not part of the student
-    save_checkpoint(trainer.model, tokenizer, out_dir, config, result, identity)
-    if state_dir is not None and not result.stopped:
-        shutil.rmtree(state_dir, ignore_errors=True)  # the final checkpoint supersedes it
+    model, weights = final_weights(trainer, config)
+    if ranks.is_lead():
+        save_checkpoint(model, tokenizer, out_dir, config, result, identity, weights)
+        if state_dir is not None and not result.stopped:
+            shutil.rmtree(state_dir, ignore_errors=True)  # the final checkpoint supersedes it
+    ranks.barrier()  # no rank reports done before the checkpoint is in place
     return result
 
 
@@ -166,7 +173,8 @@ def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, 
                   reporting: dict | None = None):
     lengths = [len(f["input_ids"]) for f in features]
     sampler, collator = make_batching(config.batching, lengths, config.batch_size, config.seed,
-                                      tokenizer.pad_token_id or 0, config.max_length)
+                                      tokenizer.pad_token_id or 0, config.max_length,
+                                      shard=(ranks.rank(), ranks.world_size()))
     autocast_bf16 = not config.lora and resolve_dtype(config.dtype, device) == torch.bfloat16
     # transformers 5 dropped warmup_ratio: a warmup_steps value below 1 is read as a fraction.
     args = TrainingArguments(
@@ -178,7 +186,7 @@ def _make_trainer(model, tokenizer, features, config: TrainConfig, device: str, 
         data_seed=config.seed, use_cpu=device == "cpu",
         bf16=autocast_bf16, remove_unused_columns=False, dataloader_num_workers=0,
         dataloader_pin_memory=device != "cpu", log_level="error",
-        **_checkpointing_args(config.grad_checkpointing))
+        **_checkpointing_args(config.grad_checkpointing), **distributed_args(config, device))
     trainer = StudentTrainer(model=model, args=args, train_dataset=ListDataset(features),
                              data_collator=collator, batch_sampler=sampler, watcher=watcher,
                              distillation=distillation)
@@ -197,11 +205,11 @@ def _checkpointing_args(enabled: bool) -> dict:
 
 
 def save_checkpoint(model, tokenizer, out_dir: Path, config: TrainConfig, result: TrainResult,
-                    base_identity: str) -> None:
+                    base_identity: str, weights: dict | None = None) -> None:
     """Adapter (or full model) + tokenizer + a summary, renamed into place only when complete."""
     remove_stale_temps(out_dir.parent, out_dir.name)
     with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp)
+        model.save_pretrained(tmp, state_dict=weights)
         tokenizer.save_pretrained(tmp)
         info = {"base_model": base_identity, "config": config.model_dump(), "steps": result.steps,
                 "final_loss": result.final_loss, "mean_loss": result.mean_loss,
@@ -232,6 +240,7 @@ class StudentTrainer(Trainer):
         self.distillation = distillation
         self.parts = PartsTally()
         self._micro_step, self._micro = -1, 0
+        self._rank_tokens = 0  # trained on by this rank since this call began
         if distillation is not None:
             self.loss_is_scaled_for_ga = False  # a per-batch mean: Trainer divides by accumulation
 
@@ -256,19 +265,26 @@ class StudentTrainer(Trainer):
         loader = DataLoader(self.train_dataset, batch_sampler=self.batch_sampler,
                             collate_fn=self.data_collator, num_workers=0,
                             pin_memory=self.args.dataloader_pin_memory)
-        return self.accelerator.prepare(loader)
+        if ranks.world_size() == 1:
+            return self.accelerator.prepare(loader)
+        # our sampler already yields this rank's slices: accelerate must not shard them again
+        from accelerate.data_loader import prepare_data_loader
+
+        return prepare_data_loader(loader, self.args.device, num_processes=1, process_index=0,
+                                   put_on_device=True)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         if self.distillation is None:
-            self.watcher.tokens += count_tokens(inputs)
+            self._rank_tokens += count_tokens(inputs)
             return super().training_step(model, inputs, num_items_in_batch)
         loss = super().training_step(model, inputs, num_items_in_batch)
-        self.watcher.tokens += self.distillation.trained_tokens  # a sampled batch's, if sampled
+        self._rank_tokens += self.distillation.trained_tokens  # a sampled batch's, if sampled
         return loss
 
     def log(self, logs: dict, *args, **kwargs) -> None:
         """The token count rides along in the log history, so a resumed training knows it."""
-        if "loss" in logs:
+        if "loss" in logs:  # every rank logs each step, so the sum over ranks is in step
+            self.watcher.tokens = self.watcher.start_tokens + ranks.total(self._rank_tokens)
             logs["tokens"] = self.watcher.tokens
             logs.update(self.parts.means())
         super().log(logs, *args, **kwargs)
@@ -337,18 +353,21 @@ class StepWatcher(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         final = state.global_step >= state.max_steps
-        if not final and self.should_stop is not None and self.should_stop():
+        stop = not final and self.should_stop is not None and self.should_stop()
+        save = self.saving.enabled if stop else self.saving.due(state.global_step, final)
+        stop, save = ranks.share((stop, save))  # rank 0 decides for every rank
+        if stop:
             self.stopped = True
             control.should_training_stop = True
-            control.should_save = self.saving.enabled
-        elif self.saving.due(state.global_step, final):
-            control.should_save = True
+        control.should_save = control.should_save or save
 
     def on_save(self, args, state, control, **kwargs):
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        for save in self.save_extra:
-            save(checkpoint)
-        mark_saved(checkpoint)
+        ranks.barrier()  # every rank has written its part (its random-number state)
+        if ranks.is_lead():
+            for save in self.save_extra:
+                save(checkpoint)
+            mark_saved(checkpoint)
         self.saving.last_save = time.monotonic()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
