@@ -92,6 +92,10 @@ def test_bad_keys_are_named_with_the_file(tmp_path, wheels_pair_dirs):
     bad = distill_toml(tmp_path / "c.toml", student, teacher, distill={"eval_split": "dev"})
     with pytest.raises(ConfigError, match=r"c.toml: distill.eval_split: 'dev' is not allowed"):
         load_distill_config(bad)
+    bad = distill_toml(tmp_path / "e.toml", student, teacher, training={"processes": 2, "objective": "sft"})
+    with pytest.raises(ConfigError, match=r"e.toml: training: .*processes x nodes = 2: a "
+                                          r"distillation run and a sweep train in one process"):
+        load_distill_config(bad)  # refused, not silently trained in one process
     good = load_distill_config(distill_toml(tmp_path / "d.toml", student, teacher))
     assert good.training.teacher_model == str(teacher)  # the objective's teacher: [distill]'s
 

@@ -162,3 +162,13 @@ def _check_distributed(config: TrainConfig) -> None:
 def _is_endpoint(value: str | None) -> bool:
     host, _, port = (value or "").rpartition(":")
     return bool(host) and port.isdigit() and 0 < int(port) < 65536
+
+
+def in_one_process(config: TrainConfig) -> TrainConfig:
+    """A distillation run or a sweep's distillation trains in the calling process: refuse
+    `processes`/`nodes` there rather than ignore them (only the loop's stages take a launcher)."""
+    if config.world_size > 1:
+        raise ValueError(f"processes x nodes = {config.world_size}: a distillation run and a "
+                         "sweep train in one process; only `undo-tui run`'s train and evaluate "
+                         "stages start ranks (use processes = 1 here)")
+    return config

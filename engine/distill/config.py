@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from engine.config.base import Table
 from engine.config.files import read_toml, validated
 from engine.config.schema import json_schema
 from engine.config.tracking import TrackingSection
-from engine.config.training import TrainConfig
+from engine.config.training import TrainConfig, in_one_process
 from engine.wheels.config import DISTILL_TRAINING, DistillData
 
 
@@ -47,6 +47,11 @@ class DistillRunConfig(Table):
     tracking: TrackingSection = Field(default_factory=TrackingSection,
                                       description="where the training curves and KL "
                                                   "measurements are logged")
+
+    @field_validator("training")
+    @classmethod
+    def _one_process(cls, value: TrainConfig) -> TrainConfig:
+        return in_one_process(value)
 
     @model_validator(mode="before")
     @classmethod
