@@ -10,8 +10,10 @@ setup:
 run: setup
 	@$(VENV)/bin/undo-tui $(if $(wildcard $(SAMPLE)),$(SAMPLE),)
 
+# Two workers, one torch thread each: two processes with two threads each on two cores slow
+# each other far more than twice. PYTEST_ARGS="-n 0" runs the suite in one process.
 test: setup
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench-quick: setup
 	@$(PY) -m benchmarks --quick
