@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from engine.config.base import Table
 
@@ -172,3 +178,7 @@ def in_one_process(config: TrainConfig) -> TrainConfig:
                          "sweep train in one process; only `undo-tui run`'s train and evaluate "
                          "stages start ranks (use processes = 1 here)")
     return config
+
+
+# [training] of a distillation file or a sweep: trained in the calling process, so refused above one
+OneProcessTraining = Annotated[TrainConfig, AfterValidator(in_one_process)]

@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from engine.config.base import Table
 from engine.config.files import read_toml, validated
 from engine.config.schema import json_schema
 from engine.config.tracking import TrackingSection
-from engine.config.training import TrainConfig, in_one_process
+from engine.config.training import OneProcessTraining, TrainConfig
 from engine.wheels.config import DISTILL_TRAINING, DistillData
 
 
@@ -41,17 +41,12 @@ class DistillRunSection(DistillData):
 
 class DistillRunConfig(Table):
     distill: DistillRunSection = Field(description="the pair, the data and the measurements")
-    training: TrainConfig = Field(default_factory=lambda: TrainConfig(**DISTILL_TRAINING),
+    training: OneProcessTraining = Field(default_factory=lambda: TrainConfig(**DISTILL_TRAINING),
                                   description="how the student is trained: the [training] keys "
                                               "of a run file, any objective")
     tracking: TrackingSection = Field(default_factory=TrackingSection,
                                       description="where the training curves and KL "
                                                   "measurements are logged")
-
-    @field_validator("training")
-    @classmethod
-    def _one_process(cls, value: TrainConfig) -> TrainConfig:
-        return in_one_process(value)
 
     @model_validator(mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from engine.config.base import Table
 from engine.config.files import read_toml, validated
 from engine.config.schema import json_schema
 from engine.config.tracking import TrackingSection
-from engine.config.training import TrainConfig, in_one_process
+from engine.config.training import OneProcessTraining, TrainConfig
 
 PolicyName = Literal["student", "teacher", "random", "threshold", "disagree", "learned",
                      "speculative"]
@@ -141,14 +141,9 @@ class DistillData(Table):
 class DistillSection(DistillData):
     enabled: bool = Field(False, description="fine-tune the student before measuring (by "
                                              "training.objective: SFT unless set)")
-    training: TrainConfig = Field(default_factory=lambda: TrainConfig(**DISTILL_TRAINING),
+    training: OneProcessTraining = Field(default_factory=lambda: TrainConfig(**DISTILL_TRAINING),
                                   description="how the student is fine-tuned (the [training] "
                                               "keys of a run file)")
-
-    @field_validator("training")
-    @classmethod
-    def _one_process(cls, value: TrainConfig) -> TrainConfig:
-        return in_one_process(value)
 
 
 class SweepConfig(Table):
