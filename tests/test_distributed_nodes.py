@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import store
@@ -38,6 +39,29 @@ def predictions(store_path: Path, run_id: int) -> list:
         db.close()
 
 
+class FollowerOutput:
+    """Reads the follower's output as it comes, so the test can wait for node 1's stage to
+    end before it stops the follower: node 0's stage returns while node 1's launcher may
+    still be in its exit barrier, and a Ctrl-C then lands before node 1 reports."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self.stage_ended = threading.Event()
+        self.thread = threading.Thread(target=self.read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def read(self, stream) -> None:
+        for raw in stream:
+            line = raw.decode(errors="replace")
+            self.lines.append(line)
+            if "node 1: ranks exited with code 0" in line:
+                self.stage_ended.set()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
 def test_a_second_node_and_accelerate_launch_evaluate_like_one_process(tmp_path,
                                                                        tiny_llama_dir):
     store_path = tmp_path / "head" / "store.db"
@@ -53,16 +77,19 @@ def test_a_second_node_and_accelerate_launch_evaluate_like_one_process(tmp_path,
                                  "--node-rank", "1"], cwd=tmp_path, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+    output = FollowerOutput(follower.stdout)
     try:
         reference = evaluate_base(store_path, one)
         sharded = evaluate_base(store_path, two)
+        node_1_ended = output.stage_ended.wait(timeout=120)
     finally:
         os.killpg(follower.pid, signal.SIGINT)
-        out = follower.communicate(timeout=60)[0].decode(errors="replace")
+        follower.wait(timeout=60)
+        output.thread.join(timeout=60)
     assert len(predictions(store_path, reference)) == 10
     assert predictions(store_path, sharded) == predictions(store_path, reference)
-    assert "node 1: ranks exited with code 0" in out, out[-3000:]
-    assert "[default0]:" in out  # node 1's rank wrote to its own node's output
+    assert node_1_ended, output.text[-3000:]
+    assert "[default0]:" in output.text  # node 1's rank wrote to its own node's output
 
     accelerate = tmp_path / "accelerate.toml"
     accelerate.write_text(one.read_text().replace(
