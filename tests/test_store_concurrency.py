@@ -78,7 +78,12 @@ def test_reader_never_sees_locked_while_another_process_writes(store_path, db):
 def test_kill_9_mid_write_leaves_a_consistent_store(store_path, db):
     run_id = _dataset_with_run(db, n=2000)
     writer = _start_writer(store_path, run_id, seconds=30.0, batch=2000)
-    time.sleep(1.5)
+    watcher = store.open_store(store_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and watcher.execute(  # the writer is in its stride
+            "SELECT count(*) FROM iterations WHERE run_id = ?", [run_id]).fetchone()[0] < 2:
+        time.sleep(0.01)
+    watcher.close()
     os.kill(writer.pid, signal.SIGKILL)
     writer.wait(timeout=10)
     after = store.open_store(store_path)

@@ -34,7 +34,6 @@ def test_a_page_load_interrupts_a_running_prefetch_and_gets_the_connection(share
     worker = threading.Thread(target=hold, args=(shared, True, started, out))
     worker.start()
     assert started.wait(10)
-    time.sleep(0.05)  # the slow statement is running
     t0 = time.monotonic()
     with shared.use() as db:
         waited = time.monotonic() - t0
@@ -42,6 +41,41 @@ def test_a_page_load_interrupts_a_running_prefetch_and_gets_the_connection(share
     worker.join(10)
     assert interrupted(out["error"]) and "result" not in out
     assert waited < 2  # the 300M-row count would take far longer
+
+
+def test_a_prefetch_that_has_not_started_its_statement_still_yields(shared):
+    """An interrupt finds nothing running here (SQLite ignores it then); the flag the progress
+    handler reads stops the statement the prefetch starts after the page load asked."""
+    holding, go, out, page = threading.Event(), threading.Event(), {}, {}
+
+    def prefetch():
+        try:
+            with shared.use(prefetch=True) as db:
+                holding.set()
+                go.wait(10)
+                out["result"] = db.execute(SLOW).fetchone()[0]
+        except Exception as exc:
+            out["error"] = exc
+
+    def load():
+        t0 = time.monotonic()
+        with shared.use() as db:
+            page["waited"] = time.monotonic() - t0
+            page["count"] = db.execute("SELECT count(*) FROM examples").fetchone()[0]
+
+    first = threading.Thread(target=prefetch)
+    first.start()
+    assert holding.wait(10)
+    second = threading.Thread(target=load)
+    second.start()
+    deadline = time.monotonic() + 10
+    while not shared._wanted and time.monotonic() < deadline:  # the page load is waiting
+        time.sleep(0.001)
+    go.set()
+    first.join(30)
+    second.join(30)
+    assert interrupted(out["error"]) and "result" not in out
+    assert page["count"] > 0 and page["waited"] < 5
 
 
 def test_a_page_load_is_never_interrupted_it_is_waited_for(shared):

@@ -15,6 +15,11 @@ after Enter runs. Sharing one connection keeps that work, and the connection's p
 every page load. Prefetches are work nobody waits for: whoever asks for the connection while one
 runs interrupts it (sqlite3's Connection.interrupt is safe from another thread; the interrupted
 statement is rolled back whole). Page loads wait their turn.
+
+interrupt() alone misses a prefetch that holds the connection but has not started its statement
+yet (SQLite ignores an interrupt when nothing runs), and the page load would then wait for the
+whole prefetch. So a waiter also raises a flag that the connection's progress handler reads
+every PROGRESS_STEPS virtual-machine steps: the prefetch's next statement stops at once.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import store
+
+PROGRESS_STEPS = 10_000  # SQLite VM steps between looks at the flag: microseconds of work
 
 
 class StoreHandle:
@@ -65,12 +72,14 @@ class SharedConnection:
         self._state = threading.Lock()  # guards who holds it, so an interrupt hits a prefetch
         self._db = None
         self._prefetching = False  # the holder is a prefetch: it may be interrupted
+        self._wanted = False  # someone waits for the connection: a prefetch must stop
 
     @contextlib.contextmanager
     def use(self, *, prefetch: bool = False) -> Iterator:
         """The connection, for one worker at a time; a running prefetch is interrupted."""
         with self._state:
             if self._prefetching and self._db is not None:
+                self._wanted = True
                 self._db.conn.interrupt()
         self._lock.acquire()
         try:
@@ -78,13 +87,20 @@ class SharedConnection:
                 if self.handle.closed:
                     raise store.UndoError(f"{self.handle.path}: the store was closed")
                 self._db = store.connect(self.handle.path)
+                self._db.conn.set_progress_handler(self._prefetch_must_stop, PROGRESS_STEPS)
             with self._state:
                 self._prefetching = prefetch
+                self._wanted = False
             yield self._db
         finally:
             with self._state:
                 self._prefetching = False
+                self._wanted = False
                 self._lock.release()
+
+    def _prefetch_must_stop(self) -> bool:
+        """SQLite's progress handler: a true answer ends the running statement as interrupted."""
+        return self._prefetching and self._wanted
 
     def close(self) -> None:
         self._db = None
