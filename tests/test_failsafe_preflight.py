@@ -149,6 +149,24 @@ def test_too_little_disk_for_the_checkpoints(prepared, tmp_path, capsys, monkeyp
     assert run_count(prepared) == 0
 
 
+def test_more_processes_than_gpus_is_refused(prepared, tmp_path, capsys, monkeypatch,
+                                            smollm2_gguf, fault_server):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a machine with 2 GPUs
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    config = write_config(tmp_path / "run.toml", smollm2_gguf, api_teacher(fault_server.url))
+    config.write_text(config.read_text() + "\n[training]\nprocesses = 4\n")
+    err = fails_with(capsys, ["--store", str(prepared), "run", str(config)])
+    assert "training.processes: 4 ranks per node, but this machine shows 2 CUDA device(s)" in err
+    assert run_count(prepared) == 0
+    config.write_text(config.read_text().replace("processes = 4", "processes = 2"))
+    from engine.config import load_config
+    from engine.loop.preflight import launcher_problems
+
+    assert launcher_problems(load_config(config)) == []
+
+
 def test_an_unwritable_output_directory_is_listed_with_the_other_problems(
         prepared, tmp_path, capsys, monkeypatch, smollm2_gguf):
     """Tests run as root, where permission bits do not stop writes: the fault (a read-only

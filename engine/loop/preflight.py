@@ -45,7 +45,7 @@ def check_run(db, store_path: Path, config: RunConfig, *, network: bool = True) 
     if config.run.kind != "transfer":  # a transfer has no teacher, and checks its export's
         problems += teacher_problems(config, network=network)  # dataset and rows itself
     student = student_problems(config)
-    problems += student + distillation_problems(config)
+    problems += student + distillation_problems(config) + launcher_problems(config)
     if config.evaluation.backend == "openai":
         problems += api_problems(config.evaluation.server_config(1), network=network,
                                  who="evaluation")
@@ -174,6 +174,25 @@ def distillation_problems(config: RunConfig) -> list[str]:
     except Exception as exc:  # transformers raises OSError, ValueError, KeyError...
         return [f"{key}: {teacher}: tokenizer does not load ({type(exc).__name__})"]
     return []
+
+
+def launcher_problems(config: RunConfig) -> list[str]:
+    """A rank takes the GPU of its local rank whenever CUDA is visible (engine/student/ranks.py):
+    more processes per node than GPUs would fail the extra ranks with 'invalid device ordinal'
+    at the first train stage, after the teacher stage's work."""
+    processes = config.training.processes
+    if processes == 1:
+        return []
+    import torch
+
+    if not torch.cuda.is_available():
+        return []  # the ranks run on the CPU over gloo
+    gpus = torch.cuda.device_count()
+    if processes <= gpus:
+        return []
+    return [f"training.processes: {processes} ranks per node, but this machine shows {gpus} "
+            f"CUDA device(s) and each rank takes one; set processes to at most {gpus} (or "
+            "hide the GPUs with CUDA_VISIBLE_DEVICES= to run the ranks on the CPU)"]
 
 
 # -- dataset --------------------------------------------------------------------------------------
