@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 # Tests never reach a model hub; datasets and transformers must work offline.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -16,3 +18,17 @@ pytest_plugins = [
     "tests.fixtures.wheels_fixtures",
     "tests.fixtures.exported_run",
 ]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (with --dist loadgroup)
+def pytest_collection_modifyitems(config, items):
+    """A module whose tests share a module-scoped fixture (a whole run, a quick benchmark pass)
+    runs on one xdist worker: spread over two, that fixture would be built twice."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        shared = any(defs and defs[-1].scope == "module"
+                     for defs in info.name2fixturedefs.values())
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

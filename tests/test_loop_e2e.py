@@ -201,23 +201,30 @@ STAGE_REACHED = {
 }
 
 
-@pytest.mark.parametrize("stage", ["teacher", "train", "evaluate"])
-def test_kill_9_then_resume_matches_the_uninterrupted_run(reference, tmp_path, stage,
-                                                          tiny_llama_dir):
+def test_kill_9_in_each_stage_then_resume_matches_the_uninterrupted_run(reference, tmp_path,
+                                                                       tiny_llama_dir):
+    """One run killed with SIGKILL in iteration 2's teacher stage, resumed, killed again in its
+    train stage, resumed, killed in its evaluate stage, and resumed to the end: each resume
+    starts from what the kill left (a resumed run is killed too), and the finished run is the
+    uninterrupted one, with no teacher call paid twice."""
     _, _, expected = reference
     store_path = tmp_path / "store.db"
     build_store(store_path)
     # A fresh store has its own cache, so every teacher call here is a real llama.cpp call.
     config = write_config(tmp_path / "run.toml", tiny_llama_dir)
-    proc = subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store", str(store_path),
-                             "run", str(config)], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     db = store.open_store(store_path)
-    _wait_for(lambda: db.execute(STAGE_REACHED[stage]).fetchone()[0] > 0
-              or proc.poll() is not None, 300, f"iteration 2 {stage}")
-    assert proc.poll() is None, "the run ended before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    command = ["run", str(config)]
+    for stage in ("teacher", "train", "evaluate"):
+        proc = subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store",
+                                 str(store_path), *command], cwd=ROOT, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _wait_for(lambda: db.execute(STAGE_REACHED[stage]).fetchone()[0] > 0
+                  or proc.poll() is not None, 300, f"iteration 2 {stage}")
+        assert proc.poll() is None, f"the run ended before it could be killed in {stage}"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert store.get_run(db, 1).stage == f"{stage} (iteration 2)"  # killed where meant
+        command = ["resume", "1"]
     calls_before = db.execute("SELECT count(*) FROM teacher_cache").fetchone()[0]
     db.close()
 
@@ -227,13 +234,12 @@ def test_kill_9_then_resume_matches_the_uninterrupted_run(reference, tmp_path, s
     assert got["predictions"] == expected["predictions"]
     assert got["rationales"] == expected["rationales"]
     assert got["best"] == expected["best"] and got["status"] == "finished"
-    # every question was paid for exactly once across the kill: no call repeated
+    # every question was paid for exactly once across the kills: no call repeated
     assert got["cache"] == expected["cache"] >= calls_before
     db = store.open_store(store_path)
     paid = sum(it.teacher_calls for it in store.list_iterations(db, 1))
     db.close()
     assert paid == got["cache"]
-
 
 
 def test_equal_budget_baseline_of_the_reference_run(reference):
