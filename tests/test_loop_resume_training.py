@@ -1,4 +1,4 @@
-"""A stop request, or kill -9, in the middle of training: the run resumes from the training
+"""A stop request, then kill -9, in the middle of training: the run resumes from the training
 checkpoint (not from step 1) and ends with exactly the metrics of an uninterrupted run.
 
 All runs share one store, so only the first pays for llama.cpp teacher calls (the cache serves
@@ -74,40 +74,51 @@ def _saved_step(store_path: Path, run_id: int) -> int:
     return max(steps, default=0)
 
 
-@pytest.mark.parametrize("interrupt", ["stop", "kill"])
-def test_interrupted_training_resumes_from_its_checkpoint(reference, interrupt):
+def _start(store_path: Path, *command: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store", str(store_path),
+                             *command], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_stopped_then_killed_training_resumes_from_its_checkpoint(reference):
+    """A stop request in the middle of training, then kill -9 in the middle of the resumed
+    training: each resume continues from the last saved step, and the run ends with exactly
+    the uninterrupted run's metrics and predictions."""
     store_path, config, expected = reference
     db = store.open_store(store_path)
     before = _max_run_id(db)
-    proc = subprocess.Popen([sys.executable, "-m", "undo_tui.cli", "--store", str(store_path),
-                             "run", str(config)], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = _start(store_path, "run", str(config))
     _wait_for(lambda: _max_run_id(db) > before or proc.poll() is not None, 60, "the new run")
     run_id = before + 1
-    if interrupt == "stop":
-        _wait_for(lambda: _train_step(db, run_id) >= 2 or proc.poll() is not None, 300,
-                  "training under way")
-        assert main(["--store", str(store_path), "stop", str(run_id)]) == 0
-        assert proc.wait(timeout=120) == 0
-    else:
-        _wait_for(lambda: _saved_step(store_path, run_id) >= 2 or proc.poll() is not None, 300,
-                  "a saved training step")
-        assert proc.poll() is None, "the run ended before it could be killed"
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    saved = _saved_step(store_path, run_id)
-    assert 2 <= saved < expected["steps"], "training was not caught in the middle"
+    _wait_for(lambda: _train_step(db, run_id) >= 2 or proc.poll() is not None, 300,
+              "training under way")
+    assert main(["--store", str(store_path), "stop", str(run_id)]) == 0
+    assert proc.wait(timeout=120) == 0
+    stopped_at = _saved_step(store_path, run_id)
+    assert 2 <= stopped_at < expected["steps"], "training was not caught in the middle"
     it = store.get_iteration(db, run_id, 1)
     assert it.stage == "teacher" and not it.checkpoint_path  # training is not recorded as done
-    if interrupt == "stop":
-        assert store.get_run(db, run_id).status == "stopped"
+    assert store.get_run(db, run_id).status == "stopped"
+
+    proc = _start(store_path, "resume", str(run_id))
+    _wait_for(lambda: _saved_step(store_path, run_id) >= stopped_at + 2
+              or proc.poll() is not None, 300, "a saved step after the resumed one")
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    killed_at = _saved_step(store_path, run_id)
+    assert stopped_at < killed_at < expected["steps"], "training was not caught in the middle"
+    assert not store.get_iteration(db, run_id, 1).checkpoint_path
 
     assert main(["--store", str(store_path), "resume", str(run_id)]) == 0
     assert outcome(store_path, run_id) == expected
     it = store.get_iteration(db, run_id, 1)
-    assert it.metrics["train_resumed_from_step"] == saved  # continued, not retrained from step 1
+    assert it.metrics["train_resumed_from_step"] == killed_at  # continued, not from step 1
     messages = [e.message for e in store.events_since(db, run_id, 0, limit=1000)]
-    assert any((m or "").startswith("training resumed from its checkpoint at step") for m in messages)
+    resumed = [m for m in messages if (m or "").startswith("training resumed from its "
+                                                             "checkpoint at step")]
+    # written when a training ends: the killed one (resumed after the stop) wrote nothing
+    assert resumed == [f"training resumed from its checkpoint at step {killed_at}"]
     assert not (Path(it.checkpoint_path).parent / "train-state").exists()
     paid = db.execute("SELECT count(*) FROM teacher_cache").fetchone()[0]
     assert paid == 6  # the reference run paid for the six questions; nobody paid again
