@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.tui_fixtures",
     "tests.fixtures.wheels_fixtures",
     "tests.fixtures.exported_run",
+    "tests.fixtures.loop_fixtures",
 ]
 
 
@@ -26,7 +27,7 @@ def pytest_collection_modifyitems(config, items):
     runs on one xdist worker: spread over two, that fixture would be built twice."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
-        if info is None:
+        if info is None or item.get_closest_marker("xdist_group"):
             continue
         shared = any(defs and defs[-1].scope == "module"
                      for defs in info.name2fixturedefs.values())

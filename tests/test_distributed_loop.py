@@ -20,11 +20,13 @@ from pathlib import Path
 import pytest
 
 import store
-from tests.test_loop_e2e import ROOT, _wait_for, build_store, write_config
+from tests.fixtures.loop_fixtures import GROUP as LOOP_GROUP
+from tests.test_loop_e2e import ROOT, _wait_for
 from tests.test_loop_resume_training import _saved_step, _train_step
 from undo_tui.cli import main
 
-pytestmark = pytest.mark.slow  # the llama.cpp teacher (SmolLM2) and several launcher starts
+# the llama.cpp teacher (SmolLM2) and several launcher starts; run 1 is the reference run
+pytestmark = [pytest.mark.slow, LOOP_GROUP]
 
 
 def distributed(config: Path, batch_size: int = 2, **extra) -> Path:
@@ -61,24 +63,24 @@ def outputs(db, run_id: int, k: int) -> list:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, tiny_llama_dir, smollm2_gguf):
-    base = tmp_path_factory.mktemp("distributed-loop")
-    store_path = base / "store.db"
-    build_store(store_path)
-    config = write_config(base / "run.toml", tiny_llama_dir)
-    assert main(["--store", str(store_path), "run", str(config)]) == 0
+def runs(loop_reference):
+    """The reference run (run 1) and the same config on two ranks, served by its cache."""
+    store_path, config, _ = loop_reference
+    db = store.open_store(store_path)
+    run_id = db.execute("SELECT max(id) FROM runs").fetchone()[0] + 1
+    db.close()
     assert main(["--store", str(store_path), "run", str(distributed(config))]) == 0
-    return store_path, config
+    return store_path, config, run_id
 
 
 def test_two_processes_store_what_one_process_stores(runs):
-    store_path, _ = runs
+    store_path, _, run_id = runs
     db = store.open_store(store_path)
-    one, two = structure(db, 1), structure(db, 2)
+    one, two = structure(db, 1), structure(db, run_id)
     assert two == one and two["status"] == "finished"
     assert [k for k, *_ in two["iterations"]] == [0, 1, 2]
-    assert sum(it.teacher_calls for it in store.list_iterations(db, 2)) == 0  # cache served
-    log = Path(store.get_run(db, 2).log_path).read_text()
+    assert sum(it.teacher_calls for it in store.list_iterations(db, run_id)) == 0  # cache served
+    log = Path(store.get_run(db, run_id).log_path).read_text()
     assert "[default1]:" in log  # rank 1's output reached the run log
     db.close()
 
@@ -86,10 +88,11 @@ def test_two_processes_store_what_one_process_stores(runs):
 def test_sharded_evaluation_gives_the_one_process_answers(runs):
     """Iteration 0 evaluates the same untrained student in bf16 (the default), where an answer
     depends on its batch's shape: whole batches dealt to the ranks give the same texts."""
-    store_path, _ = runs
+    store_path, _, run_id = runs
     db = store.open_store(store_path)
-    assert outputs(db, 2, 0) == outputs(db, 1, 0) and len(outputs(db, 1, 0)) == 6
-    assert store.get_iteration(db, 2, 0).val_accuracy == store.get_iteration(db, 1, 0).val_accuracy
+    assert outputs(db, run_id, 0) == outputs(db, 1, 0) and len(outputs(db, 1, 0)) == 6
+    assert (store.get_iteration(db, run_id, 0).val_accuracy
+            == store.get_iteration(db, 1, 0).val_accuracy)
     db.close()
 
 
@@ -127,7 +130,7 @@ def test_stop_then_a_killed_rank_then_resume_finishes(runs):
     """A stop request reaches both ranks through rank 0 (the run stops with a checkpoint); the
     resumed training continues from it; SIGKILL to rank 1 then fails the stage with that rank
     named and the log's tail, without a hang; a second resume finishes the run."""
-    store_path, config = runs
+    store_path, config, _ = runs
     long = distributed(config, batch_size=1, save_steps=1).read_text()
     long = long.replace("epochs = 2", "epochs = 5").replace(
         "max_iterations = 2", "max_iterations = 1").replace(

@@ -19,7 +19,10 @@ import pytest
 
 import store
 from engine.tasks.arith import generate_problems
+from tests.fixtures.loop_fixtures import GROUP as LOOP_GROUP
 from undo_tui.cli import main
+
+pytestmark = LOOP_GROUP  # one worker pays for the reference run (tests/fixtures/loop_fixtures.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,15 +93,11 @@ def snapshot(path: Path, run_id: int) -> dict:
         db.close()
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory, tiny_llama_dir, smollm2_gguf):
-    """One uninterrupted run, shared by the assertions below and the kill -9 comparisons."""
-    base = tmp_path_factory.mktemp("e2e")
-    store_path = base / "store.db"
-    build_store(store_path)
-    config = write_config(base / "run.toml", tiny_llama_dir)
-    assert main(["--store", str(store_path), "run", str(config)]) == 0
-    return store_path, config, snapshot(store_path, 1)
+@pytest.fixture
+def reference(loop_reference):
+    """One uninterrupted run (tests/fixtures/loop_fixtures.py), shared by the assertions below
+    and the kill -9 comparisons."""
+    return loop_reference
 
 
 def test_loop_stores_the_whole_structure(reference):
