@@ -45,13 +45,13 @@ def compare(model: Path, processes: int, device: str, quick: bool, prefix: str,
             dtype: str = "bfloat16", batch: int | None = None) -> list[Figure]:
     """Training and evaluation figures of `processes` ranks against one process (per-device
     `batch`: 2 quick, 4 full unless given)."""
-    n, default_batch, max_length = (32, 2, 256) if quick else (64, 4, 512)
+    n, default_batch, max_length = (16, 2, 256) if quick else (64, 4, 512)
     batch = batch or default_batch
     n = max(n, 4 * batch * processes)  # a few steps at least
     pairs = gsm8k_pairs("train", n)
     base = dict(epochs=1, max_length=max_length, warmup_ratio=0.0, dtype=dtype, device=device,
                 save_interval_s=0)
-    prompts = [q for q, _ in gsm8k_pairs("test", 16 if quick else 64)]
+    prompts = [q for q, _ in gsm8k_pairs("test", 8 if quick else 64)]
     max_new, eval_batch = (16, 4) if quick else (64, 8)
     evaluation = {"model": str(model), "prompts": prompts, "dtype": dtype, "device": device,
                   "max_new_tokens": max_new, "batch_size": eval_batch}

@@ -133,7 +133,7 @@ def _api_rate(tmp: Path, url: str, n: int, concurrency: int, name: str) -> float
 
 def api_figures(tmp: Path, quick: bool) -> list[Figure]:
     """C=8 and C=64 at LLM-like latencies; in full mode also a 250 ms stress case (client CPU)."""
-    cases = [(8, 0.5, 8), (64, 1.0, 6)] if quick else [(8, 0.5, 20), (64, 1.0, 15),
+    cases = [(8, 0.5, 4), (64, 1.0, 3)] if quick else [(8, 0.5, 20), (64, 1.0, 15),
                                                        (64, 0.25, 20)]
     figures = []
     for concurrency, latency, rounds in cases:
@@ -146,7 +146,7 @@ def api_figures(tmp: Path, quick: bool) -> list[Figure]:
                 note=f"baseline = ideal C/latency; target ratio >= 0.9; "
                      f"{concurrency * rounds} requests")))
             if (concurrency, latency) == (64, 1.0):
-                serial = _api_rate(tmp, server.url, 3 if quick else 10, 1, "serial")
+                serial = _api_rate(tmp, server.url, 2 if quick else 10, 1, "serial")
                 figures.append(emit(Figure(
                     "teacher_api_req_per_s_c64_vs_one_at_a_time", rate, "req/s",
                     baseline=serial, note="C=64, 1 s/request; ratio = speed-up; ideal 64x")))
