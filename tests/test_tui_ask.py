@@ -8,7 +8,7 @@ import pytest
 
 import store
 from store import ask as store_ask
-from tests.fixtures.tui_fixtures import screen_named, wait_for
+from tests.fixtures.tui_fixtures import screen_named, wait_for, wait_notified
 from tests.test_tui_sweep import runs_screen
 from undo_tui.app import UndoApp
 
@@ -80,6 +80,8 @@ async def test_the_ask_screen_follows_training_and_says_where_the_asker_is(runni
         assert "PCL: 3/6 · loss 0.6667 · residual 0.3333 · 0% λ 0.30 used 5.0% · 20% λ 0.06 " \
                "used 25.0%" in figures
         assert "asker" not in figures  # not written yet
+        await pilot.press("m")
+        await wait_notified(pilot, f"Run {run} is running: its student can be exported once")
         finish(path, run)  # the screen polls while the run is active
         figures = await wait_for(pilot, lambda: "asker" in (
             text := str(screen.query_one("#ask-figures").render())) and text,
@@ -88,6 +90,9 @@ async def test_the_ask_screen_follows_training_and_says_where_the_asker_is(runni
         assert "at the end: 0% λ 0.60 used 5.0% · 20% λ 0.12 used 25.0%" in figures
         assert "PCL: 6/6" in figures
         assert [s["step"] for s in screen.data.pcl] == list(range(1, 7))
+        await pilot.press("m")  # the recorded asker directory is not on disk: the CLI says so
+        failed = await wait_notified(pilot, "has no complete model directory yet", timeout=120)
+        assert failed.title == "Model not exported" and not screen.exporting_model
         await pilot.press("escape")
         await wait_for(pilot, lambda: screen_named(pilot.app, "RunsScreen") is pilot.app.screen,
                        what="back on the runs screen")

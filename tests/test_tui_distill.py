@@ -4,6 +4,8 @@ strict accuracy with n and interval, KL before -> after."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import store
@@ -46,12 +48,12 @@ def running_distill(tmp_path):
     return path, run
 
 
-def finish(path, run: int) -> None:
+def finish(path, run: int, student: Path | str = "runs/run-1/student") -> None:
     """What the engine stores at the end: the rest of training, the final KL, the result."""
     db = store.open_store(path)
     add_steps(db, run, range(5, 9))
     add_kl(db, run, "final")
-    store_distill.set_student(db, run, "runs/run-1/student")
+    store_distill.set_student(db, run, str(student))
     store_distill.save_outcome(db, run, {"steps": 8, "final_loss": 0.125, "eval_split": "test",
                                          "n": 40, "correct": 10, "accuracy_low": 0.142,
                                          "accuracy_high": 0.401, "kl_before": 0.5,

@@ -33,6 +33,7 @@ class AskScreen(StepRunScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="ask_back"),
         Binding("ctrl+r", "refresh", "Refresh", id="ask_refresh", show=False),
+        Binding("m", "export_model", "Model", id="ask_export_model"),
     ]
 
     def plots(self):

@@ -425,7 +425,7 @@ class DashboardScreen(BaseScreen):
 
     def action_export_model(self) -> None:
         """The best iteration's student as an HF directory, GGUFs and Ollama Modelfiles."""
-        from undo_tui.model_export import default_out
+        from undo_tui.screens.model_export_key import start_model_export
 
         data = self.data
         if data is None:
@@ -438,31 +438,14 @@ class DashboardScreen(BaseScreen):
             self.notify("A model export of this run is already running.", severity="warning")
             return
         self.exporting_model = True
-        out = default_out(self.store_path, self.run_id)
-        self.notify(f"Exporting iteration {data.run.best_iteration}'s student to {out} "
-                    f"(HF, GGUF f16 and q8_0, Modelfiles)...", title="Model export")
-        self.export_model(out)
-
-    @work(thread=True, exit_on_error=False, name="exporting the model")
-    def export_model(self, out) -> None:
-        from undo_tui.model_export import export_and_wait
-
-        done = export_and_wait(self.store_path, self.run_id, out, python=self.app.engine_python)
-        self.post_message(ModelExported(self.run_id, done))
+        start_model_export(self, self.run_id, self.store_path,
+                           f"iteration {data.run.best_iteration}'s student")
 
     def on_model_exported(self, message: ModelExported) -> None:
+        from undo_tui.screens.model_export_key import report_model_export
+
         self.exporting_model = False
-        done = message.done
-        log = self.query_one("#log-tail", VimLog)
-        for line in done.output.splitlines():
-            log.write(Text(line, style="green" if done.ok else "red"))
-        if done.ok:
-            self.notify(f"Model written to {done.out} (README.md: the card and the GGUF check)",
-                        title="Model exported", timeout=15)
-        else:
-            self.notify(f"{done.output.splitlines()[-1] if done.output else 'failed'} "
-                        f"(log: {done.log_path})", title="Model not exported", severity="error",
-                        timeout=15)
+        report_model_export(self, message.done, self.query_one("#log-tail", VimLog))
 
     def action_transfer(self) -> None:
         """Train another student on one of this run's iterations (a transfer run)."""

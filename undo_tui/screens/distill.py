@@ -35,6 +35,7 @@ class DistillScreen(StepRunScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="distill_back"),
         Binding("ctrl+r", "refresh", "Refresh", id="distill_refresh", show=False),
+        Binding("m", "export_model", "Model", id="distill_export_model"),
     ]
 
     def plots(self):

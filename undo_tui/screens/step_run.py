@@ -16,6 +16,7 @@ from textual.widgets import Footer, Header, Static
 import store
 from store.models import Event, Run
 from store.processes import effective_status
+from undo_tui.messages import ModelExported
 from undo_tui.progress_text import progress_detail
 from undo_tui.screens.base import BaseScreen
 
@@ -39,6 +40,7 @@ class StepRunScreen(BaseScreen):
         super().__init__()
         self.run_id = run_id
         self.data = None
+        self.exporting_model = False  # `m` started an export that has not ended
 
     def plots(self) -> list[Widget]:
         return []
@@ -54,7 +56,8 @@ class StepRunScreen(BaseScreen):
         yield Static("", id=f"{self.PREFIX}-title", classes="screen-title step-run-title")
         yield from self.plots()
         yield Static("", id=f"{self.PREFIX}-figures", classes="step-run-figures")
-        yield Static(Text("ctrl+r: refresh · esc: back · ?: all keys", style="dim"),
+        yield Static(Text("m: export the student · ctrl+r: refresh · esc: back · ?: all keys",
+                          style="dim"),
                      id=f"{self.PREFIX}-hint", classes="hint")
         yield Footer(compact=True)
 
@@ -81,6 +84,29 @@ class StepRunScreen(BaseScreen):
         self.show(message.data)
         self.query_one(f"#{self.PREFIX}-title", Static).update(self.title_text(message.data))
         self.query_one(f"#{self.PREFIX}-figures", Static).update(self.figures(message.data))
+
+    def action_export_model(self) -> None:
+        """The finished run's student as an HF directory, GGUFs and Ollama Modelfiles."""
+        from undo_tui.screens.model_export_key import start_model_export
+
+        data = self.data
+        if data is None:
+            return
+        if data.status != "finished":
+            self.notify(f"Run {self.run_id} is {data.status}: its student can be exported once "
+                        "the run has finished.", severity="warning")
+            return
+        if self.exporting_model:
+            self.notify("A model export of this run is already running.", severity="warning")
+            return
+        self.exporting_model = True
+        start_model_export(self, self.run_id, self.store_path, "the student")
+
+    def on_model_exported(self, message: ModelExported) -> None:
+        from undo_tui.screens.model_export_key import report_model_export
+
+        self.exporting_model = False
+        report_model_export(self, message.done)
 
     def title_text(self, data) -> Text:
         raise NotImplementedError
