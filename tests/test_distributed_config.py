@@ -65,6 +65,11 @@ def test_torchrun_command_runs_this_interpreter_with_every_setting():
     # the teacher pass is never distributed
     assert stage_command(config, "teacher", Path("/d/s.db"), 7, 3)[1:3] == [
         "-m", "engine.loop.stage_main"]
+    assert "--cpu" not in command  # device unset: a rank takes its GPU where there is one
+    on_cpu = config.model_copy(update={"device": "cpu"})
+    for argv in (stage_command(on_cpu, "train", Path("/d/s.db"), 7, 3),
+                 follower_command(on_cpu, 1)):
+        assert "--dist-timeout 30 --cpu" in " ".join(argv)  # every node's ranks stay on the CPU
 
 
 def test_accelerate_command_counts_every_process():

@@ -132,7 +132,7 @@ def test_stop_then_a_killed_rank_then_resume_finishes(runs):
     named and the log's tail, without a hang; a second resume finishes the run."""
     store_path, config, _ = runs
     long = distributed(config, batch_size=1, save_steps=1).read_text()
-    long = long.replace("epochs = 2", "epochs = 5").replace(
+    long = long.replace("epochs = 2", "epochs = 5\ndevice = \"cpu\"").replace(
         "max_iterations = 2", "max_iterations = 1").replace(
         "[evaluation]\n", "[evaluation]\nevaluate_base = false\n")
     path = config.with_name("long-2p.toml")

@@ -165,6 +165,8 @@ def test_more_processes_than_gpus_is_refused(prepared, tmp_path, capsys, monkeyp
     from engine.loop.preflight import launcher_problems
 
     assert launcher_problems(load_config(config)) == []
+    config.write_text(config.read_text().replace("processes = 2", 'processes = 4\ndevice = "cpu"'))
+    assert launcher_problems(load_config(config)) == []  # CPU ranks leave the GPUs alone
 
 
 def test_an_unwritable_output_directory_is_listed_with_the_other_problems(

@@ -177,12 +177,12 @@ def distillation_problems(config: RunConfig) -> list[str]:
 
 
 def launcher_problems(config: RunConfig) -> list[str]:
-    """A rank takes the GPU of its local rank whenever CUDA is visible (engine/student/ranks.py):
-    more processes per node than GPUs would fail the extra ranks with 'invalid device ordinal'
-    at the first train stage, after the teacher stage's work."""
+    """A rank takes the GPU of its local rank where CUDA is visible, unless device = "cpu"
+    (engine/student/ranks.py): more processes per node than GPUs would fail the extra ranks
+    with 'invalid device ordinal' at the first train stage, after the teacher stage's work."""
     processes = config.training.processes
-    if processes == 1:
-        return []
+    if processes == 1 or (config.training.device or "").startswith("cpu"):
+        return []  # device = "cpu": the ranks leave the GPUs alone
     import torch
 
     if not torch.cuda.is_available():
@@ -192,7 +192,7 @@ def launcher_problems(config: RunConfig) -> list[str]:
         return []
     return [f"training.processes: {processes} ranks per node, but this machine shows {gpus} "
             f"CUDA device(s) and each rank takes one; set processes to at most {gpus} (or "
-            "hide the GPUs with CUDA_VISIBLE_DEVICES= to run the ranks on the CPU)"]
+            "training.device = \"cpu\" to run the ranks on the CPU)"]
 
 
 # -- dataset --------------------------------------------------------------------------------------

@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iteration", type=int, required=True)
     parser.add_argument("--dist-timeout", type=int, default=600,
                         help="seconds a collective waits for a silent rank (under a launcher)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="under a launcher: the ranks run on the CPU over gloo even where "
+                             "GPUs are visible ([training] device = 'cpu')")
     args = parser.parse_args(argv)
     die_with_parent()
     from engine.loop.signals import ignore_terminal_signals
@@ -45,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         from engine.loop.stage_ranks import run_ranks
 
-        return run_ranks(args.stage, args.store, args.run, args.iteration, args.dist_timeout)
+        return run_ranks(args.stage, args.store, args.run, args.iteration, args.dist_timeout,
+                         cpu=args.cpu)
     if args.stage == "follow":
         parser.error("follow: only a rank started by a launcher follows rank 0")
 

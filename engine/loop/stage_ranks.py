@@ -24,8 +24,9 @@ from engine.student import ranks
 JOBS = {"train": train_job, "evaluate": evaluation_job}  # rank 0: the inputs from the store
 
 
-def run_ranks(stage: str, store_path: Path, run_id: int, k: int, timeout_s: int) -> int:
-    ranks.init(timeout_s)
+def run_ranks(stage: str, store_path: Path, run_id: int, k: int, timeout_s: int,
+              cpu: bool = False) -> int:
+    ranks.init(timeout_s, cuda=not cpu)
     try:
         return _lead(stage, store_path, run_id, k) if ranks.is_lead() else _follow()
     finally:

@@ -37,14 +37,15 @@ def is_lead() -> bool:
     return rank() == 0
 
 
-def init(timeout_s: int) -> None:
+def init(timeout_s: int, cuda: bool = True) -> None:
     """Join the launcher's process group: gloo for the objects we share (and for training on
-    CPU), nccl for CUDA tensors when GPUs are visible. A collective waits `timeout_s` for a
-    silent peer; a dead one is noticed by the launcher first, which stops every rank."""
+    CPU), nccl for CUDA tensors when GPUs are visible and `cuda` (each rank takes the GPU of its
+    local rank; `[training] device = "cpu"` passes cuda=False). A collective waits `timeout_s`
+    for a silent peer; a dead one is noticed by the launcher first, which stops every rank."""
     if dist.is_initialized():
         return
     backend = "gloo"
-    if torch.cuda.is_available():
+    if cuda and torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         backend = "cpu:gloo,cuda:nccl"
     dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s))
