@@ -9,7 +9,7 @@ import pytest
 import store
 from store import ask as store_ask
 from tests.fixtures.tui_fixtures import screen_named, wait_for, wait_notified
-from tests.test_tui_sweep import runs_screen
+from tests.test_tui_sweep import open_from_runs
 from undo_tui.app import UndoApp
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tui_env")]
@@ -64,10 +64,7 @@ async def test_the_ask_screen_follows_training_and_says_where_the_asker_is(runni
     path, run = running_ask
     app = UndoApp(path)
     async with app.run_test(size=(130, 50)) as pilot:
-        await runs_screen(pilot)
-        await pilot.press("enter")
-        screen = await wait_for(pilot, lambda: (s := screen_named(pilot.app, "AskScreen"))
-                                and s.data and s, what="the ask screen")
+        screen = await open_from_runs(pilot, "AskScreen")
         title = str(screen.query_one("#ask-title").render())
         assert "tiny-ask" in title and "asks at 0%, 20% · 6 PCL steps" in title
         assert "pcl: 3/6 · step loss 0.667 · ETA 1:30" in title

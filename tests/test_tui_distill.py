@@ -11,7 +11,7 @@ import pytest
 import store
 from store import distill as store_distill
 from tests.fixtures.tui_fixtures import screen_named, wait_for
-from tests.test_tui_sweep import runs_screen
+from tests.test_tui_sweep import open_from_runs
 from undo_tui.app import UndoApp
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tui_env")]
@@ -66,10 +66,7 @@ async def test_the_distill_screen_follows_training_and_shows_the_final_figures(r
     path, run = running_distill
     app = UndoApp(path)
     async with app.run_test(size=(130, 44)) as pilot:
-        await runs_screen(pilot)
-        await pilot.press("enter")
-        screen = await wait_for(pilot, lambda: (s := screen_named(pilot.app, "DistillScreen"))
-                                and s.data and s, what="the distillation screen")
+        screen = await open_from_runs(pilot, "DistillScreen")
         title = str(screen.query_one("#distill-title").render())
         assert "tiny-kd" in title and "kd" in title
         assert "train: 4/8 · step loss 0.250 · ETA 4:00" in title

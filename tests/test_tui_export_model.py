@@ -61,20 +61,17 @@ async def test_a_failed_export_is_reported_with_the_cli_s_reason(trained_run, mo
 
 
 async def test_m_on_a_distillation_exports_its_student_once_it_has_finished(
-        running_distill, tiny_llama_dir, llama_converter):
+        running_distill, tiny_llama_dir, llama_converter):  # noqa: F811 (the fixture above)
     """The distillation screen's `m`: refused while the run trains, then the finished run's
     student (a whole model directory, no adapter) exported as HF and GGUF."""
-    from tests.fixtures.tui_fixtures import screen_named, wait_for
+    from tests.fixtures.tui_fixtures import wait_for
     from tests.test_tui_distill import finish
-    from tests.test_tui_sweep import runs_screen
+    from tests.test_tui_sweep import open_from_runs
 
     path, run = running_distill
     app = UndoApp(path)
     async with app.run_test(size=(130, 44)) as pilot:
-        await runs_screen(pilot)
-        await pilot.press("enter")
-        screen = await wait_for(pilot, lambda: (s := screen_named(pilot.app, "DistillScreen"))
-                                and s.data and s, what="the distillation screen")
+        screen = await open_from_runs(pilot, "DistillScreen")
         await pilot.press("m")
         await wait_notified(pilot, f"Run {run} is running: its student can be exported once")
         assert not screen.exporting_model

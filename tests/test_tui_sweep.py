@@ -63,6 +63,14 @@ async def runs_screen(pilot):
     return runs
 
 
+async def open_from_runs(pilot, screen: str):
+    """Enter on the selected run of the runs screen; the screen `screen` once it has its data."""
+    await runs_screen(pilot)
+    await pilot.press("enter")
+    return await wait_for(pilot, lambda: (s := screen_named(pilot.app, screen)) and s.data and s,
+                          what=f"the {screen}")
+
+
 async def open_sweep(pilot, key: str):
     await runs_screen(pilot)
     await pilot.press(key)

@@ -120,6 +120,11 @@ class TrainConfig(Table):
     def world_size(self) -> int:
         return self.processes * self.nodes
 
+    @property
+    def cpu_ranks(self) -> bool:
+        """device names the CPU: a launcher's ranks leave visible GPUs alone."""
+        return (self.device or "").startswith("cpu")
+
     @field_validator("teacher_model")
     @classmethod
     def _teacher_for_distillation(cls, value: str | None, info: ValidationInfo) -> str | None:

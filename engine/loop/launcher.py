@@ -48,7 +48,7 @@ def launcher_command(config: TrainConfig, node_rank: int) -> list[str]:
     endpoint = config.rdzv_endpoint or f"127.0.0.1:{free_port()}"
     host, _, port = endpoint.rpartition(":")
     timeout = ["--dist-timeout", str(config.dist_timeout_s)]
-    if (config.device or "").startswith("cpu"):
+    if config.cpu_ranks:
         timeout.append("--cpu")  # the ranks leave visible GPUs alone (engine/student/ranks.py)
     if config.launcher == "accelerate":
         return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",

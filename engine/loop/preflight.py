@@ -181,7 +181,7 @@ def launcher_problems(config: RunConfig) -> list[str]:
     (engine/student/ranks.py): more processes per node than GPUs would fail the extra ranks
     with 'invalid device ordinal' at the first train stage, after the teacher stage's work."""
     processes = config.training.processes
-    if processes == 1 or (config.training.device or "").startswith("cpu"):
+    if processes == 1 or config.training.cpu_ranks:
         return []  # device = "cpu": the ranks leave the GPUs alone
     import torch
 

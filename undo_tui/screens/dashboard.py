@@ -434,17 +434,12 @@ class DashboardScreen(BaseScreen):
             self.notify("No best iteration yet: a model can be exported once an iteration is "
                         "trained and evaluated.", severity="warning")
             return
-        if self.exporting_model:
-            self.notify("A model export of this run is already running.", severity="warning")
-            return
-        self.exporting_model = True
         start_model_export(self, self.run_id, self.store_path,
                            f"iteration {data.run.best_iteration}'s student")
 
     def on_model_exported(self, message: ModelExported) -> None:
         from undo_tui.screens.model_export_key import report_model_export
 
-        self.exporting_model = False
         report_model_export(self, message.done, self.query_one("#log-tail", VimLog))
 
     def action_transfer(self) -> None:

@@ -1,7 +1,8 @@
 """The `m` key of the screens that show a run with a student (the dashboard, a distillation, an
 ask training): start `undo-tui export-model` detached (undo_tui/model_export.py) in a thread
 worker, which posts ModelExported to the screen when the command ends, and say what happened.
-A screen keeps its own `exporting_model` flag so a second press starts nothing."""
+The screen has an `exporting_model` flag: set here, cleared by report_model_export, so a second
+press while one export runs starts nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ def start_model_export(screen: Screen, run_id: int, store_path, what: str) -> No
     """`what`: whose student, for the notification ("iteration 2's student", "the student")."""
     from undo_tui.model_export import default_out, export_and_wait
 
+    if screen.exporting_model:
+        screen.notify("A model export of this run is already running.", severity="warning")
+        return
+    screen.exporting_model = True
     out = default_out(store_path, run_id)
     screen.notify(f"Exporting {what} to {out} (HF, GGUF f16 and q8_0, Modelfiles)...",
                   title="Model export")
@@ -28,6 +33,7 @@ def start_model_export(screen: Screen, run_id: int, store_path, what: str) -> No
 
 def report_model_export(screen: Screen, done, log=None) -> None:
     """Where the files went, or the command's reason; its output into `log` when given."""
+    screen.exporting_model = False
     if log is not None:
         for line in done.output.splitlines():
             log.write(Text(line, style="green" if done.ok else "red"))

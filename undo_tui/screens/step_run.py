@@ -96,16 +96,11 @@ class StepRunScreen(BaseScreen):
             self.notify(f"Run {self.run_id} is {data.status}: its student can be exported once "
                         "the run has finished.", severity="warning")
             return
-        if self.exporting_model:
-            self.notify("A model export of this run is already running.", severity="warning")
-            return
-        self.exporting_model = True
         start_model_export(self, self.run_id, self.store_path, "the student")
 
     def on_model_exported(self, message: ModelExported) -> None:
         from undo_tui.screens.model_export_key import report_model_export
 
-        self.exporting_model = False
         report_model_export(self, message.done)
 
     def title_text(self, data) -> Text:
